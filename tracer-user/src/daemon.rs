@@ -1,0 +1,120 @@
+//! The drain loop: ring buffer → decode → JSON → stdout, until a signal.
+
+use std::io::{ErrorKind, Write};
+
+use anyhow::Context as _;
+use aya::maps::{MapData, RingBuf};
+use tokio::{
+    io::unix::AsyncFd,
+    signal::unix::{SignalKind, signal},
+};
+
+use crate::decode::decode;
+use crate::format::{Clock, write_json_line};
+use crate::load::Loaded;
+
+/// Userspace-side tallies, printed at exit with the kernel's counters.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub written: u64,
+    pub decode_errors: u64,
+}
+
+/// Flush to stdout once this much output is buffered within one drain.
+const FLUSH_AT: usize = 1 << 16;
+
+pub enum Outcome {
+    /// Stopped by SIGINT/SIGTERM.
+    Signalled,
+    /// The reader of stdout went away (EPIPE): stop quietly.
+    OutputClosed,
+}
+
+pub struct Drainer<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+    clock: Clock,
+    pub stats: Stats,
+    seq: u64,
+}
+
+impl<W: Write> Drainer<W> {
+    pub fn new(out: W, clock: Clock) -> Self {
+        Drainer { out, buf: Vec::with_capacity(2 * FLUSH_AT), clock, stats: Stats::default(), seq: 0 }
+    }
+
+    /// Decodes and formats one record into the output buffer.
+    pub fn record(&mut self, bytes: &[u8]) {
+        match decode(bytes) {
+            Ok(ev) => {
+                write_json_line(&mut self.buf, &ev, self.seq, &self.clock);
+                self.seq += 1;
+                self.stats.written += 1;
+            }
+            Err(e) => {
+                self.stats.decode_errors += 1;
+                if self.stats.decode_errors <= 10 {
+                    log::warn!("dropping undecodable record: {e}");
+                }
+            }
+        }
+    }
+
+    pub fn should_flush(&self) -> bool {
+        self.buf.len() >= FLUSH_AT
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        self.out.flush()
+    }
+}
+
+/// Reads every record currently in the ring.
+fn drain_ring<W: Write>(ring: &mut RingBuf<MapData>, d: &mut Drainer<W>) -> std::io::Result<()> {
+    while let Some(item) = ring.next() {
+        d.record(&item);
+        drop(item);
+        if d.should_flush() {
+            d.flush()?;
+        }
+    }
+    d.flush()
+}
+
+pub async fn run<W: Write>(loaded: &mut Loaded, drainer: &mut Drainer<W>) -> anyhow::Result<Outcome> {
+    let ring = loaded.take_ring()?;
+    // SAFETY: the AsyncFd owns the ring buffer, and with it the map fd, for
+    // as long as it is registered; nothing else closes that fd.
+    let mut afd = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }.map_err(|e| e.into_parts().1).context("polling the ring buffer")?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let outcome = loop {
+        tokio::select! {
+            guard = afd.readable_mut() => {
+                let mut guard = guard?;
+                let r = drain_ring(guard.get_inner_mut(), drainer);
+                guard.clear_ready();
+                if let Err(e) = r {
+                    if e.kind() == ErrorKind::BrokenPipe {
+                        break Outcome::OutputClosed;
+                    }
+                    return Err(e).context("writing events to stdout");
+                }
+            }
+            _ = sigint.recv() => break Outcome::Signalled,
+            _ = sigterm.recv() => break Outcome::Signalled,
+        }
+    };
+    if let Outcome::Signalled = outcome {
+        // What the kernel committed before we stopped still goes out.
+        match drain_ring(afd.get_mut(), drainer) {
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => return Ok(Outcome::OutputClosed),
+            r => r.context("writing events to stdout")?,
+        }
+    }
+    Ok(outcome)
+}

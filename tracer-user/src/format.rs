@@ -1,0 +1,295 @@
+//! Typed events → output lines. JSON lines are the product's contract; the
+//! shape is written down in `docs/schema.json` (version [`SCHEMA_VERSION`])
+//! and every field keeps one JSON type across all events.
+
+use crate::args::{Value, decode_args};
+use crate::decode::{Comm, Event, SyscallEvent};
+use crate::json::{JsonWriter, push_hex};
+use crate::{names, syscall_table};
+
+/// Bumped whenever a field changes meaning or type.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Converts CLOCK_BOOTTIME stamps (what the kernel side records) to wall-clock
+/// time, using the offset between the two clocks taken once at start-up.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    realtime_minus_boottime_ns: i128,
+}
+
+impl Clock {
+    pub fn now() -> Self {
+        let read = |id| {
+            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            unsafe { libc::clock_gettime(id, &mut ts) };
+            ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
+        };
+        let boot = read(libc::CLOCK_BOOTTIME);
+        let real = read(libc::CLOCK_REALTIME);
+        Clock { realtime_minus_boottime_ns: real - boot }
+    }
+
+    pub fn with_offset(realtime_minus_boottime_ns: i128) -> Self {
+        Clock { realtime_minus_boottime_ns }
+    }
+
+    /// Unix time in nanoseconds for a boot-time stamp.
+    pub fn unix_ns(&self, boot_ns: u64) -> i128 {
+        boot_ns as i128 + self.realtime_minus_boottime_ns
+    }
+}
+
+/// Appends RFC 3339 UTC time with nanoseconds: `2026-11-27T06:45:46.123456789Z`.
+pub fn push_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
+    let secs = unix_ns.div_euclid(1_000_000_000) as i64;
+    let nanos = unix_ns.rem_euclid(1_000_000_000) as u32;
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400) as u32;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let mut num = |v: u64, width: usize| {
+        let mut b = itoa::Buffer::new();
+        let s = b.format(v);
+        for _ in s.len()..width {
+            out.push(b'0');
+        }
+        out.extend_from_slice(s.as_bytes());
+    };
+    num(y.max(0) as u64, 4);
+    let parts: [(u8, u64, usize); 6] = [
+        (b'-', m as u64, 2),
+        (b'-', d as u64, 2),
+        (b'T', (sod / 3600) as u64, 2),
+        (b':', (sod / 60 % 60) as u64, 2),
+        (b':', (sod % 60) as u64, 2),
+        (b'.', nanos as u64, 9),
+    ];
+    for (sep, v, w) in parts {
+        out.push(sep);
+        let mut b = itoa::Buffer::new();
+        let s = b.format(v);
+        for _ in s.len()..w {
+            out.push(b'0');
+        }
+        out.extend_from_slice(s.as_bytes());
+    }
+    out.push(b'Z');
+}
+
+/// Name of syscall `nr`, or `syscall_<nr>` for numbers the table lacks.
+pub fn syscall_name(nr: u32) -> std::borrow::Cow<'static, str> {
+    match syscall_table::name(nr) {
+        Some(n) => n.into(),
+        None => format!("syscall_{nr}").into(),
+    }
+}
+
+/// Appends one JSON line (with its trailing newline) for `ev`.
+pub fn write_json_line(out: &mut Vec<u8>, ev: &Event, seq: u64, clock: &Clock) {
+    match ev {
+        Event::Syscall(s) => write_syscall(out, s, seq, clock),
+    }
+    out.push(b'\n');
+}
+
+fn write_comm(w: &mut JsonWriter<'_>, comm: &Comm) {
+    let bytes = comm.as_bytes();
+    match std::str::from_utf8(bytes) {
+        Ok(s) => {
+            w.key("comm");
+            w.str(s);
+        }
+        Err(_) => {
+            // Not UTF-8: a readable approximation in `comm`, and the exact
+            // bytes in `comm_hex` so nothing is lost.
+            w.key("comm");
+            w.str(&String::from_utf8_lossy(bytes));
+            w.key("comm_hex");
+            let mut hex = String::with_capacity(2 * bytes.len());
+            for b in bytes {
+                hex.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
+                hex.push(char::from(b"0123456789abcdef"[(b & 0xf) as usize]));
+            }
+            w.str(&hex);
+        }
+    }
+}
+
+fn write_value(w: &mut JsonWriter<'_>, v: &Value) {
+    match v {
+        Value::Int(i) => w.i64(*i),
+        Value::Ptr(p) => w.hex(*p),
+        Value::Str(s) => w.str(s),
+        Value::Bool(b) => w.bool(*b),
+        Value::Obj(members) => {
+            w.begin_object();
+            for (k, v) in members {
+                w.key(k);
+                write_value(w, v);
+            }
+            w.end_object();
+        }
+    }
+}
+
+fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) {
+    let h = &ev.header;
+    let mut ts = Vec::with_capacity(32);
+    push_rfc3339(&mut ts, clock.unix_ns(h.ts_boot_ns));
+    let (args, failed) = decode_args(ev);
+
+    let mut w = JsonWriter::new(out);
+    w.begin_object();
+    w.key("schema");
+    w.u64(SCHEMA_VERSION);
+    w.key("seq");
+    w.u64(seq);
+    w.key("ts");
+    // RFC 3339 text is plain ASCII: no escaping needed.
+    w.str(std::str::from_utf8(&ts).unwrap_or_default());
+    w.key("cpu");
+    w.u64(h.cpu.into());
+    w.key("event");
+    w.str("syscall");
+    w.key("syscall");
+    w.str(&syscall_name(ev.nr));
+    w.key("nr");
+    w.u64(ev.nr.into());
+    w.key("pid");
+    w.u64(h.pid.into());
+    w.key("tid");
+    w.u64(h.tid.into());
+    w.key("ppid");
+    w.u64(h.ppid.into());
+    w.key("uid");
+    w.u64(h.uid.into());
+    w.key("gid");
+    w.u64(h.gid.into());
+    write_comm(&mut w, &h.comm);
+    w.key("cgroup_id");
+    w.u64(h.cgroup_id);
+    w.key_object("args");
+    for (k, v) in &args {
+        w.key(k);
+        write_value(&mut w, v);
+    }
+    w.end_object();
+    if !failed.is_empty() {
+        w.key_array("read_failed");
+        for f in &failed {
+            w.str(f);
+        }
+        w.end_array();
+    }
+    w.key("ret");
+    w.i64(ev.ret);
+    if let Some(e) = names::errno_from_ret(ev.ret) {
+        w.key("errno");
+        w.str(e);
+    } else if (-4095..0).contains(&ev.ret) {
+        w.key("errno");
+        w.str(&format!("E{}", -ev.ret));
+    }
+    w.key("duration_ns");
+    w.u64(ev.duration_ns);
+    w.key_array("raw");
+    for a in ev.args {
+        w.hex(a);
+    }
+    w.end_array();
+    w.end_object();
+}
+
+/// Hex text of `v` as `0x…` (shared with the text format).
+pub fn hex_string(v: u64) -> String {
+    let mut b = Vec::with_capacity(18);
+    b.extend_from_slice(b"0x");
+    push_hex(&mut b, v);
+    String::from_utf8(b).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{Extra, Header};
+    use tracer_common::nr;
+
+    fn mmap_event(comm: &[u8], ret: i64) -> Event {
+        Event::Syscall(SyscallEvent {
+            header: Header { cpu: 1, ts_boot_ns: 1_000_000_007, pid: 74199, tid: 74199, ppid: 1, uid: 0, gid: 0, cgroup_id: 9007199254740993, comm: Comm::from_bytes(comm) },
+            nr: nr::MMAP,
+            flags: 0,
+            args: [0, 8392704, 0, 0x20022, u64::MAX, 0],
+            ret,
+            duration_ns: 2100,
+            extra: Extra::None,
+        })
+    }
+
+    fn line(ev: &Event) -> serde_json::Value {
+        let mut out = Vec::new();
+        write_json_line(&mut out, ev, 7, &Clock::with_offset(1_764_225_946_000_000_000));
+        assert_eq!(out.last(), Some(&b'\n'));
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn syscall_line_has_every_documented_field() {
+        let v = line(&mmap_event(b"threads", 0x7f89_78e0_0000));
+        assert_eq!(v["schema"], 1);
+        assert_eq!(v["seq"], 7);
+        assert_eq!(v["ts"], "2025-11-27T06:45:47.000000007Z");
+        assert_eq!(v["event"], "syscall");
+        assert_eq!(v["syscall"], "mmap");
+        assert_eq!(v["pid"], 74199);
+        assert_eq!(v["tid"], 74199);
+        assert_eq!(v["comm"], "threads");
+        assert_eq!(v["args"]["flags"], "MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK");
+        assert_eq!(v["args"]["addr"], "0x0");
+        assert_eq!(v["ret"], 0x7f89_78e0_0000i64);
+        assert!(v.get("errno").is_none());
+        assert_eq!(v["duration_ns"], 2100);
+        assert_eq!(v["raw"][3], "0x20022");
+        assert_eq!(v["raw"][4], "0xffffffffffffffff");
+        // cgroup ids are u64: written as exact integers, never via a float.
+        assert_eq!(v["cgroup_id"].as_u64(), Some(9007199254740993));
+    }
+
+    #[test]
+    fn failed_call_carries_errno_name() {
+        let v = line(&mmap_event(b"x", -12));
+        assert_eq!(v["ret"], -12);
+        assert_eq!(v["errno"], "ENOMEM");
+    }
+
+    #[test]
+    fn non_utf8_comm_is_kept_exactly_in_comm_hex() {
+        let v = line(&mmap_event(b"a\xff\"\n", 0));
+        assert_eq!(v["comm"], "a\u{fffd}\"\n");
+        assert_eq!(v["comm_hex"], "61ff220a");
+        let v = line(&mmap_event(b"q\x1b\\", 0));
+        assert_eq!(v["comm"], "q\u{1b}\\");
+        assert!(v.get("comm_hex").is_none());
+    }
+
+    #[test]
+    fn rfc3339_formatting() {
+        let f = |ns: i128| {
+            let mut o = Vec::new();
+            push_rfc3339(&mut o, ns);
+            String::from_utf8(o).unwrap()
+        };
+        assert_eq!(f(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(f(951_782_400_000_000_001), "2000-02-29T00:00:00.000000001Z");
+        assert_eq!(f(1_798_675_199_999_999_999), "2026-12-31T23:59:59.999999999Z");
+    }
+}

@@ -1,0 +1,13 @@
+//! tracer's daemon as a library: modules follow the data flow
+//! (`load` → `daemon` drain → `decode` → `args`/`format` → stdout).
+
+pub mod args;
+pub mod btf;
+pub mod cli;
+pub mod daemon;
+pub mod decode;
+pub mod format;
+pub mod json;
+pub mod load;
+pub mod names;
+pub mod syscall_table;

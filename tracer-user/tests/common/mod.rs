@@ -1,0 +1,185 @@
+//! Shared by the integration tests: they load the real BPF programs (root),
+//! start real programs, and read tracer's real output.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub fn require_root() {
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "integration tests load BPF programs and must run as root (cargo xtask test)"
+    );
+}
+
+/// A scratch directory removed on drop.
+pub struct TempDir(pub PathBuf);
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("tracer-test-{tag}-{}-{:?}", std::process::id(), Instant::now()));
+        let p = PathBuf::from(p.to_string_lossy().replace([' ', '{', '}', ':', ','], "_"));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Compiles `tests/programs/<name>.c` into `dir/<out>` with gcc.
+pub fn compile(dir: &Path, name: &str, out: &str, extra: &[&str]) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs").join(format!("{name}.c"));
+    let bin = dir.join(out);
+    let st = Command::new("cc")
+        .arg("-O1")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .arg("-pthread")
+        .args(extra)
+        .status()
+        .expect("running cc");
+    assert!(st.success(), "compiling {}", src.display());
+    bin
+}
+
+/// A running tracer whose stdout is collected on a thread.
+pub struct Tracer {
+    child: Child,
+    stdout: Option<std::thread::JoinHandle<Vec<u8>>>,
+    pub stderr_lines: mpsc::Receiver<String>,
+    pub stderr_seen: Vec<String>,
+}
+
+impl Tracer {
+    /// Starts tracer with `args` and waits (bounded) for its `attached` line.
+    pub fn start(args: &[&str]) -> Tracer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tracer"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting tracer");
+        let mut out = child.stdout.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            out.read_to_end(&mut v).unwrap();
+            v
+        });
+        let err = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("[tracer stderr] {line}");
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut t = Tracer { child, stdout: Some(stdout), stderr_lines: rx, stderr_seen: Vec::new() };
+        t.wait_stderr("tracer: attached", Duration::from_secs(60));
+        t
+    }
+
+    /// Waits for a stderr line starting with `prefix`; panics on timeout or exit.
+    pub fn wait_stderr(&mut self, prefix: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.stderr_seen.push(l.clone());
+                    if l.starts_with(prefix) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!("tracer did not print '{prefix}' in time; stderr so far: {:?}", self.stderr_seen),
+            }
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGINT, then collect every JSON line it wrote. Panics if a line is not
+    /// one JSON object or tracer does not exit 0.
+    pub fn stop(self) -> Vec<Value> {
+        self.stop_with_stderr().0
+    }
+
+    /// As `stop`, also returning every stderr line tracer printed.
+    pub fn stop_with_stderr(mut self) -> (Vec<Value>, Vec<String>) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "tracer did not exit after SIGINT");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let out = self.stdout.take().unwrap().join().unwrap();
+        while let Ok(l) = self.stderr_lines.recv_timeout(Duration::from_secs(2)) {
+            self.stderr_seen.push(l);
+        }
+        assert!(status.success(), "tracer exited with {status}; stderr: {:?}", self.stderr_seen);
+        (parse_lines(&out), std::mem::take(&mut self.stderr_seen))
+    }
+}
+
+impl Drop for Tracer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn parse_lines(out: &[u8]) -> Vec<Value> {
+    let text = std::str::from_utf8(out).expect("tracer output is UTF-8");
+    text.lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+            assert!(v.is_object(), "not an object: {l}");
+            v
+        })
+        .collect()
+}
+
+/// Runs `cmd` to completion and returns its pid and exit code.
+pub fn run_program(cmd: &mut Command) -> (u32, i32) {
+    let mut child = cmd.stdout(Stdio::null()).spawn().expect("starting test program");
+    let pid = child.id();
+    let st = child.wait().unwrap();
+    (pid, st.code().unwrap_or(-1))
+}
+
+pub fn events_of_pid(events: &[Value], pid: u32) -> Vec<&Value> {
+    events.iter().filter(|e| e["pid"] == pid).collect()
+}
+
+pub fn syscalls_named<'a>(events: &[&'a Value], name: &str) -> Vec<&'a Value> {
+    events.iter().copied().filter(|e| e["syscall"] == name).collect()
+}
+
+pub fn hex(v: u64) -> String {
+    format!("{v:#x}")
+}
+
+pub fn parse_hex(v: &Value) -> u64 {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a hex string: {v}"));
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap()
+}
