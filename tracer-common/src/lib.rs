@@ -78,6 +78,9 @@ pub mod syscall_flags {
     pub const EXTRA_WAIT_STATUS: u32 = 1 << 3;
     /// `extra[8..152]` holds wait4's `struct rusage`.
     pub const EXTRA_RUSAGE: u32 = 1 << 4;
+    /// `extra[PARENT_TID_OFFSET..+4]` holds the tid clone3 stored at
+    /// `clone_args.parent_tid` (CLONE_PARENT_SETTID), read at exit.
+    pub const EXTRA_PARENT_TID: u32 = 1 << 5;
 }
 
 /// One completed system call: arguments captured at `sys_enter`, joined with
@@ -124,13 +127,15 @@ const _: () = assert!(size_of::<SyscallRecordExtra>() == size_of::<SyscallRecord
 pub const EXTRA_MAX: usize = 152;
 /// Size of `struct clone_args` this build understands (CLONE_ARGS_SIZE_VER2).
 pub const CLONE_ARGS_SIZE: usize = 88;
+/// Offset in `extra` of the tid clone3 wrote through `parent_tid`.
+pub const PARENT_TID_OFFSET: usize = CLONE_ARGS_SIZE;
 /// Size of `struct rusage` on x86-64.
 pub const RUSAGE_SIZE: usize = 144;
 /// Offset of `struct rusage` inside `extra`.
 pub const RUSAGE_OFFSET: usize = 8;
 
 const _: () = assert!(RUSAGE_OFFSET + RUSAGE_SIZE <= EXTRA_MAX);
-const _: () = assert!(CLONE_ARGS_SIZE <= EXTRA_MAX);
+const _: () = assert!(PARENT_TID_OFFSET + 4 <= EXTRA_MAX);
 
 /// Per-thread state kept between `sys_enter` and `sys_exit`.
 #[repr(C)]
@@ -226,6 +231,8 @@ pub mod nr {
     pub const CLONE: u32 = 56;
     pub const WAIT4: u32 = 61;
     pub const CLONE3: u32 = 435;
+    /// `CLONE_PARENT_SETTID` (include/uapi/linux/sched.h).
+    pub const CLONE_PARENT_SETTID: u64 = 0x0010_0000;
 }
 
 #[cfg(feature = "user")]

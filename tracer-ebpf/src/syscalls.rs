@@ -20,7 +20,7 @@ use aya_ebpf::{
     programs::RawTracePointContext,
 };
 use tracer_common::{
-    CLONE_ARGS_SIZE, COUNTER_COUNT, Config, Counter, EXTRA_MAX, PendingSyscall, RUSAGE_OFFSET,
+    CLONE_ARGS_SIZE, COUNTER_COUNT, Config, Counter, EXTRA_MAX, PARENT_TID_OFFSET, PendingSyscall, RUSAGE_OFFSET,
     RUSAGE_SIZE, RecordHeader, RecordKind, SYSCALL_BITMAP_BITS, SyscallRecord, SyscallRecordExtra,
     nr, syscall_flags,
 };
@@ -256,6 +256,22 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     if id == nr::CLONE3 {
         r.extra[..CLONE_ARGS_SIZE].copy_from_slice(&p.clone_args);
         r.base.extra_len = p.extra_len;
+        // What the kernel stored at clone_args.parent_tid (strace's
+        // `=> {parent_tid=[N]}`): only meaningful once the call succeeded.
+        let flags = u64::from_le_bytes([
+            p.clone_args[0], p.clone_args[1], p.clone_args[2], p.clone_args[3],
+            p.clone_args[4], p.clone_args[5], p.clone_args[6], p.clone_args[7],
+        ]);
+        let parent_tid = u64::from_le_bytes([
+            p.clone_args[24], p.clone_args[25], p.clone_args[26], p.clone_args[27],
+            p.clone_args[28], p.clone_args[29], p.clone_args[30], p.clone_args[31],
+        ]) as *const u8;
+        if ret > 0 && p.flags & syscall_flags::EXTRA_CLONE_ARGS != 0 && flags & nr::CLONE_PARENT_SETTID != 0 && !parent_tid.is_null() {
+            match unsafe { bpf_probe_read_user_buf(parent_tid, &mut r.extra[PARENT_TID_OFFSET..PARENT_TID_OFFSET + 4]) } {
+                Ok(()) => r.base.flags |= syscall_flags::EXTRA_PARENT_TID,
+                Err(_) => r.base.flags |= syscall_flags::EXIT_READ_FAILED,
+            }
+        }
     } else {
         // wait4(pid, int *stat_addr, int options, struct rusage *ru): the
         // kernel has written both by now, if it reaped anything.

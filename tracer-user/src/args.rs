@@ -53,8 +53,17 @@ pub fn decode_args(ev: &SyscallEvent) -> (Args, Vec<&'static str>) {
         ],
         nr::CLONE3 => {
             let mut v = vec![("uargs", Value::Ptr(a[0])), ("size", Value::Int(a[1] as i64))];
+            if ev.exit_read_failed() {
+                failed.push("cl_args_out");
+            }
             match &ev.extra {
-                Extra::Clone3(ca) => v.push(("cl_args", clone_args(ca))),
+                Extra::Clone3(ca) => {
+                    v.push(("cl_args", clone_args(ca)));
+                    // strace's `=> {parent_tid=[N]}`: what the call wrote back.
+                    if let Some(t) = ca.parent_tid_value {
+                        v.push(("cl_args_out", Value::Obj(vec![("parent_tid", Value::Int(t as i64))])));
+                    }
+                }
                 _ if ev.enter_read_failed() => failed.push("cl_args"),
                 _ => {}
             }
@@ -214,6 +223,7 @@ mod tests {
             stack: 0x7f89_78e0_0000,
             stack_size: 0x7fff00,
             tls: 0x7f89_7960_0640,
+            parent_tid_value: Some(74200),
             ..Default::default()
         };
         let (a, f) = decode_args(&ev(nr::CLONE3, [0x7ffd_43db_1000, 88, 0, 0, 0, 0], 74200, Extra::Clone3(ca)));
@@ -226,6 +236,7 @@ mod tests {
         assert_eq!(get(o, "stack_size"), &Value::Int(0x7fff00));
         assert_eq!(get(o, "tls"), &Value::Ptr(0x7f89_7960_0640));
         assert_eq!(get(o, "cgroup"), &Value::Int(0));
+        assert_eq!(get(&a, "cl_args_out"), &Value::Obj(vec![("parent_tid", Value::Int(74200))]));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use thiserror::Error;
 use tracer_common::{
-    CLONE_ARGS_SIZE, COMM_LEN, RUSAGE_OFFSET, RUSAGE_SIZE, RecordKind, SyscallRecord,
+    CLONE_ARGS_SIZE, COMM_LEN, PARENT_TID_OFFSET, RUSAGE_OFFSET, RUSAGE_SIZE, RecordKind, SyscallRecord,
     SyscallRecordExtra, syscall_flags,
 };
 
@@ -76,6 +76,9 @@ pub struct CloneArgs {
     pub set_tid: u64,
     pub set_tid_size: u64,
     pub cgroup: u64,
+    /// The tid the kernel stored at `parent_tid` (CLONE_PARENT_SETTID), read
+    /// at exit.
+    pub parent_tid_value: Option<u32>,
 }
 
 /// `struct rusage` (x86-64): two timevals, then fourteen longs.
@@ -197,6 +200,8 @@ fn decode_extra(flags: u32, extra_len: usize, x: &[u8]) -> Extra {
             set_tid: field(8),
             set_tid_size: field(9),
             cgroup: field(10),
+            parent_tid_value: (flags & syscall_flags::EXTRA_PARENT_TID != 0)
+                .then(|| u32_at(x, PARENT_TID_OFFSET)),
         });
     }
     let status = (flags & syscall_flags::EXTRA_WAIT_STATUS != 0).then(|| u32_at(x, 0) as i32);
