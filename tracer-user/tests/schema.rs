@@ -1,0 +1,94 @@
+//! Real output validates against docs/schema.json, and every field name
+//! keeps one JSON type across all events.
+
+mod common;
+use common::*;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::process::Command;
+
+fn schema() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/schema.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Records the JSON type of every field path (array elements share their
+/// array's path) and fails on a second type for the same path.
+fn collect_types(v: &Value, path: &str, seen: &mut BTreeMap<String, &'static str>) {
+    let ty = match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                if path != "cgroup_id" {
+                    assert!(i.unsigned_abs() <= 1 << 53, "{path} = {i} would lose precision as a float");
+                }
+            }
+            assert!(!n.is_f64(), "{path} is a float");
+            "integer"
+        }
+        Value::String(_) => "string",
+        Value::Array(items) => {
+            for it in items {
+                collect_types(it, &format!("{path}[]"), seen);
+            }
+            "array"
+        }
+        Value::Object(m) => {
+            for (k, it) in m {
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                collect_types(it, &p, seen);
+            }
+            "object"
+        }
+    };
+    if path.is_empty() {
+        return;
+    }
+    if let Some(prev) = seen.insert(path.to_string(), ty) {
+        assert_eq!(prev, ty, "field {path} has two JSON types");
+    }
+}
+
+#[test]
+fn real_output_matches_the_documented_schema() {
+    require_root();
+    let dir = TempDir::new("schema");
+    let threads = compile(dir.path(), "threads", "threads", &[]);
+    let process = compile(dir.path(), "process", "process_status", &["-DWITH_STATUS"]);
+    let odd = compile(dir.path(), "odd_calls", "odd_calls", &[]);
+    let tracer = Tracer::start(&[]);
+    run_program(&mut Command::new(&threads));
+    run_program(&mut Command::new(&process));
+    let (odd_pid, code) = run_program(&mut Command::new(&odd));
+    assert_eq!(code, 0);
+    let events = tracer.stop();
+    assert!(events.len() > 50);
+
+    let validator = jsonschema::validator_for(&schema()).expect("docs/schema.json is a valid schema");
+    let mut types = BTreeMap::new();
+    for e in &events {
+        let errors: Vec<String> = validator.iter_errors(e).map(|err| format!("{} at {}", err, err.instance_path)).collect();
+        assert!(errors.is_empty(), "{e}\n{errors:#?}");
+        collect_types(e, "", &mut types);
+    }
+
+    // The odd corners were really exercised (so the schema saw them).
+    let odd_ev = events_of_pid(&events, odd_pid);
+    let bad_map = syscalls_named(&odd_ev, "mmap").into_iter().find(|e| e["args"]["fd"] == 999).expect("EBADF mmap");
+    assert_eq!(bad_map["ret"], -9);
+    assert_eq!(bad_map["errno"], "EBADF");
+    let c3 = syscalls_named(&odd_ev, "clone3");
+    assert_eq!(c3.len(), 1);
+    assert_eq!(c3[0]["read_failed"], json!(["cl_args"]), "{}", c3[0]);
+    assert_eq!(c3[0]["errno"], "EFAULT");
+    assert_eq!(c3[0]["args"]["uargs"], "0x1000");
+    assert!(c3[0]["args"].get("cl_args").is_none());
+    let waits = syscalls_named(&odd_ev, "wait4");
+    let killed = waits.iter().find(|e| e["args"]["status"]["signaled"] == "SIGKILL").expect("SIGKILL status");
+    assert_eq!(killed["args"]["status"]["core_dumped"], false);
+    assert!(killed["args"]["rusage"]["maxrss"].as_i64().unwrap() > 0, "rusage read: {killed}");
+    let seven = waits.iter().find(|e| e["args"]["status"]["exited"] == 7).expect("exit 7 status");
+    assert_eq!(seven["args"]["options"], "WNOHANG|__WALL");
+    assert!(waits.iter().any(|e| e["ret"] == 0 && e["args"].get("status").is_none()), "WNOHANG polls that found nothing have no status");
+}
