@@ -81,6 +81,10 @@ pub mod syscall_flags {
     /// `extra[PARENT_TID_OFFSET..+4]` holds the tid clone3 stored at
     /// `clone_args.parent_tid` (CLONE_PARENT_SETTID), read at exit.
     pub const EXTRA_PARENT_TID: u32 = 1 << 5;
+    /// Which exit-time read failed (each also sets `EXIT_READ_FAILED`).
+    pub const STATUS_READ_FAILED: u32 = 1 << 6;
+    pub const RUSAGE_READ_FAILED: u32 = 1 << 7;
+    pub const PARENT_TID_READ_FAILED: u32 = 1 << 8;
 }
 
 /// One completed system call: arguments captured at `sys_enter`, joined with

@@ -43,6 +43,8 @@ static PENDING: LruHashMap<u32, PendingSyscall> = LruHashMap::with_max_entries(1
 #[map]
 static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(COUNTER_COUNT, 0);
 
+const EFAULT: i64 = 14;
+
 /// Offsets into `struct pt_regs` (x86-64).
 const PT_REGS_DI: usize = 14 * 8;
 const PT_REGS_SI: usize = 13 * 8;
@@ -269,28 +271,39 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
         if ret > 0 && p.flags & syscall_flags::EXTRA_CLONE_ARGS != 0 && flags & nr::CLONE_PARENT_SETTID != 0 && !parent_tid.is_null() {
             match unsafe { bpf_probe_read_user_buf(parent_tid, &mut r.extra[PARENT_TID_OFFSET..PARENT_TID_OFFSET + 4]) } {
                 Ok(()) => r.base.flags |= syscall_flags::EXTRA_PARENT_TID,
-                Err(_) => r.base.flags |= syscall_flags::EXIT_READ_FAILED,
+                Err(_) => {
+                    r.extra[PARENT_TID_OFFSET..PARENT_TID_OFFSET + 4].fill(0);
+                    r.base.flags |= syscall_flags::EXIT_READ_FAILED | syscall_flags::PARENT_TID_READ_FAILED
+                }
             }
         }
     } else {
         // wait4(pid, int *stat_addr, int options, struct rusage *ru): the
-        // kernel has written both by now, if it reaped anything.
+        // kernel has written both by now, if it reaped anything. On EFAULT
+        // it could not write one of them: try both, so the event says which
+        // pointer is unreadable, but show nothing the kernel did not write.
         let stat_addr = p.args[1] as *const u8;
         let ru = p.args[3] as *const u8;
-        if ret > 0 && !stat_addr.is_null() {
+        let faulted = ret == -EFAULT;
+        if (ret > 0 || faulted) && !stat_addr.is_null() {
             match unsafe { bpf_probe_read_user_buf(stat_addr, &mut r.extra[..4]) } {
-                Ok(()) => r.base.flags |= syscall_flags::EXTRA_WAIT_STATUS,
-                Err(_) => r.base.flags |= syscall_flags::EXIT_READ_FAILED,
+                Ok(()) if !faulted => r.base.flags |= syscall_flags::EXTRA_WAIT_STATUS,
+                Ok(()) => r.extra[..4].fill(0),
+                Err(_) => {
+                    r.extra[..4].fill(0);
+                    r.base.flags |= syscall_flags::EXIT_READ_FAILED | syscall_flags::STATUS_READ_FAILED
+                }
             }
         }
-        if ret > 0 && !ru.is_null() {
+        if (ret > 0 || faulted) && !ru.is_null() {
             match unsafe {
                 bpf_probe_read_user_buf(ru, &mut r.extra[RUSAGE_OFFSET..RUSAGE_OFFSET + RUSAGE_SIZE])
             } {
-                Ok(()) => r.base.flags |= syscall_flags::EXTRA_RUSAGE,
+                Ok(()) if !faulted => r.base.flags |= syscall_flags::EXTRA_RUSAGE,
+                Ok(()) => r.extra[RUSAGE_OFFSET..RUSAGE_OFFSET + RUSAGE_SIZE].fill(0),
                 Err(_) => {
                     r.extra[RUSAGE_OFFSET..RUSAGE_OFFSET + RUSAGE_SIZE].fill(0);
-                    r.base.flags |= syscall_flags::EXIT_READ_FAILED
+                    r.base.flags |= syscall_flags::EXIT_READ_FAILED | syscall_flags::RUSAGE_READ_FAILED
                 }
             }
         }

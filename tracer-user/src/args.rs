@@ -6,7 +6,7 @@
 
 use crate::decode::{CloneArgs, Extra, Rusage, SyscallEvent};
 use crate::names;
-use tracer_common::nr;
+use tracer_common::{nr, syscall_flags};
 
 /// A decoded argument value. Each argument name maps to one variant
 /// wherever it appears, so every JSON field keeps one type.
@@ -53,7 +53,7 @@ pub fn decode_args(ev: &SyscallEvent) -> (Args, Vec<&'static str>) {
         ],
         nr::CLONE3 => {
             let mut v = vec![("uargs", Value::Ptr(a[0])), ("size", Value::Int(a[1] as i64))];
-            if ev.exit_read_failed() {
+            if ev.flags & syscall_flags::PARENT_TID_READ_FAILED != 0 {
                 failed.push("cl_args_out");
             }
             match &ev.extra {
@@ -84,15 +84,11 @@ pub fn decode_args(ev: &SyscallEvent) -> (Args, Vec<&'static str>) {
                     v.push(("rusage", rusage_value(r)));
                 }
             }
-            if ev.exit_read_failed() {
-                let wanted_status = a[1] != 0 && !matches!(&ev.extra, Extra::Wait4 { status: Some(_), .. });
-                let wanted_ru = a[3] != 0 && !matches!(&ev.extra, Extra::Wait4 { rusage: Some(_), .. });
-                if wanted_status {
-                    failed.push("status");
-                }
-                if wanted_ru {
-                    failed.push("rusage");
-                }
+            if ev.flags & syscall_flags::STATUS_READ_FAILED != 0 {
+                failed.push("status");
+            }
+            if ev.flags & syscall_flags::RUSAGE_READ_FAILED != 0 {
+                failed.push("rusage");
             }
             v
         }
@@ -104,7 +100,7 @@ pub fn decode_args(ev: &SyscallEvent) -> (Args, Vec<&'static str>) {
 fn clone_args(ca: &CloneArgs) -> Value {
     // CLONE_ARGS_SIZE_VER0 (64 bytes) has flags..tls; VER1 (80) adds
     // set_tid/set_tid_size; VER2 (88) adds cgroup. Fields the caller did not
-    // pass are left out rather than shown as zero.
+    // pass (a short `size`) are left out rather than shown as zero.
     let mut o = vec![
         ("flags", Value::Str(names::clone3_flags(ca.flags))),
         ("pidfd", Value::Ptr(ca.pidfd)),
@@ -115,6 +111,7 @@ fn clone_args(ca: &CloneArgs) -> Value {
         ("stack_size", Value::Int(ca.stack_size as i64)),
         ("tls", Value::Ptr(ca.tls)),
     ];
+    o.truncate((ca.len / 8).min(8) as usize);
     if ca.len >= 80 {
         o.push(("set_tid", Value::Ptr(ca.set_tid)));
         o.push(("set_tid_size", Value::Int(ca.set_tid_size as i64)));

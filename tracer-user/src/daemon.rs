@@ -85,13 +85,21 @@ fn drain_ring<W: Write>(ring: &mut RingBuf<MapData>, d: &mut Drainer<W>) -> std:
     d.flush()
 }
 
-pub async fn run<W: Write>(loaded: &mut Loaded, drainer: &mut Drainer<W>) -> anyhow::Result<Outcome> {
+/// Drains until SIGINT/SIGTERM or EPIPE. `on_ready` runs once the signal
+/// handlers are in place (so a signal sent right after it is never missed):
+/// that is when tracer announces it is attached.
+pub async fn run<W: Write>(
+    loaded: &mut Loaded,
+    drainer: &mut Drainer<W>,
+    on_ready: impl FnOnce(),
+) -> anyhow::Result<Outcome> {
     let ring = loaded.take_ring()?;
     // SAFETY: the AsyncFd owns the ring buffer, and with it the map fd, for
     // as long as it is registered; nothing else closes that fd.
     let mut afd = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }.map_err(|e| e.into_parts().1).context("polling the ring buffer")?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
+    on_ready();
     let outcome = loop {
         tokio::select! {
             guard = afd.readable_mut() => {

@@ -41,12 +41,6 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_FAILURE);
         }
     };
-    let names: Vec<_> = syscalls.iter().map(|&n| syscall_name(n)).collect();
-    eprintln!(
-        "tracer: attached to raw_syscalls:sys_enter/sys_exit, tracing {} machine-wide (ring buffer {} KiB)",
-        names.join(","),
-        cli.ringbuf_size / 1024
-    );
     let rt = match tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -56,7 +50,15 @@ fn main() -> ExitCode {
     };
     let stdout = std::io::stdout().lock();
     let mut drainer = Drainer::new(stdout, Clock::now());
-    let result = rt.block_on(run(&mut loaded, &mut drainer));
+    let names: Vec<_> = syscalls.iter().map(|&n| syscall_name(n)).collect();
+    let announce = || {
+        eprintln!(
+            "tracer: attached to raw_syscalls:sys_enter/sys_exit, tracing {} machine-wide (ring buffer {} KiB)",
+            names.join(","),
+            cli.ringbuf_size / 1024
+        )
+    };
+    let result = rt.block_on(run(&mut loaded, &mut drainer, announce));
     let code = match result {
         Ok(Outcome::Signalled) => 0,
         Ok(Outcome::OutputClosed) => return ExitCode::SUCCESS,
