@@ -15,12 +15,19 @@ int main(void) {
     mmap(NULL, 4096, PROT_READ, MAP_SHARED, 999, 0);
     /* EFAULT: clone_args on a page that is not mapped. */
     syscall(SYS_clone3, (void *)0x1000, 88);
-    /* A child killed by SIGKILL, reaped with status and rusage. */
+    /* A child killed by SIGKILL once it has run, reaped with status and
+     * rusage. */
+    int ready[2];
+    if (pipe(ready) != 0)
+        return 2;
     pid_t pid = fork();
     if (pid == 0) {
+        write(ready[1], "r", 1);
         pause();
         _exit(0);
     }
+    char r;
+    read(ready[0], &r, 1);
     kill(pid, SIGKILL);
     int status;
     struct rusage ru;
