@@ -322,3 +322,23 @@ pub fn sched_process_exit(_ctx: RawTracePointContext) -> i32 {
     let _ = PENDING.remove(&tid);
     0
 }
+
+/// `sched:sched_process_exec(struct task_struct *p, pid_t old_pid, struct
+/// linux_binprm *bprm)`: an execve from a non-leader thread takes over the
+/// leader's tid (de_thread) before the call returns, so its pending entry
+/// must follow it from `old_pid` to the new tid — or sys_exit would find
+/// nothing and the old entry would never be freed.
+#[raw_tracepoint(tracepoint = "sched_process_exec")]
+pub fn sched_process_exec(ctx: RawTracePointContext) -> i32 {
+    let old_pid: u64 = ctx.arg(1);
+    let old_tid = old_pid as u32;
+    let tid = bpf_get_current_pid_tgid() as u32;
+    if old_tid != tid {
+        if let Some(p) = PENDING.get_ptr(&old_tid) {
+            let p = unsafe { *p };
+            let _ = PENDING.insert(&tid, &p, 0);
+            let _ = PENDING.remove(&old_tid);
+        }
+    }
+    0
+}

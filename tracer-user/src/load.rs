@@ -15,10 +15,11 @@ use crate::btf;
 static BPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer"));
 
 /// Programs and the raw tracepoints they attach to (by name: no tracefs).
-const HOOKS: [(&str, &str); 3] = [
+const HOOKS: [(&str, &str); 4] = [
     ("sys_enter", "sys_enter"),
     ("sys_exit", "sys_exit"),
     ("sched_process_exit", "sched_process_exit"),
+    ("sched_process_exec", "sched_process_exec"),
 ];
 
 #[derive(Clone, Debug)]
