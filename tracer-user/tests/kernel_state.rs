@@ -82,10 +82,8 @@ fn pairing_map_returns_to_baseline_after_calls_that_never_return() {
     }
     std::thread::sleep(Duration::from_millis(200));
     let leaked = leaked_pending_entries(tracer.pid());
-    let (events, stderr) = tracer.stop_with_stderr();
+    let events = tracer.stop();
     assert_eq!(leaked, Vec::<u32>::new(), "PENDING entries of dead threads");
-    let summary = stderr.iter().find(|l| l.contains("events written")).unwrap();
-    assert!(summary.contains(" 0 exits without entry"), "{summary}");
     // The failing forks were traced and carry EAGAIN.
     assert!(events.iter().filter(|e| e["syscall"] == "clone" && e["errno"] == "EAGAIN").count() >= 25 * 20);
 }
