@@ -57,10 +57,11 @@ pub struct Cli {
 const AFTER_HELP: &str = "\
 Events go to stdout as one JSON object per line; tracer's own messages go to stderr.
 Once the programs are attached, tracer prints a line starting with `tracer: attached` on stderr.
-SIGINT/SIGTERM: stop, drain what the kernel has queued, print counters to stderr, exit 0.
+SIGINT/SIGTERM: stop, drain what the kernel has queued, print counters to stderr, exit 0
+(with `-- CMD`, see below).
 
 Filters run in the kernel, before anything is copied out: a call they reject costs a few
-map lookups and is only counted (`filtered` in the summary on stderr).
+map lookups and is only counted (`filtered out in the kernel` in the summary on stderr).
 Different kinds (--comm, --cgroup, --pid) combine with AND; repeats of one kind with OR.
 A command after `--` counts as one more --pid.
 

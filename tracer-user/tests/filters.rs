@@ -243,6 +243,29 @@ fn pid_filter_follows_descendants_created_after_attach() {
     assert!(counter(&stderr, "filtered out in the kernel") >= 8);
 }
 
+#[test]
+fn pid_filter_keeps_a_process_whose_leader_exited_before_its_other_threads() {
+    require_root();
+    let dir = TempDir::new("leader-exit");
+    let bin = compile(dir.path(), "leader_exit", "leader_exit", &[]);
+    let mut proc_ = Command::new(&bin).stdin(Stdio::piped()).spawn().unwrap();
+    let p = proc_.id();
+    let tracer = Tracer::start(&["--pid", &p.to_string(), "--syscalls", "mmap,clone"]);
+    proc_.stdin.take().unwrap().write_all(b"x").unwrap();
+    assert_eq!(proc_.wait().unwrap().code(), Some(0));
+    let (all, _) = tracer.stop_with_stderr();
+
+    // The fork comes from the surviving thread, after the leader's exit.
+    let forks = syscalls_named(&events_of_pid(&all, p), "clone");
+    assert_eq!(forks.len(), 1, "{all:?}");
+    assert_ne!(forks[0]["tid"], p, "forked by the surviving thread");
+    let child = forks[0]["ret"].as_u64().unwrap() as u32;
+    let ev = events_of_pid(&all, child);
+    assert_eq!(mmap_lens(&ev), vec![31 * PAGE], "the child of the leaderless process is traced");
+    assert_eq!(ev[0]["ppid"], p);
+    assert_eq!(count_len(&all, 31 * PAGE), 1);
+}
+
 /// A tracer command whose launched program (and tracer itself) run without
 /// address-space randomization, so its mmap addresses repeat from run to run
 /// and can be compared with strace's for another run of the same binary.
