@@ -78,7 +78,8 @@ impl Filters {
             parts.push(format!("comm is {}", names.join(" or ")));
         }
         if !self.cgroups.is_empty() {
-            let paths: Vec<String> = self.cgroups.iter().map(|c| c.path.display().to_string()).collect();
+            let paths: Vec<String> =
+                self.cgroups.iter().map(|c| c.path.as_os_str().as_bytes().escape_ascii().to_string()).collect();
             parts.push(format!("cgroup is under {}", paths.join(" or ")));
         }
         if !self.tgids.is_empty() {
