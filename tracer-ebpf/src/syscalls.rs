@@ -4,7 +4,10 @@
 //!
 //! The syscall-number test is the first thing both programs do: every
 //! syscall on the machine passes through here, and an untraced one must cost
-//! no more than a load and a bit test.
+//! no more than a load and a bit test. The filters (`filter`) come next, at
+//! entry only: a call they reject is counted and nothing else, so it never
+//! reserves ring-buffer space and never has a pending entry for `sys_exit`
+//! to join.
 
 use aya_ebpf::{
     helpers::{
@@ -16,19 +19,15 @@ use aya_ebpf::{
         },
     },
     macros::{map, raw_tracepoint},
-    maps::{LruHashMap, PerCpuArray, RingBuf},
+    maps::{LruHashMap, RingBuf},
     programs::RawTracePointContext,
 };
 use tracer_common::{
-    CLONE_ARGS_SIZE, COUNTER_COUNT, Config, Counter, EXTRA_MAX, PARENT_TID_OFFSET, PendingSyscall, RUSAGE_OFFSET,
-    RUSAGE_SIZE, RecordHeader, RecordKind, SYSCALL_BITMAP_BITS, SyscallRecord, SyscallRecordExtra,
-    nr, syscall_flags,
+    CLONE_ARGS_SIZE, Counter, EXTRA_MAX, PARENT_TID_OFFSET, PendingSyscall, RUSAGE_OFFSET, RUSAGE_SIZE, RecordHeader,
+    RecordKind, SYSCALL_BITMAP_BITS, SyscallRecord, SyscallRecordExtra, nr, syscall_flags,
 };
 
-/// Written by the loader before load (`EbpfLoader::set_global`); lives in
-/// `.rodata`, a frozen array map, so reading it is a plain load.
-#[unsafe(no_mangle)]
-static CONFIG: Config = Config::zeroed();
+use crate::{CONFIG, config, count, filter};
 
 /// Completed calls, to userspace. Size set by the loader (`--ringbuf-size`).
 #[map]
@@ -37,11 +36,7 @@ static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
 /// tid → call in flight. LRU so a thread that never returns (killed while
 /// blocked) cannot fill it; `sched_process_exit` removes a thread's entry.
 #[map]
-static PENDING: LruHashMap<u32, PendingSyscall> = LruHashMap::with_max_entries(16384, 0);
-
-/// Per-CPU counters indexed by [`Counter`].
-#[map]
-static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(COUNTER_COUNT, 0);
+pub(crate) static PENDING: LruHashMap<u32, PendingSyscall> = LruHashMap::with_max_entries(16384, 0);
 
 const EFAULT: i64 = 14;
 
@@ -53,15 +48,6 @@ const PT_REGS_R10: usize = 7 * 8;
 const PT_REGS_R8: usize = 9 * 8;
 const PT_REGS_R9: usize = 8 * 8;
 const PT_REGS_ORIG_AX: usize = 15 * 8;
-
-#[inline(always)]
-fn count(c: Counter) {
-    if let Some(p) = COUNTERS.get_ptr_mut(c as u32) {
-        // Per-CPU slot, and programs are not preempted on a CPU mid-run:
-        // a plain add is race-free.
-        unsafe { *p += 1 };
-    }
-}
 
 /// Is syscall `id` in the traced set?
 #[inline(always)]
@@ -93,8 +79,12 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
 fn try_sys_enter(ctx: &RawTracePointContext, id: u32) {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
-    let self_tgid = unsafe { core::ptr::read_volatile(&CONFIG.self_tgid) };
-    if tgid == self_tgid {
+    if tgid == config!(self_tgid) {
+        return;
+    }
+    let kinds = filter::kinds();
+    if kinds != 0 && !filter::allows(kinds, tgid) {
+        count(Counter::Filtered);
         return;
     }
     let regs: *const u8 = ctx.arg(0);
@@ -168,9 +158,18 @@ fn try_sys_exit(ctx: &RawTracePointContext, id: u32) {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
     let Some(p) = PENDING.get_ptr(&tid) else {
+        let tgid = (pid_tgid >> 32) as u32;
+        // No entry is what a call the filters rejected at entry leaves
+        // behind; asking them again tells it apart from a real miss (tracer
+        // attached mid-call, entry evicted) without any per-call marker at
+        // entry, and costs nothing on the paths that found an entry.
+        let kinds = filter::kinds();
+        if tgid == config!(self_tgid) || (kinds != 0 && !filter::allows(kinds, tgid)) {
+            return;
+        }
         if (id == nr::CLONE || id == nr::CLONE3) && ret == 0 {
             count(Counter::ChildReturn);
-        } else if (pid_tgid >> 32) as u32 != unsafe { core::ptr::read_volatile(&CONFIG.self_tgid) } {
+        } else {
             count(Counter::ExitWithoutEnter);
         }
         return;
@@ -213,8 +212,8 @@ fn fill_header(h: &mut RecordHeader, now: u64, pid_tgid: u64) {
 #[inline(always)]
 fn current_ppid() -> u32 {
     let task = unsafe { bpf_get_current_task() } as *const u8;
-    let parent_off = unsafe { core::ptr::read_volatile(&CONFIG.task_real_parent_off) } as usize;
-    let tgid_off = unsafe { core::ptr::read_volatile(&CONFIG.task_tgid_off) } as usize;
+    let parent_off = config!(task_real_parent_off) as usize;
+    let tgid_off = config!(task_tgid_off) as usize;
     let Ok(parent) = (unsafe { bpf_probe_read_kernel(task.add(parent_off) as *const *const u8) })
     else {
         return 0;
@@ -311,34 +310,4 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     }
     entry.submit(0);
     count(Counter::Emitted);
-}
-
-/// `sched:sched_process_exit(struct task_struct *p)`: a thread is gone; its
-/// call in flight (if it was killed while blocked) will never reach
-/// `sys_exit`, so drop it here rather than wait for LRU eviction.
-#[raw_tracepoint(tracepoint = "sched_process_exit")]
-pub fn sched_process_exit(_ctx: RawTracePointContext) -> i32 {
-    let tid = bpf_get_current_pid_tgid() as u32;
-    let _ = PENDING.remove(&tid);
-    0
-}
-
-/// `sched:sched_process_exec(struct task_struct *p, pid_t old_pid, struct
-/// linux_binprm *bprm)`: an execve from a non-leader thread takes over the
-/// leader's tid (de_thread) before the call returns, so its pending entry
-/// must follow it from `old_pid` to the new tid — or sys_exit would find
-/// nothing and the old entry would never be freed.
-#[raw_tracepoint(tracepoint = "sched_process_exec")]
-pub fn sched_process_exec(ctx: RawTracePointContext) -> i32 {
-    let old_pid: u64 = ctx.arg(1);
-    let old_tid = old_pid as u32;
-    let tid = bpf_get_current_pid_tgid() as u32;
-    if old_tid != tid {
-        if let Some(p) = PENDING.get_ptr(&old_tid) {
-            let p = unsafe { *p };
-            let _ = PENDING.insert(&tid, &p, 0);
-            let _ = PENDING.remove(&old_tid);
-        }
-    }
-    0
 }

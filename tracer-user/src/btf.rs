@@ -126,17 +126,23 @@ impl<'a> Btf<'a> {
     }
 }
 
-/// `task_struct` offsets the kernel programs need.
+/// `task_struct` (and `signal_struct`) offsets the kernel programs need.
 #[derive(Clone, Copy, Debug)]
 pub struct TaskOffsets {
     pub real_parent: u32,
     pub tgid: u32,
+    /// `task_struct::signal`, the thread group's shared `signal_struct`.
+    pub signal: u32,
+    /// `signal_struct::live`, the group's count of threads not yet exiting.
+    pub signal_live: u32,
 }
 
 pub fn task_offsets(btf: &Btf<'_>) -> Result<TaskOffsets, BtfError> {
     Ok(TaskOffsets {
         real_parent: btf.member_offset("task_struct", "real_parent")?,
         tgid: btf.member_offset("task_struct", "tgid")?,
+        signal: btf.member_offset("task_struct", "signal")?,
+        signal_live: btf.member_offset("signal_struct", "live")?,
     })
 }
 
@@ -202,6 +208,8 @@ mod tests {
         let data = std::fs::read("/sys/kernel/btf/vmlinux").expect("kernel BTF");
         let btf = Btf::parse(&data).unwrap();
         let o = task_offsets(&btf).unwrap();
-        assert!(o.real_parent > 0 && o.tgid > 0);
+        assert!(o.real_parent > 0 && o.tgid > 0 && o.signal > 0);
+        // `live` follows `sigcnt` at the head of signal_struct.
+        assert!(o.signal_live > 0 && o.signal_live < 64, "signal_struct::live at {}", o.signal_live);
     }
 }

@@ -1,33 +1,41 @@
-//! Load the BPF object, fill in its load-time configuration, attach the
-//! programs, and read the kernel side's counters.
+//! Load the BPF object, fill in its load-time configuration and filter
+//! maps, attach the programs, and read the kernel side's counters.
 
 use anyhow::{Context as _, anyhow};
 use aya::{
     Ebpf, EbpfLoader,
-    maps::{MapData, PerCpuArray, RingBuf},
+    maps::{CgroupArray, HashMap, MapData, PerCpuArray, RingBuf},
     programs::RawTracePoint,
 };
-use tracer_common::{COUNTER_COUNT, Config, Counter, SYSCALL_BITMAP_BITS};
+use tracer_common::{COMM_LEN, COUNTER_COUNT, Config, Counter, MAX_TRACKED, SYSCALL_BITMAP_BITS};
 
 use crate::btf;
+use crate::filter::Filters;
 
 /// The object built by `build.rs` from `tracer-ebpf`.
 static BPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer"));
 
-/// Programs and the raw tracepoints they attach to (by name: no tracefs).
-const HOOKS: [(&str, &str); 4] = [
+/// Programs and the raw tracepoints they attach to (by name: no tracefs),
+/// in attach order. `sched_process_fork` goes first so that by the time
+/// anything is traced, every fork of a tracked process is followed; it is
+/// attached only when the pid filter is active, so no other run pays for it
+/// on every fork.
+const HOOKS: [(&str, &str); 5] = [
+    ("sched_process_fork", "sched_process_fork"),
     ("sys_enter", "sys_enter"),
     ("sys_exit", "sys_exit"),
     ("sched_process_exit", "sched_process_exit"),
     ("sched_process_exec", "sched_process_exec"),
 ];
 
-#[derive(Clone, Debug)]
+#[derive(Debug, Default)]
 pub struct LoadOptions {
     /// Syscall numbers to trace.
     pub syscalls: Vec<u32>,
     /// Ring buffer size in bytes (power of two, multiple of the page size).
     pub ringbuf_size: u32,
+    /// In-kernel filters; empty: the whole machine.
+    pub filters: Filters,
 }
 
 /// Errors a user can cause or fix, with their own exit codes.
@@ -91,10 +99,22 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     cfg.self_tgid = std::process::id();
     cfg.task_real_parent_off = offs.real_parent;
     cfg.task_tgid_off = offs.tgid;
+    cfg.task_signal_off = offs.signal;
+    cfg.signal_live_off = offs.signal_live;
+    let f = &opts.filters;
+    cfg.filter_kinds = f.kinds();
+    cfg.cgroup_count = f.cgroups.len() as u32;
 
+    // Unused filter maps shrink to one entry: a hash map's entries are
+    // allocated up front, and an unfiltered run should not pay for them.
+    let size = |n: usize| n.max(1) as u32;
+    let tracked = if f.tgids.is_empty() { 1 } else { MAX_TRACKED };
     let mut ebpf = EbpfLoader::new()
         .override_global("CONFIG", &cfg, true)
         .map_max_entries("EVENTS", opts.ringbuf_size)
+        .map_max_entries("COMMS", size(f.comms.len()))
+        .map_max_entries("CGROUPS", size(f.cgroups.len()))
+        .map_max_entries("TRACKED_TGIDS", tracked)
         .load(BPF_OBJECT)
         .map_err(|e| {
             if is_permission(&e) {
@@ -103,7 +123,11 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
                 LoadError::Other(anyhow!(e).context("loading BPF object"))
             }
         })?;
+    fill_filter_maps(&mut ebpf, f)?;
     for (prog, tp) in HOOKS {
+        if prog == "sched_process_fork" && f.tgids.is_empty() {
+            continue;
+        }
         let p: &mut RawTracePoint = ebpf
             .program_mut(prog)
             .ok_or_else(|| anyhow!("program {prog} missing from BPF object"))?
@@ -119,6 +143,31 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         p.attach(tp).map_err(|e| LoadError::Other(anyhow!("attaching {prog} to raw tracepoint {tp}: {e}")))?;
     }
     Ok(Loaded { ebpf })
+}
+
+/// Fills the filter maps; runs before any program is attached, so the
+/// first call judged sees the whole filter.
+fn fill_filter_maps(ebpf: &mut Ebpf, f: &Filters) -> anyhow::Result<()> {
+    // Borrowed, not taken: the programs, loaded next, refer to these maps by
+    // the fds the Ebpf holds.
+    fn map<'a>(ebpf: &'a mut Ebpf, name: &str) -> anyhow::Result<&'a mut aya::maps::Map> {
+        ebpf.map_mut(name).ok_or_else(|| anyhow!("{name} map missing from BPF object"))
+    }
+    let mut comms: HashMap<_, [u8; COMM_LEN], u8> = HashMap::try_from(map(ebpf, "COMMS")?)?;
+    for c in &f.comms {
+        comms.insert(c, 1, 0).context("filling the comm filter")?;
+    }
+    let mut cgroups = CgroupArray::try_from(map(ebpf, "CGROUPS")?)?;
+    for (i, cg) in f.cgroups.iter().enumerate() {
+        cgroups
+            .set(i as u32, std::os::fd::AsFd::as_fd(&cg.dir), 0)
+            .with_context(|| format!("adding cgroup {} to the filter", cg.path.display()))?;
+    }
+    let mut tracked: HashMap<_, u32, u8> = HashMap::try_from(map(ebpf, "TRACKED_TGIDS")?)?;
+    for &tgid in &f.tgids {
+        tracked.insert(tgid, 1, 0).context("filling the pid filter")?;
+    }
+    Ok(())
 }
 
 impl Loaded {

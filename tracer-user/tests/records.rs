@@ -51,7 +51,7 @@ fn reserved_records_are_fully_initialised_even_after_the_ring_wraps() {
     let odd = compile(dir.path(), "odd_calls", "odd_calls", &[]);
     let threads = compile(dir.path(), "threads", "threads", &[]);
     // 16 KiB: ~100 records, so the programs below wrap it many times.
-    let mut loaded = load(&LoadOptions { syscalls: vec![9, 10, 11, 56, 61, 435], ringbuf_size: 16 << 10 }).unwrap();
+    let mut loaded = load(&LoadOptions { syscalls: vec![9, 10, 11, 56, 61, 435], ringbuf_size: 16 << 10, ..Default::default() }).unwrap();
     let mut ring = loaded.take_ring().unwrap();
     let mut seen = (0usize, 0usize);
     let mut drain = |ring: &mut aya::maps::RingBuf<aya::maps::MapData>| {
