@@ -18,9 +18,9 @@ use aya_ebpf::{
             bpf_ktime_get_boot_ns,
         },
     },
-    macros::{map, raw_tracepoint},
+    macros::{btf_tracepoint, map, raw_tracepoint},
     maps::{LruHashMap, RingBuf},
-    programs::RawTracePointContext,
+    programs::{BtfTracePointContext, RawTracePointContext},
 };
 use tracer_common::{
     CLONE_ARGS_SIZE, Counter, EXTRA_MAX, PARENT_TID_OFFSET, PendingSyscall, RUSAGE_OFFSET, RUSAGE_SIZE, RecordHeader,
@@ -59,24 +59,49 @@ fn is_traced(id: u64) -> bool {
     word & (1u64 << (id & 63)) != 0
 }
 
+/// Reads a `struct pt_regs` field through a `bpf_probe_read_kernel` call:
+/// what a plain raw tracepoint must do, its `regs` being an opaque number.
 #[inline(always)]
-fn read_reg(regs: *const u8, off: usize) -> u64 {
+fn probe_reg(regs: *const u8, off: usize) -> u64 {
     unsafe { bpf_probe_read_kernel(regs.add(off) as *const u64) }.unwrap_or(0)
 }
 
-/// `raw_syscalls:sys_enter(struct pt_regs *regs, long id)`.
-#[raw_tracepoint(tracepoint = "sys_enter")]
-pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
+/// Reads a `struct pt_regs` field with a plain load: in a BTF-typed
+/// tracepoint `regs` is a typed kernel pointer the verifier lets us
+/// dereference (as a fault-safe PROBE_MEM load), no helper call needed.
+#[inline(always)]
+fn load_reg(regs: *const u64, off: usize) -> u64 {
+    unsafe { core::ptr::read_volatile(regs.add(off / 8)) }
+}
+
+/// `raw_syscalls:sys_enter(struct pt_regs *regs, long id)` as a BTF-typed
+/// tracepoint (tp_btf, Linux ≥ 5.5): the cheapest hook on every syscall.
+#[btf_tracepoint(function = "sys_enter")]
+pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     let id: u64 = ctx.arg(1);
     if !is_traced(id) {
         return 0;
     }
-    try_sys_enter(&ctx, id as u32);
+    let regs: *const u64 = ctx.arg(0);
+    try_sys_enter(|off| load_reg(regs, off), id as u32);
+    0
+}
+
+/// The same on a plain raw tracepoint, for kernels that refuse tracing
+/// programs (the loader falls back to it).
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
+    let id: u64 = ctx.arg(1);
+    if !is_traced(id) {
+        return 0;
+    }
+    let regs: *const u8 = ctx.arg(0);
+    try_sys_enter(|off| probe_reg(regs, off), id as u32);
     0
 }
 
 #[inline(always)]
-fn try_sys_enter(ctx: &RawTracePointContext, id: u32) {
+fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     if tgid == config!(self_tgid) {
@@ -87,18 +112,17 @@ fn try_sys_enter(ctx: &RawTracePointContext, id: u32) {
         count(Counter::Filtered);
         return;
     }
-    let regs: *const u8 = ctx.arg(0);
     let mut p = PendingSyscall {
         enter_ns: unsafe { bpf_ktime_get_boot_ns() },
         nr: id,
         flags: 0,
         args: [
-            read_reg(regs, PT_REGS_DI),
-            read_reg(regs, PT_REGS_SI),
-            read_reg(regs, PT_REGS_DX),
-            read_reg(regs, PT_REGS_R10),
-            read_reg(regs, PT_REGS_R8),
-            read_reg(regs, PT_REGS_R9),
+            reg(PT_REGS_DI),
+            reg(PT_REGS_SI),
+            reg(PT_REGS_DX),
+            reg(PT_REGS_R10),
+            reg(PT_REGS_R8),
+            reg(PT_REGS_R9),
         ],
         extra_len: 0,
         _pad: 0,
@@ -140,21 +164,34 @@ fn read_clone_args(p: &mut PendingSyscall) {
     }
 }
 
-/// `raw_syscalls:sys_exit(struct pt_regs *regs, long ret)`.
-#[raw_tracepoint(tracepoint = "sys_exit")]
-pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
-    let regs: *const u8 = ctx.arg(0);
-    let id = read_reg(regs, PT_REGS_ORIG_AX);
+/// `raw_syscalls:sys_exit(struct pt_regs *regs, long ret)` as a BTF-typed
+/// tracepoint: the syscall number is `regs->orig_ax`, one plain load.
+#[btf_tracepoint(function = "sys_exit")]
+pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
+    let regs: *const u64 = ctx.arg(0);
+    let id = load_reg(regs, PT_REGS_ORIG_AX);
     if !is_traced(id) {
         return 0;
     }
-    try_sys_exit(&ctx, id as u32);
+    try_sys_exit(ctx.arg(1), id as u32);
+    0
+}
+
+/// The same on a plain raw tracepoint (fallback; one helper call per
+/// syscall on the machine just to learn its number).
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn sys_exit_raw(ctx: RawTracePointContext) -> i32 {
+    let regs: *const u8 = ctx.arg(0);
+    let id = probe_reg(regs, PT_REGS_ORIG_AX);
+    if !is_traced(id) {
+        return 0;
+    }
+    try_sys_exit(ctx.arg(1), id as u32);
     0
 }
 
 #[inline(always)]
-fn try_sys_exit(ctx: &RawTracePointContext, id: u32) {
-    let ret: i64 = ctx.arg(1);
+fn try_sys_exit(ret: i64, id: u32) {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
     let Some(p) = PENDING.get_ptr(&tid) else {

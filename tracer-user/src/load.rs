@@ -5,7 +5,7 @@ use anyhow::{Context as _, anyhow};
 use aya::{
     Ebpf, EbpfLoader,
     maps::{CgroupArray, HashMap, MapData, PerCpuArray, RingBuf},
-    programs::RawTracePoint,
+    programs::{BtfTracePoint, RawTracePoint},
 };
 use tracer_common::{COMM_LEN, COUNTER_COUNT, Config, Counter, MAX_TRACKED, SYSCALL_BITMAP_BITS};
 
@@ -124,25 +124,59 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
             }
         })?;
     fill_filter_maps(&mut ebpf, f)?;
+    // sys_enter/sys_exit: BTF-typed tracepoints first (they read pt_regs with
+    // plain loads instead of a helper call on every syscall of the machine);
+    // plain raw tracepoints where the kernel refuses tracing programs.
+    // TRACER_RAW_TRACEPOINTS=1 forces the fallback (diagnostics, tests).
+    let kernel_btf = match std::env::var_os("TRACER_RAW_TRACEPOINTS") {
+        Some(v) if v == "1" => None,
+        _ => aya::Btf::from_sys_fs().ok(),
+    };
     for (prog, tp) in HOOKS {
         if prog == "sched_process_fork" && f.tgids.is_empty() {
             continue;
         }
-        let p: &mut RawTracePoint = ebpf
-            .program_mut(prog)
-            .ok_or_else(|| anyhow!("program {prog} missing from BPF object"))?
-            .try_into()
-            .map_err(|e| anyhow!("program {prog}: {e}"))?;
-        p.load().map_err(|e| {
-            if is_permission(&e) {
-                LoadError::Permission(e.to_string())
-            } else {
-                LoadError::Other(anyhow!("loading program {prog}: {e:?}"))
+        if prog == "sys_enter" || prog == "sys_exit" {
+            if let Some(btf) = &kernel_btf {
+                match attach_btf(&mut ebpf, prog, btf) {
+                    Ok(()) => continue,
+                    Err(e) => log::info!("BTF tracepoint {prog} unavailable ({e}); using a raw tracepoint"),
+                }
             }
-        })?;
-        p.attach(tp).map_err(|e| LoadError::Other(anyhow!("attaching {prog} to raw tracepoint {tp}: {e}")))?;
+            let raw = if prog == "sys_enter" { "sys_enter_raw" } else { "sys_exit_raw" };
+            attach_raw(&mut ebpf, raw, tp)?;
+            continue;
+        }
+        attach_raw(&mut ebpf, prog, tp)?;
     }
     Ok(Loaded { ebpf })
+}
+
+fn attach_btf(ebpf: &mut Ebpf, prog: &str, btf: &aya::Btf) -> anyhow::Result<()> {
+    let p: &mut BtfTracePoint = ebpf
+        .program_mut(prog)
+        .ok_or_else(|| anyhow!("program {prog} missing from BPF object"))?
+        .try_into()?;
+    p.load(prog, btf)?;
+    p.attach()?;
+    Ok(())
+}
+
+fn attach_raw(ebpf: &mut Ebpf, prog: &str, tp: &str) -> Result<(), LoadError> {
+    let p: &mut RawTracePoint = ebpf
+        .program_mut(prog)
+        .ok_or_else(|| anyhow!("program {prog} missing from BPF object"))?
+        .try_into()
+        .map_err(|e| anyhow!("program {prog}: {e}"))?;
+    p.load().map_err(|e| {
+        if is_permission(&e) {
+            LoadError::Permission(e.to_string())
+        } else {
+            LoadError::Other(anyhow!("loading program {prog}: {e:?}"))
+        }
+    })?;
+    p.attach(tp).map_err(|e| LoadError::Other(anyhow!("attaching {prog} to raw tracepoint {tp}: {e}")))?;
+    Ok(())
 }
 
 /// Fills the filter maps; runs before any program is attached, so the
