@@ -1,8 +1,9 @@
 //! `tracer-replay FILE [SECONDS]`: the userspace half of tracer's cost per
 //! event, without the kernel. Reads raw records written by `tracer-record`,
-//! then runs `decode` + `write_json_line` over them, pass after pass, into
-//! one reused buffer (cleared every 64 KiB, as the daemon flushes), for at
-//! least SECONDS of CPU time (default 2; a quarter more for decode alone).
+//! then feeds them to the daemon's own per-record path (`daemon::Drainer`:
+//! `decode` + `write_json_line` into its reused buffer, flushed every
+//! 64 KiB) writing to `io::sink()`, pass after pass, for at least SECONDS of
+//! CPU time (default 2; a quarter more for decode alone).
 //! Prints one `key=value` line on stdout for `cargo xtask bench`. A
 //! benchmark tool, not part of the product.
 //!
@@ -18,11 +19,9 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use tracer_user::daemon::Drainer;
 use tracer_user::decode::decode;
 use tracer_user::format::{Clock, write_json_line};
-
-/// As the daemon: output goes out once this much is buffered.
-const FLUSH_AT: usize = 1 << 16;
 
 fn main() -> ExitCode {
     match run() {
@@ -88,9 +87,8 @@ fn run() -> Result<(), String> {
     }
     let clock = Clock::now();
 
-    // One checked pass first: every record must decode, and the output must
-    // be one line per record.
-    let mut out = Vec::with_capacity(2 * FLUSH_AT);
+    // One checked pass first: every record must decode.
+    let mut out = Vec::new();
     let mut bytes = 0usize;
     for (i, r) in records.iter().enumerate() {
         let ev = decode(r).map_err(|e| format!("record {i}: {e}"))?;
@@ -98,7 +96,6 @@ fn run() -> Result<(), String> {
         write_json_line(&mut out, &ev, i as u64, &clock);
         bytes += out.len();
     }
-    out.clear();
 
     let n = records.len() as f64;
     let decode_ns = time_passes(Duration::from_secs_f64(seconds / 4.0), || {
@@ -106,16 +103,12 @@ fn run() -> Result<(), String> {
             let _ = black_box(decode(black_box(r)));
         }
     }) / n;
-    let mut seq = 0u64;
+    let mut drainer = Drainer::new(std::io::sink(), clock);
     let total_ns = time_passes(Duration::from_secs_f64(seconds), || {
         for r in &records {
-            if let Ok(ev) = decode(black_box(r)) {
-                write_json_line(&mut out, &ev, seq, &clock);
-                seq += 1;
-            }
-            if out.len() >= FLUSH_AT {
-                black_box(&out);
-                out.clear();
+            drainer.record(black_box(r));
+            if drainer.should_flush() {
+                let _ = drainer.flush();
             }
         }
     }) / n;
