@@ -1,13 +1,18 @@
 //! tracer's daemon as a library: modules follow the data flow
-//! (`load` → `daemon` drain → `decode` → `args`/`format` → stdout).
+//! (`load` → `daemon` drain → `decode` → `args`/`format` → `sink`s), with
+//! `report` (lost/stats records), `metrics` and `config` beside it.
 
 pub mod args;
 pub mod btf;
 pub mod cli;
+pub mod config;
 pub mod daemon;
 pub mod decode;
 pub mod format;
 pub mod json;
 pub mod load;
+pub mod metrics;
 pub mod names;
+pub mod report;
+pub mod sink;
 pub mod syscall_table;

@@ -1,12 +1,13 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracer_common::Counter;
 use tracer_user::{
-    cli::{Cli, parse_syscalls},
-    daemon::{Drainer, Outcome, run},
+    cli::{parse_syscalls, run_command},
+    config::{ConfigError, parse},
+    daemon::{Drainer, Outcome, RunOptions, SHUTDOWN_BOUND, run, start_sinks},
     format::{Clock, syscall_name},
     load::{LoadError, LoadOptions, load},
+    metrics,
 };
 
 /// Exit codes: 0 done, 1 runtime failure, 2 bad usage, 77 missing privilege.
@@ -21,11 +22,39 @@ fn main() -> ExitCode {
             writeln!(f, "tracer: {}: {}", r.level().as_str().to_ascii_lowercase(), r.args())
         })
         .init();
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(c) => c,
+        Err(ConfigError::Clap(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("tracer: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if let Some(cmd) = &cli.command {
+        // A closed pipe (`tracer man | head`) is not worth a message.
+        let _ = run_command(cmd, &mut std::io::stdout().lock());
+        return ExitCode::SUCCESS;
+    }
     let syscalls = match parse_syscalls(&cli.syscalls) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("tracer: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    // Sinks and the metrics port first: a bad path or a taken port is a
+    // usage error before anything is loaded into the kernel.
+    let (sinks, sink_events) = match start_sinks(&cli.daemon) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tracer: {e:#}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let metrics_listener = match cli.daemon.metrics.map(std::net::TcpListener::bind).transpose() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("tracer: --metrics {}: {e}", cli.daemon.metrics.map(|a| a.to_string()).unwrap_or_default());
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -54,9 +83,19 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_FAILURE);
         }
     };
-    let stdout = std::io::stdout().lock();
-    let mut drainer = Drainer::new(stdout, Clock::now());
-    let result = rt.block_on(run(&mut loaded, &mut drainer));
+    let snapshot = metrics::SharedSnapshot::default();
+    let mut drainer = Drainer::new(sinks, Clock::now(), cli.ringbuf_size, snapshot.clone());
+    let run_opts = RunOptions { stats_interval: cli.daemon.stats_interval, sink_events };
+    let result = rt.block_on(async {
+        if let Some(l) = metrics_listener {
+            l.set_nonblocking(true)?;
+            let l = tokio::net::TcpListener::from_std(l)?;
+            tokio::spawn(metrics::serve(l, std::sync::Arc::new(metrics::registry(snapshot))));
+        }
+        run(&mut loaded, &mut drainer, run_opts).await
+    });
+    // Sink threads still stuck (a dead peer) must not hold the exit.
+    rt.shutdown_timeout(SHUTDOWN_BOUND);
     let code = match result {
         Ok(Outcome::Signalled) => 0,
         Ok(Outcome::OutputClosed) => return ExitCode::SUCCESS,
@@ -68,13 +107,18 @@ fn main() -> ExitCode {
     match loaded.counters() {
         Ok(c) => eprintln!(
             "tracer: {} events written, {} lost (ring buffer full), {} exits without entry, {} stash failures, {} undecodable",
-            drainer.stats.written,
+            drainer.records(),
             c.get(Counter::RingbufFull),
             c.get(Counter::ExitWithoutEnter),
             c.get(Counter::StashFailed),
-            drainer.stats.decode_errors
+            drainer.decode_errors
         ),
         Err(e) => eprintln!("tracer: reading counters: {e:#}"),
+    }
+    for s in drainer.take_snapshot().sinks {
+        if s.dropped > 0 || s.write_errors > 0 {
+            eprintln!("tracer: sink {}: {} lines dropped (queue full), {} not written", s.name, s.dropped, s.write_errors);
+        }
     }
     ExitCode::from(code)
 }
