@@ -16,15 +16,15 @@
 //! - A `lost` record about sink X goes to every sink: the others learn
 //!   within a second that X is losing lines.
 //! - X itself gets it once its queue has room again (at the next poll after
-//!   that). If X has no room for it, that record is one more line X lost,
-//!   and the next `lost` record about X counts it. Each record's `count` is
-//!   the delta since the previous record about X, so the `count`s of the
-//!   `lost` records X receives add up exactly to the seqs missing in X's
-//!   stream — as long as X receives a last one, which shutdown waits for
-//!   (within the bound).
-//! - While X is full and nothing new is dropped but that record itself, no
-//!   new record is made until X has room, so a dead sink on an idle machine
-//!   does not produce a record every poll.
+//!   that). Until X has accepted a `lost` record about itself, each new one
+//!   counts every line X lost since the last one it accepted — including
+//!   earlier `lost` records about X that X had no room for — so the `count`s
+//!   of the `lost` records X receives add up exactly to the seqs missing in
+//!   X's stream (other sinks may see overlapping counts; `total` is the
+//!   running sum). Shutdown waits (within the bound) for X to accept the last.
+//! - While X is full and nothing new was dropped but such records, no new
+//!   record is made until X has room, so a dead sink on an idle machine does
+//!   not produce a record every poll.
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
@@ -83,10 +83,11 @@ pub struct SinkSlot {
     pub thread: Option<std::thread::JoinHandle<()>>,
     /// Lines its queue had no room for, since start (read by metrics).
     pub dropped: Arc<AtomicU64>,
-    /// Drops not yet covered by a `lost` record.
+    /// Drops since the last `lost` record about this sink that it accepted.
     unreported: u64,
-    /// Some of them are lines other than `lost` records about this sink.
-    unreported_real: bool,
+    /// Lines other than `lost` records about this sink were dropped since
+    /// the last such record was made.
+    new_real_drops: bool,
     first_seq: u64,
     last_seq: u64,
     since_ns: i128,
@@ -101,7 +102,7 @@ impl SinkSlot {
             thread: Some(thread),
             dropped: Arc::default(),
             unreported: 0,
-            unreported_real: false,
+            new_real_drops: false,
             first_seq: 0,
             last_seq: 0,
             since_ns: 0,
@@ -119,7 +120,7 @@ impl SinkSlot {
         }
         self.last_seq = batch.lines[batch.lines.len() - 1].seq;
         self.unreported += n as u64;
-        self.unreported_real |= real;
+        self.new_real_drops |= real;
         self.dropped.fetch_add(n as u64, Ordering::Relaxed);
     }
 
@@ -293,6 +294,10 @@ impl Drainer {
         let n = batch.lines.len();
         for (i, slot) in self.sinks.iter_mut().enumerate() {
             let took = slot.queue.push(&batch, 0..n);
+            if about == Some(i) && took == n {
+                // It has the account of everything it lost so far.
+                slot.unreported = 0;
+            }
             slot.note_drops(&batch, took, about != Some(i));
         }
     }
@@ -374,7 +379,7 @@ impl Drainer {
     fn report_sink_drops(&mut self) {
         for i in 0..self.sinks.len() {
             let s = &self.sinks[i];
-            if s.unreported == 0 || !(s.unreported_real || s.queue.room() >= REPORT_ROOM) {
+            if s.unreported == 0 || !(s.new_real_drops || s.queue.room() >= REPORT_ROOM) {
                 continue;
             }
             let l = Lost {
@@ -383,9 +388,7 @@ impl Drainer {
                 total: s.dropped.load(Ordering::Relaxed),
                 since_unix_ns: s.since_ns,
             };
-            let s = &mut self.sinks[i];
-            s.unreported = 0;
-            s.unreported_real = false;
+            self.sinks[i].new_real_drops = false;
             self.emit_lost(&l, Some(i));
         }
     }

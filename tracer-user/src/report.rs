@@ -7,8 +7,9 @@
 //! counter needs 28 years to reach 2^53.
 //!
 //! `lost` (one per place and reason that lost something since the last one;
-//! `count` is that delta, `total` the running sum, `since` the start of the
-//! window in which the loss happened):
+//! `count` is that delta — for a sink, the lines it lost since the last
+//! `lost` record it accepted itself (see `daemon`) —, `total` the running
+//! sum, `since` the start of the window in which the loss happened):
 //!
 //! ```json
 //! {"schema":1,"seq":8,"ts":"…","event":"lost","where":"kernel","reason":"ringbuf_full","count":12,"total":12,"since":"…","per_cpu":{"0":10,"1":2}}
