@@ -486,9 +486,26 @@ fn drain_ring(ring: &mut RingBuf<MapData>, d: &mut Drainer) -> bool {
 pub struct RunOptions {
     pub stats_interval: Option<Duration>,
     pub sink_events: UnboundedReceiver<SinkEvent>,
+    pub signals: Signals,
 }
 
-pub async fn run(loaded: &mut Loaded, d: &mut Drainer, mut opts: RunOptions) -> anyhow::Result<Outcome> {
+/// SIGINT/SIGTERM/SIGHUP handlers, installed before tracer says it is
+/// attached, so that a signal sent right after that line is handled, not
+/// fatal.
+pub struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Must run inside the runtime (`Runtime::enter`).
+    pub fn install() -> std::io::Result<Signals> {
+        Ok(Signals { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())?, hup: signal(SignalKind::hangup())? })
+    }
+}
+
+pub async fn run(loaded: &mut Loaded, d: &mut Drainer, opts: RunOptions) -> anyhow::Result<Outcome> {
     let ring = loaded.take_ring()?;
     d.fill = RingFill::new(ring.as_fd(), d.ringbuf_size);
     // SAFETY: the AsyncFd owns the ring buffer, and with it the map fd, for
@@ -496,11 +513,10 @@ pub async fn run(loaded: &mut Loaded, d: &mut Drainer, mut opts: RunOptions) -> 
     let mut afd = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
         .map_err(|e| e.into_parts().1)
         .context("polling the ring buffer")?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
+    let Signals { int: mut sigint, term: mut sigterm, hup: mut sighup } = opts.signals;
     let mut loss = tokio::time::interval(LOSS_POLL);
     loss.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sink_events = opts.sink_events;
     let mut stats = opts.stats_interval.map(|p| {
         let mut i = tokio::time::interval_at(tokio::time::Instant::now() + p, p);
         i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -522,7 +538,7 @@ pub async fn run(loaded: &mut Loaded, d: &mut Drainer, mut opts: RunOptions) -> 
                 log::info!("SIGHUP: reopening files");
                 d.reopen();
             }
-            ev = opts.sink_events.recv() => match ev {
+            ev = sink_events.recv() => match ev {
                 Some(SinkEvent::OutputClosed) => break Outcome::OutputClosed,
                 None => {}
             },

@@ -4,7 +4,7 @@ use tracer_common::Counter;
 use tracer_user::{
     cli::{parse_syscalls, run_command},
     config::{ConfigError, parse},
-    daemon::{Drainer, Outcome, RunOptions, SHUTDOWN_BOUND, run, start_sinks},
+    daemon::{Drainer, Outcome, RunOptions, SHUTDOWN_BOUND, Signals, run, start_sinks},
     format::{Clock, syscall_name},
     load::{LoadError, LoadOptions, load},
     metrics,
@@ -58,6 +58,20 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tracer: starting the runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let signals = match rt.block_on(async { Signals::install() }) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tracer: installing signal handlers: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
     let opts = LoadOptions { syscalls: syscalls.clone(), ringbuf_size: cli.ringbuf_size };
     let mut loaded = match load(&opts) {
         Ok(l) => l,
@@ -76,16 +90,9 @@ fn main() -> ExitCode {
         names.join(","),
         cli.ringbuf_size / 1024
     );
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("tracer: starting the runtime: {e}");
-            return ExitCode::from(EXIT_FAILURE);
-        }
-    };
     let snapshot = metrics::SharedSnapshot::default();
     let mut drainer = Drainer::new(sinks, Clock::now(), cli.ringbuf_size, snapshot.clone());
-    let run_opts = RunOptions { stats_interval: cli.daemon.stats_interval, sink_events };
+    let run_opts = RunOptions { stats_interval: cli.daemon.stats_interval, sink_events, signals };
     let result = rt.block_on(async {
         if let Some(l) = metrics_listener {
             l.set_nonblocking(true)?;
