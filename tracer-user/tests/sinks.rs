@@ -755,3 +755,56 @@ fn config_file_env_and_flags_reach_the_running_daemon() {
     unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
     assert!(child.0.wait().unwrap().success());
 }
+
+// ---------------------------------------------------------------------------
+// Kernel loss
+
+#[test]
+fn a_full_ring_buffer_shows_up_as_lost_records_with_per_cpu_counts_within_a_second() {
+    require_root();
+    // One page of ring buffer: ~28 records; a burst of calls overflows it.
+    let tracer = Tracer::start(&["--syscalls", "getcpu", "--ringbuf-size", "4K"]);
+    let burst = std::thread::spawn(|| getcpu(200_000));
+    getcpu(200_000);
+    burst.join().unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let (lines, stderr) = tracer.stop_with_stderr();
+    let summary = stderr.iter().find(|l| l.contains(" events written")).unwrap();
+    let lost_total: u64 = summary.split(", ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(lost_total > 0, "the 4 KiB ring overflowed (control): {summary}");
+
+    assert_eq!(lines.iter().map(seq).collect::<Vec<_>>(), (0..lines.len() as u64).collect::<Vec<_>>(), "seq stays gapless");
+    let kernel: Vec<&Value> = lines.iter().filter(|v| v["event"] == "lost" && v["where"] == "kernel").collect();
+    assert!(!kernel.is_empty());
+    let mut sum = 0;
+    for r in &kernel {
+        assert_eq!(r["reason"], "ringbuf_full");
+        let count = r["count"].as_u64().unwrap();
+        let per_cpu: u64 = r["per_cpu"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+        assert_eq!(per_cpu, count, "per-CPU detail adds up: {r}");
+        sum += count;
+        assert_eq!(r["total"], sum, "total is the running sum");
+        // Reported within a second of the window it covers.
+        let ts = |k: &str| chrono_ns(r[k].as_str().unwrap());
+        assert!(ts("ts") - ts("since") <= 1_000_000_000, "{r}");
+    }
+    assert_eq!(sum, lost_total, "lost records account for every record the kernel dropped");
+    let events = lines.iter().filter(|v| v["event"] == "syscall").count() as u64;
+    assert_eq!(events + lost_total, 400_000, "every call is either an event or counted lost");
+}
+
+/// Nanoseconds since the epoch of an RFC 3339 UTC timestamp as tracer writes
+/// them (`YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`).
+fn chrono_ns(ts: &str) -> i128 {
+    let n = |a: usize, b: usize| ts[a..b].parse::<i64>().unwrap();
+    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
+    // Days from civil (Howard Hinnant), the inverse of tracer's formatter.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19);
+    secs as i128 * 1_000_000_000 + n(20, 29) as i128
+}
