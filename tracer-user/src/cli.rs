@@ -194,7 +194,10 @@ impl DaemonArgs {
         if v.is_empty() {
             v.push(SinkSpec::Stdout);
         }
-        v.dedup();
+        // The same destination twice would be two writers (and two
+        // rotations) on one file.
+        let mut seen = Vec::new();
+        v.retain(|s| if seen.contains(s) { false } else { seen.push(s.clone()); true });
         v
     }
 }
@@ -293,6 +296,8 @@ mod daemon_args_tests {
                 SinkSpec::Syslog(Endpoint::Unix("/dev/log".into())),
             ]
         );
+        let c = Cli::try_parse_from(["tracer", "--output", "/a", "--output", "-", "--output", "/a"]).unwrap();
+        assert_eq!(c.daemon.sinks(), vec![SinkSpec::File("/a".into()), SinkSpec::Stdout], "one writer per destination");
         let c = Cli::try_parse_from(["tracer", "--syslog", "udp:10.0.0.1:514"]).unwrap();
         assert_eq!(c.daemon.syslog, Some(Endpoint::Udp("10.0.0.1:514".into())));
         assert!(Cli::try_parse_from(["tracer", "--socket", "udp:h:1"]).is_err());

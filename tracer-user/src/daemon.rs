@@ -290,7 +290,12 @@ impl Drainer {
         if self.batch.is_empty() {
             return;
         }
-        let batch = Arc::new(std::mem::replace(&mut self.batch, Batch::with_capacity(2 * FLUSH_AT)));
+        // A right-sized copy: queued batches of a stalled sink must hold the
+        // bytes they are charged for, not a 128 KiB buffer per ring wake-up.
+        // The working buffer keeps its capacity for the next batch.
+        let batch = Arc::new(Batch { buf: self.batch.buf.clone(), lines: self.batch.lines.clone() });
+        self.batch.buf.clear();
+        self.batch.lines.clear();
         let n = batch.lines.len();
         for (i, slot) in self.sinks.iter_mut().enumerate() {
             let took = slot.queue.push(&batch, 0..n);
@@ -570,4 +575,70 @@ pub fn start_sinks(args: &crate::cli::DaemonArgs) -> anyhow::Result<(Vec<SinkSlo
         slots.push(SinkSlot::new(name, queue, counters, thread));
     }
     Ok((slots, rx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drainer_with_one_sink(capacity: usize) -> (Drainer, Arc<Queue>) {
+        let queue = Arc::new(Queue::new(capacity));
+        let slot = SinkSlot::new("t".into(), Arc::clone(&queue), Arc::default(), std::thread::spawn(|| {}));
+        (Drainer::new(vec![slot], Clock::with_offset(0), 4096, SharedSnapshot::default()), queue)
+    }
+
+    /// Appends a stats-like line of about 200 bytes.
+    fn line(d: &mut Drainer) {
+        d.batch.buf.extend_from_slice(&[b'x'; 199]);
+        d.batch.buf.push(b'\n');
+        d.batch.push_line(d.seq, 0, LineKind::Stats);
+        d.seq += 1;
+        d.dispatch();
+    }
+
+    /// What the sink received: (seqs of all lines, counts of lost records).
+    fn drain(q: &Queue) -> (Vec<u64>, Vec<u64>) {
+        let (mut seqs, mut counts) = (vec![], vec![]);
+        for c in q.take(Duration::ZERO).chunks {
+            for (i, m) in c.metas().iter().enumerate() {
+                seqs.push(m.seq);
+                if m.kind == LineKind::Lost {
+                    let v: serde_json::Value = serde_json::from_slice(c.batch.line(c.lines.start + i)).unwrap();
+                    counts.push(v["count"].as_u64().unwrap());
+                }
+            }
+            q.release(c.bytes().len());
+        }
+        (seqs, counts)
+    }
+
+    #[test]
+    fn a_sinks_lost_counts_add_up_to_its_gaps_even_when_it_missed_earlier_reports() {
+        let (mut d, q) = drainer_with_one_sink(2000);
+        let mut seen = vec![];
+        let mut counted = vec![];
+        for _ in 0..11 {
+            line(&mut d); // 10 fit, the 11th is dropped
+        }
+        assert_eq!(d.sinks[0].unreported, 1);
+        // Reported while the sink is full: the report itself is lost too.
+        d.report_sink_drops();
+        assert_eq!(d.sinks[0].unreported, 2, "the report it could not take counts as lost");
+        // Nothing new but that report: no new report until there is room.
+        d.report_sink_drops();
+        assert_eq!(d.seq, 12, "no report made for a full sink with nothing new");
+        let (s, c) = drain(&q);
+        seen.extend(s);
+        counted.extend(c);
+        line(&mut d);
+        d.report_sink_drops();
+        assert_eq!(d.sinks[0].unreported, 0, "accepted");
+        let (s, c) = drain(&q);
+        seen.extend(s);
+        counted.extend(c);
+        let missing = (0..d.seq).filter(|s| !seen.contains(s)).count() as u64;
+        assert_eq!(missing, 2, "line 10 and the first report");
+        assert_eq!(counted, vec![2], "one report it received, counting both");
+        assert_eq!(d.sinks[0].dropped.load(Ordering::Relaxed), 2);
+    }
 }

@@ -208,10 +208,10 @@ fn run_worker(name: &str, w: &mut dyn Writer, ctx: &SinkContext) {
     let mut giving_up = false;
     loop {
         let taken = ctx.queue.take(IDLE_TICK);
-        if taken.reopen {
-            if let Err(e) = w.reopen() {
-                log_error(&format_args!("reopening: {e}"));
-            }
+        if taken.reopen
+            && let Err(e) = w.reopen()
+        {
+            log_error(&format_args!("reopening: {e}"));
         }
         for chunk in &taken.chunks {
             let n = chunk.lines.len();
@@ -242,10 +242,10 @@ fn run_worker(name: &str, w: &mut dyn Writer, ctx: &SinkContext) {
             }
             ctx.queue.release(chunk.bytes().len());
         }
-        if !taken.chunks.is_empty() {
-            if let Err(e) = w.flush() {
-                log_error(&format_args!("flushing: {e}"));
-            }
+        if !taken.chunks.is_empty()
+            && let Err(e) = w.flush()
+        {
+            log_error(&format_args!("flushing: {e}"));
         }
         if !giving_up {
             match w.tick(ctx) {

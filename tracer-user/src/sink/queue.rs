@@ -4,7 +4,9 @@
 //! ~300 bytes (a plain mmap) to over 1 KiB (a clone3 with its clone_args, a
 //! stats record). A byte bound makes `sinks × --queue-size` the real ceiling.
 //! Bytes stay charged until the sink has written them (not merely taken
-//! them), so what a stalled sink holds in hand counts too.
+//! them), so what a stalled sink holds in hand counts too. (Not charged:
+//! ~50 bytes of metadata per line, and the rest of a batch of which only a
+//! part was queued — both bounded by the same order of magnitude.)
 //!
 //! The producer ([`Queue::push`]) never waits: it takes the longest prefix of
 //! the offered lines that fits and reports how many that was. The consumer
