@@ -117,11 +117,17 @@ fn rsyslog_lines(path: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// RFC 5424 HOSTNAME for this machine: its name, or the NILVALUE `-` when
+/// it has none usable (a container may have an empty one).
 fn hostname() -> String {
     let mut buf = [0u8; 256];
     unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
     let n = buf.iter().position(|&b| b == 0).unwrap();
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    let h = &buf[..n];
+    if h.is_empty() || !h.iter().all(|b| (33..=126).contains(b)) {
+        return "-".into();
+    }
+    String::from_utf8_lossy(h).into_owned()
 }
 
 /// One message as rsyslog parsed it, checked field by field against the
