@@ -32,7 +32,7 @@ fn run() -> Result<(), String> {
     };
     let count: usize = count.parse().map_err(|_| format!("COUNT must be a number, got {count:?}"))?;
 
-    let opts = LoadOptions { syscalls: parse_syscalls(DEFAULT_SYSCALLS)?, ringbuf_size: DEFAULT_RINGBUF_SIZE };
+    let opts = LoadOptions { syscalls: parse_syscalls(DEFAULT_SYSCALLS)?, ringbuf_size: DEFAULT_RINGBUF_SIZE, ..Default::default() };
     let mut loaded = load(&opts).map_err(|e| format!("{e:#}"))?;
     let mut ring = loaded.take_ring().map_err(|e| format!("{e:#}"))?;
     let file = std::fs::File::create(out).map_err(|e| format!("creating {out}: {e}"))?;
