@@ -61,6 +61,10 @@ pub struct BenchArgs {
 const SLOW_PEER_BUDGET: f64 = 3.0;
 /// The warm-up round that picks those counts runs 1/100 of full size.
 const CALIBRATION_DIVISOR: u64 = 100;
+/// Bare runs below 1/SHORT_RUN_DIVISOR of full size are repeated
+/// BARE_REPEATS times (median).
+const SHORT_RUN_DIVISOR: u64 = 10;
+const BARE_REPEATS: usize = 5;
 /// tracer's default ring buffer (tracer-user/src/cli.rs).
 const RINGBUF_MIB: u64 = 8;
 
@@ -271,13 +275,25 @@ impl Bench<'_> {
         Ok(())
     }
 
+    /// A bare run of `n` iterations. Cut down for a slow peer, it may last
+    /// only milliseconds, where one interruption (or /proc/stat's 10 ms
+    /// ticks) would swing the ratio: then the median of several.
+    fn bare(&mut self, w: Workload, n: u64) -> Result<u64> {
+        let repeats = if n * SHORT_RUN_DIVISOR < self.results.full_iterations[&w] { BARE_REPEATS } else { 1 };
+        let mut runs = Vec::with_capacity(repeats);
+        for _ in 0..repeats {
+            runs.push(self.gate.run(&mut self.bins.command(w, n), None)? as f64);
+        }
+        Ok(report::median(&runs).expect("at least one run") as u64)
+    }
+
     /// Bare runs, then the same runs traced by `c`.
     fn measure(&mut self, c: Config, sizes: &[(Workload, u64)]) -> Result<Measured> {
         let bins = self.bins;
         if c.wraps_workload() {
             let mut samples = Vec::new();
             for &(w, n) in sizes {
-                let bare_ns = self.gate.run(&mut bins.command(w, n), None)?;
+                let bare_ns = self.bare(w, n)?;
                 let traced_ns = self.gate.run(&mut self.setup.wrap(c, &bins.command(w, n)), None)?;
                 samples.push((w, Sample { bare_ns, traced_ns }));
             }
@@ -285,7 +301,7 @@ impl Bench<'_> {
         }
         let mut bare = Vec::new();
         for &(w, n) in sizes {
-            bare.push(self.gate.run(&mut bins.command(w, n), None)?);
+            bare.push(self.bare(w, n)?);
         }
         let daemon = self.setup.attach(c)?;
         let attach_time = daemon.attach_time;

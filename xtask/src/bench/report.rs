@@ -280,20 +280,31 @@ impl Results {
         }
 
         s.push('\n');
-        for storm in &self.storms {
+        if let Some(first) = self.storms.first() {
+            let rates: Vec<f64> = self.storms.iter().map(Storm::delivered_per_s).collect();
+            let list = |f: fn(&Storm) -> u64| {
+                self.storms.iter().map(|s| f(s).to_string()).collect::<Vec<_>>().join(", ")
+            };
+            let lo = rates.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = rates.iter().copied().fold(0.0, f64::max);
+            let med = median(&rates).unwrap_or(0.0);
             let _ = writeln!(
                 s,
-                "- `mmaps` on all {} cores at once ({} × {} iterations, default {} MiB ring buffer): \
-                 {} events delivered ({} per core); of {} expected, {} lost in the kernel, {} dropped by the sink.",
-                storm.processes,
-                storm.processes,
-                storm.iterations_each,
+                "- `mmaps` on all {} cores at once ({} × {} iterations, default {} MiB ring buffer), {} runs: \
+                 {} events delivered (median; {}–{}), {} per core; of {} each, lost in the kernel: {}; \
+                 dropped by the sink: {}.",
+                first.processes,
+                first.processes,
+                first.iterations_each,
                 self.ringbuf_mib,
-                rate_text(storm.delivered_per_s()),
-                rate_text(storm.delivered_per_s() / storm.processes as f64),
-                storm.expected_events(),
-                storm.lost,
-                storm.sink_dropped
+                self.storms.len(),
+                rate_text(med),
+                rate_text(lo),
+                rate_text(hi),
+                rate_text(med / first.processes as f64),
+                first.expected_events(),
+                list(|s| s.lost),
+                list(|s| s.sink_dropped)
             );
         }
         if !self.replays.is_empty() {
@@ -508,6 +519,23 @@ mod tests {
         assert!(md.contains("| unrelated | – | – | – |"), "{md}");
         assert!(md.contains("| threads | 1.05× (1.00–1.10) | 1.20× (1.10–1.30) | 1.20 ÷ 1.05 = 1.143 | ≤ 1.05 |"), "{md}");
         assert!(md.contains("Not measured: tracer, cgroup filtered out — tracer has no --cgroup yet"), "{md}");
+        r.ringbuf_mib = 8;
+        for (ns, lost) in [(1_000_000_000, 0), (2_000_000_000, 5)] {
+            r.storms.push(Storm {
+                processes: 2,
+                iterations_each: 100,
+                elapsed_ns: ns,
+                written: 400_000,
+                lost,
+                sink_dropped: 0,
+                peak_rss_kib: None,
+            });
+        }
+        let md = r.markdown();
+        assert!(
+            md.contains("2 runs: 300 k/s events delivered (median; 200 k/s–400 k/s), 150 k/s per core; of 400 each, lost in the kernel: 0, 5; dropped by the sink: 0, 0."),
+            "{md}"
+        );
         let j = r.json();
         assert_eq!(j["cells"].as_array().unwrap().len(), 2);
         assert_eq!(j["skipped"]["tracer-cgroup"], "tracer has no --cgroup yet");
