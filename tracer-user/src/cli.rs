@@ -30,21 +30,62 @@ pub struct Cli {
     /// Ring buffer size in bytes; a power of two, at least one page (suffixes K, M, G accepted).
     #[arg(long, value_name = "BYTES", default_value = "8M", value_parser = parse_ringbuf_size, env = "TRACER_RINGBUF_SIZE")]
     pub ringbuf_size: u32,
+
+    // ---- output shape and lifecycle events (issue 4) ----
+    /// Output format: `json` (one object per line, docs/schema.json) or
+    /// `text` (strace's line shape, for people).
+    #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = parse_format, env = "TRACER_FORMAT")]
+    pub format: crate::output::Format,
+
+    /// Do not join raw events into thread_create / reaped / unreaped records.
+    #[arg(long, env = "TRACER_NO_CORRELATE")]
+    pub no_correlate: bool,
+
+    /// Do not attach the fork/exec/exit/signal hooks (no lifecycle events,
+    /// and no cost on the machine's forks, exits and signals).
+    #[arg(long, env = "TRACER_NO_LIFECYCLE")]
+    pub no_lifecycle: bool,
 }
 
-/// Parses `--syscalls`: names → numbers, rejecting unknown names.
+pub fn parse_format(s: &str) -> Result<crate::output::Format, String> {
+    match s {
+        "json" => Ok(crate::output::Format::Json),
+        "text" => Ok(crate::output::Format::Text),
+        _ => Err(format!("unknown format '{}' (json or text)", s.escape_default())),
+    }
+}
+
+/// Parses `--syscalls`: names → numbers, rejecting unknown names. `all`
+/// is every syscall number; `%process`, `%memory`, `%signal` are strace's
+/// classes (`syscall_groups`).
 pub fn parse_syscalls(list: &str) -> Result<Vec<u32>, String> {
     let mut out = Vec::new();
+    let mut add = |nr: u32| {
+        if !out.contains(&nr) {
+            out.push(nr);
+        }
+    };
     for name in list.split(',').map(str::trim) {
         if name.is_empty() {
             continue;
         }
-        let nr = crate::syscall_table::number(name).ok_or_else(|| {
-            format!("unknown syscall '{}' (x86-64 syscall names, e.g. {DEFAULT_SYSCALLS})", name.escape_default())
-        })?;
-        if !out.contains(&nr) {
-            out.push(nr);
+        if name == "all" {
+            (0..tracer_common::SYSCALL_BITMAP_BITS as u32).for_each(&mut add);
+            continue;
         }
+        if name.starts_with('%') {
+            let members = crate::syscall_groups::group(name).ok_or_else(|| {
+                format!("unknown syscall class '{}' (%process, %memory or %signal)", name.escape_default())
+            })?;
+            for m in members {
+                add(crate::syscall_table::number(m).expect("syscall_groups names only known syscalls"));
+            }
+            continue;
+        }
+        let nr = crate::syscall_table::number(name).ok_or_else(|| {
+            format!("unknown syscall '{}' (x86-64 syscall names, e.g. {DEFAULT_SYSCALLS}, a class such as %process, or all)", name.escape_default())
+        })?;
+        add(nr);
     }
     if out.is_empty() {
         return Err("--syscalls names no syscall".into());
@@ -81,6 +122,23 @@ mod tests {
         assert!(e.contains("unknown syscall 'frobnicate'"), "{e}");
         assert!(parse_syscalls("\x1b[31m").unwrap_err().contains("\\u{1b}"));
         assert!(parse_syscalls(",").is_err());
+    }
+
+    #[test]
+    fn all_and_strace_classes() {
+        let all = parse_syscalls("all").unwrap();
+        assert_eq!(all.len(), tracer_common::SYSCALL_BITMAP_BITS);
+        let mem = parse_syscalls("%memory").unwrap();
+        assert!(mem.contains(&9) && mem.contains(&12) && !mem.contains(&56));
+        // A class and names mix; duplicates collapse.
+        let mix = parse_syscalls("%process,mmap,clone").unwrap();
+        assert_eq!(mix.iter().filter(|&&n| n == 56).count(), 1);
+        assert!(mix.contains(&9) && mix.contains(&231) && mix.contains(&61));
+        assert!(parse_syscalls("%files").unwrap_err().contains("unknown syscall class '%files'"));
+        assert_eq!(parse_format("text"), Ok(crate::output::Format::Text));
+        assert!(parse_format("yaml").is_err());
+        let c = Cli::try_parse_from(["tracer", "--format", "text", "--no-correlate"]).unwrap();
+        assert_eq!((c.format, c.no_correlate, c.no_lifecycle), (crate::output::Format::Text, true, false));
     }
 
     #[test]

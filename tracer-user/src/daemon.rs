@@ -10,8 +10,8 @@ use tokio::{
 };
 
 use crate::decode::decode;
-use crate::format::{Clock, write_json_line};
 use crate::load::Loaded;
+use crate::output::Output;
 
 /// Userspace-side tallies, printed at exit with the kernel's counters.
 #[derive(Debug, Default, Clone, Copy)]
@@ -33,23 +33,22 @@ pub enum Outcome {
 pub struct Drainer<W: Write> {
     out: W,
     buf: Vec<u8>,
-    clock: Clock,
+    /// Decoded event → lines (format, correlation): `output.rs`.
+    output: Output,
     pub stats: Stats,
-    seq: u64,
 }
 
 impl<W: Write> Drainer<W> {
-    pub fn new(out: W, clock: Clock) -> Self {
-        Drainer { out, buf: Vec::with_capacity(2 * FLUSH_AT), clock, stats: Stats::default(), seq: 0 }
+    pub fn new(out: W, output: Output) -> Self {
+        Drainer { out, buf: Vec::with_capacity(2 * FLUSH_AT), output, stats: Stats::default() }
     }
 
     /// Decodes and formats one record into the output buffer.
     pub fn record(&mut self, bytes: &[u8]) {
         match decode(bytes) {
             Ok(ev) => {
-                write_json_line(&mut self.buf, &ev, self.seq, &self.clock);
-                self.seq += 1;
-                self.stats.written += 1;
+                // --- the render hook: one event in, its lines out ---
+                self.stats.written += self.output.render(ev, &mut self.buf);
             }
             Err(e) => {
                 self.stats.decode_errors += 1;

@@ -1,13 +1,20 @@
 //! tracer's daemon as a library: modules follow the data flow
-//! (`load` → `daemon` drain → `decode` → `args`/`format` → stdout).
+//! (`load` → `daemon` drain → `decode` → `output`: `procs` enrich,
+//! `args`/`format`/`format_lifecycle` JSON or `text`, `correlate` → stdout).
 
 pub mod args;
 pub mod btf;
 pub mod cli;
+pub mod correlate;
 pub mod daemon;
 pub mod decode;
 pub mod format;
+pub mod format_lifecycle;
 pub mod json;
 pub mod load;
 pub mod names;
+pub mod output;
+pub mod procs;
+pub mod syscall_groups;
 pub mod syscall_table;
+pub mod text;

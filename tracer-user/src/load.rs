@@ -21,12 +21,38 @@ const HOOKS: [(&str, &str); 3] = [
     ("sched_process_exit", "sched_process_exit"),
 ];
 
+/// Lifecycle programs (`tracer-ebpf/src/sched.rs`, `signal.rs`), attached
+/// only when lifecycle events are wanted. The exit hook comes in two forms;
+/// [`exit_program`] picks the one the running kernel's tracepoint fits.
+const LIFECYCLE_HOOKS: [(&str, &str); 4] = [
+    ("lifecycle_fork", "sched_process_fork"),
+    ("lifecycle_exec", "sched_process_exec"),
+    ("signal_generate", "signal_generate"),
+    ("signal_deliver", "signal_deliver"),
+];
+
+fn exit_program(has_group_dead: bool) -> (&'static str, &'static str) {
+    if has_group_dead {
+        ("lifecycle_exit", "sched_process_exit")
+    } else {
+        ("lifecycle_exit_live", "sched_process_exit")
+    }
+}
+
+/// Signals reported by default: SIGCHLD, the one the walkthrough follows
+/// (bit n-1 for signal n).
+pub const DEFAULT_SIGNAL_MASK: u64 = 1 << (17 - 1);
+
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
     /// Syscall numbers to trace.
     pub syscalls: Vec<u32>,
     /// Ring buffer size in bytes (power of two, multiple of the page size).
     pub ringbuf_size: u32,
+    /// Attach the fork/exec/exit/signal hooks.
+    pub lifecycle: bool,
+    /// Signals whose generation and delivery are reported (bit n-1: signal n).
+    pub signal_mask: u64,
 }
 
 /// Errors a user can cause or fix, with their own exit codes.
@@ -90,6 +116,9 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     cfg.self_tgid = std::process::id();
     cfg.task_real_parent_off = offs.real_parent;
     cfg.task_tgid_off = offs.tgid;
+    cfg.offs = offs.more;
+    cfg.exit_has_group_dead = offs.exit_has_group_dead.into();
+    cfg.signal_mask = opts.signal_mask;
 
     let mut ebpf = EbpfLoader::new()
         .override_global("CONFIG", &cfg, true)
@@ -102,7 +131,12 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
                 LoadError::Other(anyhow!(e).context("loading BPF object"))
             }
         })?;
-    for (prog, tp) in HOOKS {
+    let mut hooks = HOOKS.to_vec();
+    if opts.lifecycle {
+        hooks.extend(LIFECYCLE_HOOKS);
+        hooks.push(exit_program(offs.exit_has_group_dead));
+    }
+    for (prog, tp) in hooks {
         let p: &mut RawTracePoint = ebpf
             .program_mut(prog)
             .ok_or_else(|| anyhow!("program {prog} missing from BPF object"))?

@@ -6,7 +6,9 @@ use tracer_user::{
     cli::{Cli, parse_syscalls},
     daemon::{Drainer, Outcome, run},
     format::{Clock, syscall_name},
-    load::{LoadError, LoadOptions, load},
+    load::{DEFAULT_SIGNAL_MASK, LoadError, LoadOptions, load},
+    output::Output,
+    procs::ProcTable,
 };
 
 /// Exit codes: 0 done, 1 runtime failure, 2 bad usage, 77 missing privilege.
@@ -29,7 +31,12 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let opts = LoadOptions { syscalls: syscalls.clone(), ringbuf_size: cli.ringbuf_size };
+    let opts = LoadOptions {
+        syscalls: syscalls.clone(),
+        ringbuf_size: cli.ringbuf_size,
+        lifecycle: !cli.no_lifecycle,
+        signal_mask: DEFAULT_SIGNAL_MASK,
+    };
     let mut loaded = match load(&opts) {
         Ok(l) => l,
         Err(LoadError::Permission(e)) => {
@@ -49,11 +56,19 @@ fn main() -> ExitCode {
         }
     };
     let stdout = std::io::stdout().lock();
-    let mut drainer = Drainer::new(stdout, Clock::now());
-    let names: Vec<_> = syscalls.iter().map(|&n| syscall_name(n)).collect();
+    // /proc is read after the hooks are attached, so no process can fall
+    // between the two: one that starts now is seen by both.
+    let output = Output::new(cli.format, Clock::now(), !cli.no_correlate, ProcTable::from_proc());
+    let mut drainer = Drainer::new(stdout, output);
+    let names: Vec<_> = if syscalls.len() == tracer_common::SYSCALL_BITMAP_BITS {
+        vec!["all".into()]
+    } else {
+        syscalls.iter().map(|&n| syscall_name(n)).collect()
+    };
+    let hooks = if cli.no_lifecycle { "" } else { ", sched_process_fork/exec/exit, signal_generate/deliver" };
     let announce = || {
         eprintln!(
-            "tracer: attached to raw_syscalls:sys_enter/sys_exit, tracing {} machine-wide (ring buffer {} KiB)",
+            "tracer: attached to raw_syscalls:sys_enter/sys_exit{hooks}, tracing {} machine-wide (ring buffer {} KiB)",
             names.join(","),
             cli.ringbuf_size / 1024
         )

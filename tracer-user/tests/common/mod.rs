@@ -172,7 +172,12 @@ pub fn events_of_pid(events: &[Value], pid: u32) -> Vec<&Value> {
 }
 
 pub fn syscalls_named<'a>(events: &[&'a Value], name: &str) -> Vec<&'a Value> {
-    events.iter().copied().filter(|e| e["syscall"] == name).collect()
+    events.iter().copied().filter(|e| e["event"] == "syscall" && e["syscall"] == name).collect()
+}
+
+/// Events of one kind (`fork`, `exit`, `thread_create`, …).
+pub fn events_named<'a>(events: &[&'a Value], event: &str) -> Vec<&'a Value> {
+    events.iter().copied().filter(|e| e["event"] == event).collect()
 }
 
 pub fn hex(v: u64) -> String {
