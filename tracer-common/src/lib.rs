@@ -230,6 +230,9 @@ pub const EXEC_ARG_SHOWN: usize = 32;
 pub const EXEC_ARG_READ: usize = EXEC_ARG_SHOWN + 2;
 pub const EXEC_ARG_SLOT: usize = 40;
 pub const EXEC_COUNT_MAX: u32 = 1024;
+/// With [`exec_flags::ARGV_BLOCK`], the argv slots hold one block of this
+/// many bytes: the strings back to back, NUL-separated.
+pub const EXEC_ARGV_BLOCK: usize = EXEC_ARGV_MAX * EXEC_ARG_SLOT;
 pub const EXEC_CAPTURE_SIZE: usize = 512;
 const _: () = assert!(size_of::<ExecCapture>() == EXEC_CAPTURE_SIZE);
 const _: () = assert!(EXEC_ARG_READ <= EXEC_ARG_SLOT);
@@ -243,6 +246,12 @@ pub mod exec_flags {
     /// `argc` / `envc` stopped at `EXEC_COUNT_MAX`: there are at least that many.
     pub const ARGC_CAPPED: u32 = 1 << 2;
     pub const ENVC_CAPPED: u32 = 1 << 3;
+    /// The argv slots hold the new image's argument area as one block
+    /// (`argv_len[0]` bytes of NUL-separated strings): what a successful
+    /// exec left when the strings could not be read at entry.
+    pub const ARGV_BLOCK: u32 = 1 << 4;
+    /// The argument area was longer than the block.
+    pub const ARGV_BLOCK_CUT: u32 = 1 << 5;
 }
 
 /// A [`SyscallRecord`] for execve/execveat with what was read at entry.
@@ -498,9 +507,16 @@ pub struct KernelOffsets {
     /// `k_sigaction::sa.sa_handler` and `.sa_flags`.
     pub ksigaction_handler: u32,
     pub ksigaction_flags: u32,
-    pub _pad: u32,
+    /// `task_struct::mm`; `mm_struct::arg_start`, `arg_end`, `env_end`,
+    /// `start_stack`.
+    pub task_mm: u32,
+    pub mm_arg_start: u32,
+    pub mm_arg_end: u32,
+    pub mm_env_end: u32,
+    pub mm_start_stack: u32,
+    pub _pad: [u32; 2],
 }
-const _: () = assert!(size_of::<KernelOffsets>() == 22 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 28 * 4);
 
 impl KernelOffsets {
     pub const fn zeroed() -> Self {
@@ -526,7 +542,12 @@ impl KernelOffsets {
             siginfo_stime: 0,
             ksigaction_handler: 0,
             ksigaction_flags: 0,
-            _pad: 0,
+            task_mm: 0,
+            mm_arg_start: 0,
+            mm_arg_end: 0,
+            mm_env_end: 0,
+            mm_start_stack: 0,
+            _pad: [0; 2],
         }
     }
 }

@@ -17,13 +17,13 @@ use aya_ebpf::{
     programs::RawTracePointContext,
 };
 use tracer_common::{
-    CLONE_ARGS_SIZE, COUNTER_COUNT, Config, Counter, EXEC_ARG_READ, EXEC_ARGV_MAX, EXEC_CAPTURE_SIZE,
-    EXEC_COUNT_MAX, EXTRA_MAX, EntryCapture, ExecCapture, PARENT_TID_OFFSET, PendingSyscall,
+    CLONE_ARGS_SIZE, COUNTER_COUNT, Config, Counter, EXEC_ARG_READ, EXEC_ARG_SLOT, EXEC_ARGV_BLOCK, EXEC_ARGV_MAX,
+    EXEC_CAPTURE_SIZE, EXEC_COUNT_MAX, EXEC_FILENAME_MAX, EXTRA_MAX, EntryCapture, ExecCapture, PARENT_TID_OFFSET, PendingSyscall,
     RUSAGE_OFFSET, RUSAGE_SIZE, RecordKind, SYSCALL_BITMAP_BITS, SyscallRecord, SyscallRecordExec,
     SyscallRecordExtra, capture, exec_flags, nr, pending_flags, syscall_flags,
 };
 
-use crate::task::fill_header;
+use crate::task::{config, fill_header, read_at};
 
 /// Written by the loader before load (`EbpfLoader::set_global`); lives in
 /// `.rodata`, a frozen array map, so reading it is a plain load.
@@ -411,12 +411,117 @@ fn emit_exec(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     if copy_capture(entry_capture(p, pid_tgid), dst) {
         r.base.flags |= syscall_flags::EXTRA_EXEC;
         r.base.extra_len = EXEC_CAPTURE_SIZE as u32;
+        // Strings in pages that were not resident at entry (a C program's
+        // literals in untouched .rodata) could not be read then; the kernel
+        // has faulted them in since.
+        let (fname, argv) = if id == nr::EXECVEAT { (p.args[1], p.args[2]) } else { (p.args[0], p.args[1]) };
+        if ret < 0 {
+            // The old image is still there: read the same pointers again.
+            reread_exec_strings(&mut r.exec, fname, argv);
+        } else if ret == 0 && exec_incomplete(&r.exec) {
+            // The old image is gone; the new one holds the same strings.
+            exec_strings_from_new_image(&mut r.exec);
+        }
     } else {
         dst.fill(0);
         r.base.flags |= syscall_flags::ENTER_READ_FAILED;
     }
     entry.submit(0);
     count(Counter::Emitted);
+}
+
+/// Did the entry capture miss the filename or an argv string?
+#[inline(always)]
+fn exec_incomplete(c: &ExecCapture) -> bool {
+    if c.filename_len <= 0 || c.flags & exec_flags::ARGV_FAULT != 0 {
+        return true;
+    }
+    let mut i = 0;
+    while i < EXEC_ARGV_MAX {
+        if (i as u32) < c.argc && c.argv_len[i] <= 0 {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// After a failed exec: reads the filename and argv strings that the entry
+/// capture missed, through the same pointers.
+#[inline(always)]
+fn reread_exec_strings(c: &mut ExecCapture, filename: u64, argv: u64) {
+    if c.filename_len <= 0 && filename != 0 {
+        c.filename = [0; EXEC_FILENAME_MAX];
+        c.filename_len =
+            unsafe { bpf_probe_read_user_str(c.filename.as_mut_ptr() as *mut _, EXEC_FILENAME_MAX as u32, filename as *const _) } as i32;
+    }
+    if argv == 0 {
+        return;
+    }
+    let mut i = 0;
+    let mut found = 0u32;
+    while i < EXEC_ARGV_MAX {
+        let Ok(s) = (unsafe { bpf_probe_read_user((argv + 8 * i as u64) as *const u64) }) else { break };
+        if s == 0 {
+            break;
+        }
+        found += 1;
+        if c.argv_len[i] <= 0 {
+            c.argv[i] = [0; EXEC_ARG_SLOT];
+            c.argv_len[i] = unsafe { bpf_probe_read_user_str(c.argv[i].as_mut_ptr() as *mut _, EXEC_ARG_READ as u32, s as *const _) } as i16;
+        }
+        i += 1;
+    }
+    if found > c.argc {
+        c.argc = found;
+    }
+    if found as usize == EXEC_ARGV_MAX || i < EXEC_ARGV_MAX {
+        c.flags &= !exec_flags::ARGV_FAULT;
+    }
+}
+
+/// After a successful exec: the kernel copied the filename and the argv
+/// strings onto the new stack: argv back to back from `mm->arg_start`,
+/// the filename (AT_EXECFN) right after the environment, at
+/// `mm->env_end`; argc is at `mm->start_stack`. The argv area becomes one
+/// NUL-separated block ([`exec_flags::ARGV_BLOCK`]), split by userspace.
+#[inline(always)]
+fn exec_strings_from_new_image(c: &mut ExecCapture) {
+    let task = unsafe { aya_ebpf::helpers::generated::bpf_get_current_task() } as *const u8;
+    let Some(mm) = read_at::<*const u8>(task, config!(offs.task_mm)) else { return };
+    let arg_start: u64 = read_at(mm, config!(offs.mm_arg_start)).unwrap_or(0);
+    let arg_end: u64 = read_at(mm, config!(offs.mm_arg_end)).unwrap_or(0);
+    let env_end: u64 = read_at(mm, config!(offs.mm_env_end)).unwrap_or(0);
+    let start_stack: u64 = read_at(mm, config!(offs.mm_start_stack)).unwrap_or(0);
+    if c.filename_len <= 0 && env_end != 0 {
+        c.filename = [0; EXEC_FILENAME_MAX];
+        c.filename_len =
+            unsafe { bpf_probe_read_user_str(c.filename.as_mut_ptr() as *mut _, EXEC_FILENAME_MAX as u32, env_end as *const _) } as i32;
+    }
+    if arg_end <= arg_start || arg_start == 0 {
+        return;
+    }
+    let len = arg_end - arg_start;
+    let n = if len > EXEC_ARGV_BLOCK as u64 { EXEC_ARGV_BLOCK } else { len as usize };
+    // Masked so the verifier sees a bounded length.
+    let n = n & 0x1ff;
+    if n == 0 || n > EXEC_ARGV_BLOCK {
+        return;
+    }
+    let block = unsafe { core::slice::from_raw_parts_mut(c.argv.as_mut_ptr() as *mut u8, EXEC_ARGV_BLOCK) };
+    block.fill(0);
+    if unsafe { bpf_probe_read_user_buf(arg_start as *const u8, &mut block[..n]) }.is_err() {
+        return;
+    }
+    c.argv_len = [0; EXEC_ARGV_MAX];
+    c.argv_len[0] = n as i16;
+    c.flags &= !exec_flags::ARGV_FAULT;
+    c.flags |= exec_flags::ARGV_BLOCK | if len > EXEC_ARGV_BLOCK as u64 { exec_flags::ARGV_BLOCK_CUT } else { 0 };
+    if let Ok(argc) = unsafe { bpf_probe_read_user(start_stack as *const u64) } {
+        if argc < EXEC_COUNT_MAX as u64 {
+            c.argc = argc as u32;
+        }
+    }
 }
 
 /// What the kernel wrote back through a pointer argument, after a

@@ -220,6 +220,11 @@ pub fn task_offsets(btf: &Btf<'_>) -> Result<TaskOffsets, BtfError> {
     more.siginfo_stime = siginfo(&["_sifields", "_sigchld", "_stime"])?;
     more.ksigaction_handler = btf.member_path_offset("k_sigaction", &["sa", "sa_handler"])?;
     more.ksigaction_flags = btf.member_path_offset("k_sigaction", &["sa", "sa_flags"])?;
+    more.task_mm = task("mm")?;
+    more.mm_arg_start = btf.member_offset("mm_struct", "arg_start")?;
+    more.mm_arg_end = btf.member_offset("mm_struct", "arg_end")?;
+    more.mm_env_end = btf.member_offset("mm_struct", "env_end")?;
+    more.mm_start_stack = btf.member_offset("mm_struct", "start_stack")?;
     Ok(TaskOffsets {
         real_parent: task("real_parent")?,
         tgid: task("tgid")?,

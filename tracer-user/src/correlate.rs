@@ -191,12 +191,22 @@ impl Correlator {
                 }
             }
             Event::Signal(sg) if sg.sig == SIGCHLD && sg.phase == SignalPhase::Generate => {
-                // From do_notify_parent, current is the child: its header
-                // names it in the host namespace (si_pid is the parent's view).
                 if let Some(i) = sg.info.filter(|i| (1..=3).contains(&i.code)) {
                     let h = &sg.header;
-                    let c = self.children.entry(h.pid).or_insert_with(|| Child { ppid: sg.target_pid, ns_pid: h.ns_pid, ..Default::default() });
-                    c.sigchld = Some(Sigchld { code: i.code, status: i.status, result: sg.result, seq });
+                    // Usually the dying child notifies its parent itself:
+                    // current is the child (si_pid is the parent's view of
+                    // it). A dying parent also notifies the new reaper of
+                    // the zombies it leaves; then si_pid names the zombie
+                    // (in the reaper's namespace, the host's for init).
+                    let child = if i.pid == h.pid || i.pid == h.ns_pid {
+                        Some(h.pid)
+                    } else {
+                        self.children.contains_key(&i.pid).then_some(i.pid)
+                    };
+                    if let Some(child) = child {
+                        let c = self.children.entry(child).or_insert_with(|| Child { ppid: sg.target_pid, ns_pid: h.ns_pid, ..Default::default() });
+                        c.sigchld = Some(Sigchld { code: i.code, status: i.status, result: sg.result, seq });
+                    }
                 }
             }
             _ => {}

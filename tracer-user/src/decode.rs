@@ -5,7 +5,8 @@
 
 use thiserror::Error;
 use tracer_common::{
-    CLONE_ARGS_SIZE, COMM_LEN, EXEC_ARG_READ, EXEC_ARG_SHOWN, EXEC_ARG_SLOT, EXEC_ARGV_MAX, EXEC_FILENAME_MAX,
+    CLONE_ARGS_SIZE, COMM_LEN, EXEC_ARG_READ, EXEC_ARG_SHOWN, EXEC_ARG_SLOT, EXEC_ARGV_BLOCK, EXEC_ARGV_MAX,
+    EXEC_FILENAME_MAX,
     ExecRecord, ExitRecord, ForkRecord, PARENT_TID_OFFSET, RUSAGE_OFFSET, RUSAGE_SIZE, RecordKind,
     SignalRecord, SyscallRecord, SyscallRecordExec, SyscallRecordExtra, capture, exec_flags, exit_flags,
     fork_flags, nr, signal_flags, signal_phase, syscall_flags,
@@ -430,13 +431,18 @@ fn decode_exec_args(x: &[u8]) -> ExecArgs {
     let argv_off = fname_off + EXEC_FILENAME_MAX;
     let argc = u32_at(x, 0);
     let shown = (argc as usize).min(EXEC_ARGV_MAX);
-    let argv = (0..shown)
-        .map(|i| {
-            let n = u16::from_le_bytes([x[16 + 2 * i], x[17 + 2 * i]]) as i16;
-            let slot = &x[argv_off + i * EXEC_ARG_SLOT..argv_off + (i + 1) * EXEC_ARG_SLOT];
-            user_str(slot, n.into(), EXEC_ARG_READ, EXEC_ARG_SHOWN)
-        })
-        .collect();
+    let argv = if f & exec_flags::ARGV_BLOCK != 0 {
+        let n = (u16::from_le_bytes([x[16], x[17]]) as usize).min(EXEC_ARGV_BLOCK);
+        argv_block(&x[argv_off..argv_off + n], shown, f & exec_flags::ARGV_BLOCK_CUT != 0)
+    } else {
+        (0..shown)
+            .map(|i| {
+                let n = u16::from_le_bytes([x[16 + 2 * i], x[17 + 2 * i]]) as i16;
+                let slot = &x[argv_off + i * EXEC_ARG_SLOT..argv_off + (i + 1) * EXEC_ARG_SLOT];
+                user_str(slot, n.into(), EXEC_ARG_READ, EXEC_ARG_SHOWN)
+            })
+            .collect()
+    };
     ExecArgs {
         filename: user_str(&x[fname_off..argv_off], i32_at(x, 8).into(), EXEC_FILENAME_MAX, EXEC_FILENAME_MAX),
         argv,
@@ -447,6 +453,22 @@ fn decode_exec_args(x: &[u8]) -> ExecArgs {
         envc_capped: f & exec_flags::ENVC_CAPPED != 0,
         envp_fault: f & exec_flags::ENVP_FAULT != 0,
     }
+}
+
+/// The first `shown` strings of a NUL-separated argument block, each cut
+/// at strace's 32 bytes; `cut`: the block stopped short of the area's end.
+fn argv_block(block: &[u8], shown: usize, cut: bool) -> Vec<Option<UserStr>> {
+    let mut out = Vec::new();
+    let mut rest = block;
+    while out.len() < shown && !rest.is_empty() {
+        let (s, more, ended) = match rest.iter().position(|&c| c == 0) {
+            Some(i) => (&rest[..i], &rest[i + 1..], true),
+            None => (rest, &rest[rest.len()..], !cut),
+        };
+        out.push(Some(UserStr { bytes: s[..s.len().min(EXEC_ARG_SHOWN)].to_vec(), truncated: s.len() > EXEC_ARG_SHOWN || !ended }));
+        rest = more;
+    }
+    out
 }
 
 fn decode_extra(nr: u32, flags: u32, extra_len: usize, x: &[u8]) -> Extra {
@@ -637,6 +659,17 @@ pub(crate) mod tests {
             v[0] = 1;
             let _ = decode(&v);
         }
+    }
+
+    #[test]
+    fn an_argument_block_splits_into_strings() {
+        let s = |b: &[u8], t| Some(UserStr { bytes: b.to_vec(), truncated: t });
+        assert_eq!(argv_block(b"true\0x\0", 2, false), vec![s(b"true", false), s(b"x", false)]);
+        let long = b"a-long-argument-that-is-longer-than-32-bytes\0y\0";
+        assert_eq!(argv_block(long, 3, false), vec![s(b"a-long-argument-that-is-longer-t", true), s(b"y", false)]);
+        // The block was cut mid-string: that string is truncated.
+        assert_eq!(argv_block(b"ab\0cd", 2, true), vec![s(b"ab", false), s(b"cd", true)]);
+        assert_eq!(argv_block(b"ab\0cd\0ef\0", 2, false).len(), 2);
     }
 
     #[test]
