@@ -15,6 +15,7 @@ pub mod load;
 pub mod names;
 pub mod output;
 pub mod procs;
+pub mod syscall_args;
 pub mod syscall_groups;
 pub mod syscall_table;
 pub mod text;

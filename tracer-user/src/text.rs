@@ -359,7 +359,38 @@ fn args(s: &SyscallEvent) -> String {
             };
             format!("{}, {}, {new}, {old}", a[0] as i32, names::rlimit_resource(a[1]))
         }
-        _ => a.iter().map(|v| format!("{v:#x}")).collect::<Vec<_>>().join(", "),
+        _ => generic_args(s),
+    }
+}
+
+/// A syscall tracer has no decoder for: as many arguments as the kernel's
+/// prototype has (`syscall_args`), pointers as `NULL`/hex, dirfds as
+/// `AT_FDCWD`, flag-like parameters in hex, other integers in decimal at
+/// their C width. Unknown to the kernel's metadata: all six registers, hex.
+fn generic_args(s: &SyscallEvent) -> String {
+    let Some(params) = crate::syscall_args::params(&syscall_name(s.nr)) else {
+        return s.args.iter().map(|v| format!("{v:#x}")).collect::<Vec<_>>().join(", ");
+    };
+    params.iter().zip(s.args).map(|(&(name, ctype), v)| generic_arg(name, ctype, v)).collect::<Vec<_>>().join(", ")
+}
+
+fn generic_arg(name: &str, ctype: &str, v: u64) -> String {
+    if ctype.contains('*') {
+        return ptr(v);
+    }
+    if name.ends_with("dfd") {
+        return names::dirfd(v);
+    }
+    if ["flags", "mode", "prot", "options", "mask", "how"].iter().any(|f| name.ends_with(f)) {
+        return if v == 0 { "0".into() } else { format!("{v:#x}") };
+    }
+    let wide = ctype.contains("long") || ctype.contains("64") || ctype.ends_with("size_t") || ctype.contains("off_t");
+    let unsigned = ctype.starts_with("unsigned") || ctype.starts_with('u') || ctype.starts_with("__u") || ctype == "size_t";
+    match (wide, unsigned && name != "fd") {
+        (true, true) => v.to_string(),
+        (true, false) => (v as i64).to_string(),
+        (false, true) => (v as u32).to_string(),
+        (false, false) => (v as u32 as i32).to_string(),
     }
 }
 
@@ -535,6 +566,15 @@ mod tests {
             (line(nr::EXIT_GROUP, [0; 6], 0, Extra::None, tracer_common::syscall_flags::NO_RETURN), "exit_group(0)                           = ?"),
             (line(nr::CLONE, [0x0120_0011, 0, 0, 0x7e34_9f3f_4a10, 0, 0], 76678, Extra::None, 0), "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7e349f3f4a10) = 76678"),
             (line(nr::WAIT4, [76678, 0, 0, 0, 0, 0], 76678, Extra::None, 0), "wait4(76678, NULL, 0, NULL)             = 76678"),
+            // No decoder: the kernel's prototype gives the count and the notation.
+            // strace: close(3)                                = 0
+            (line(3, [3, 0x7ffd, 0, 0, 0, 0], 0, Extra::None, 0), "close(3)                                = 0"),
+            // strace: read(3, "\177ELF\2\1\1\3\0\0\0\0\0\0\0\0\3\0>\0\1\0\0\0P\237\2\0\0\0\0\0"..., 832) = 832
+            (line(0, [3, 0x7ffd_43db_1000, 832, 9, 9, 9], 832, Extra::None, 0), "read(3, 0x7ffd43db1000, 832)            = 832"),
+            // strace: openat(AT_FDCWD, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3
+            (line(257, [-100i64 as u64, 0x7f89_79a5_b0b1, 0x80000, 0, 0, 0], 3, Extra::None, 0), "openat(AT_FDCWD, 0x7f8979a5b0b1, 0x80000, 0) = 3"),
+            // strace: getpid()                                = 74199
+            (line(39, [1, 2, 3, 4, 5, 6], 74199, Extra::None, 0), "getpid()                                = 74199"),
         ];
         for (got, want) in cases {
             // `[pid 74199] ` (12 columns) shifts the padding; the rest is strace's.
