@@ -426,8 +426,11 @@ pub enum Counter {
     Filtered = 4,
     /// Return of clone/clone3 in the new child (ret 0): not a separate call.
     ChildReturn = 5,
+    /// A process created by a tracked process (`--pid`, `-- CMD`) could not
+    /// be added to the tracked set (map full): its calls are filtered out.
+    TrackFull = 6,
 }
-pub const COUNTER_COUNT: u32 = 6;
+pub const COUNTER_COUNT: u32 = 7;
 impl Counter {
     pub const ALL: [Counter; COUNTER_COUNT as usize] = [
         Counter::Emitted,
@@ -436,6 +439,7 @@ impl Counter {
         Counter::StashFailed,
         Counter::Filtered,
         Counter::ChildReturn,
+        Counter::TrackFull,
     ];
     pub const fn name(self) -> &'static str {
         match self {
@@ -445,6 +449,7 @@ impl Counter {
             Counter::StashFailed => "stash_failed",
             Counter::Filtered => "filtered",
             Counter::ChildReturn => "child_return",
+            Counter::TrackFull => "track_full",
         }
     }
 }
@@ -465,16 +470,28 @@ pub struct Config {
     pub task_real_parent_off: u32,
     /// `offsetof(struct task_struct, tgid)` from the running kernel's BTF.
     pub task_tgid_off: u32,
+    /// [`filter_kinds`] bits: which in-kernel filters are active. Zero means
+    /// none, and the verifier then prunes every filter branch as dead code
+    /// (this is frozen `.rodata`), so an unfiltered run pays nothing for them.
+    pub filter_kinds: u32,
+    /// How many slots of the `CGROUPS` array hold a cgroup.
+    pub cgroup_count: u32,
+    /// `offsetof(struct task_struct, signal)` from the running kernel's BTF.
+    pub task_signal_off: u32,
+    /// `offsetof(struct signal_struct, live)`: threads of the group not yet
+    /// past `do_exit`'s decrement; 0 at `sched_process_exit` means the whole
+    /// thread group is dead.
+    pub signal_live_off: u32,
     /// 1 when `sched_process_exit` passes `group_dead` (Linux ≥ 6.16's
     /// two-argument form, told by the kernel's BTF); otherwise the exit
     /// hook reads `signal->live`.
     pub exit_has_group_dead: u32,
-    /// Bit n set: signal n's generation and delivery are reported.
+    /// Bit n-1 set: the generation and delivery of signal n are reported.
     pub signal_mask: u64,
     /// More kernel struct offsets from BTF.
     pub offs: KernelOffsets,
 }
-const _: () = assert!(size_of::<Config>() == 64 + 16 + 8 + size_of::<KernelOffsets>());
+const _: () = assert!(size_of::<Config>() == 64 + 32 + 8 + size_of::<KernelOffsets>());
 
 /// Offsets of the kernel struct members the programs read, from the running
 /// kernel's BTF (aya-ebpf has no CO-RE relocations for kernel structs).
@@ -485,10 +502,7 @@ pub struct KernelOffsets {
     pub task_group_leader: u32,
     pub task_thread_pid: u32,
     pub task_exit_code: u32,
-    pub task_signal: u32,
     pub task_comm: u32,
-    /// `signal_struct::live`.
-    pub signal_live: u32,
     /// `struct pid::level` and `::numbers`; `struct upid`'s size and `nr`.
     pub pid_level: u32,
     pub pid_numbers: u32,
@@ -514,9 +528,8 @@ pub struct KernelOffsets {
     pub mm_arg_end: u32,
     pub mm_env_end: u32,
     pub mm_start_stack: u32,
-    pub _pad: [u32; 2],
 }
-const _: () = assert!(size_of::<KernelOffsets>() == 28 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 24 * 4);
 
 impl KernelOffsets {
     pub const fn zeroed() -> Self {
@@ -525,9 +538,7 @@ impl KernelOffsets {
             task_group_leader: 0,
             task_thread_pid: 0,
             task_exit_code: 0,
-            task_signal: 0,
             task_comm: 0,
-            signal_live: 0,
             pid_level: 0,
             pid_numbers: 0,
             upid_size: 0,
@@ -547,7 +558,6 @@ impl KernelOffsets {
             mm_arg_end: 0,
             mm_env_end: 0,
             mm_start_stack: 0,
-            _pad: [0; 2],
         }
     }
 }
@@ -559,12 +569,35 @@ impl Config {
             self_tgid: 0,
             task_real_parent_off: 0,
             task_tgid_off: 0,
+            filter_kinds: 0,
+            cgroup_count: 0,
+            task_signal_off: 0,
+            signal_live_off: 0,
             exit_has_group_dead: 0,
             signal_mask: 0,
             offs: KernelOffsets::zeroed(),
         }
     }
 }
+
+/// `Config::filter_kinds` bits. Kinds combine with AND; the entries of one
+/// kind (the keys of its map) with OR.
+pub mod filter_kinds {
+    /// The task's current comm is a key of `COMMS`.
+    pub const COMM: u32 = 1 << 0;
+    /// The task is in (or below) one of the cgroups in `CGROUPS`.
+    pub const CGROUP: u32 = 1 << 1;
+    /// The task's thread group is a key of `TRACKED_TGIDS`.
+    pub const PID: u32 = 1 << 2;
+}
+
+/// Capacity of the `COMMS` map (distinct `--comm` names).
+pub const MAX_COMMS: u32 = 256;
+/// Capacity of the `CGROUPS` array (distinct `--cgroup` paths); the kernel
+/// side tests each slot in turn, so it is kept small.
+pub const MAX_CGROUPS: u32 = 64;
+/// Capacity of the `TRACKED_TGIDS` map: live processes in the traced trees.
+pub const MAX_TRACKED: u32 = 32768;
 
 /// x86-64 syscall numbers the kernel side treats specially.
 pub mod nr {

@@ -1,35 +1,142 @@
-//! Process and thread lifecycle from the scheduler's raw tracepoints:
-//! `sched_process_fork`, `sched_process_exec`, `sched_process_exit`, one
-//! record each. They fire for every task on the machine, so each does only
-//! what its record needs: a handful of `task_struct` reads, one ring-buffer
-//! reservation. The loader attaches them only when lifecycle events are
-//! wanted (`--no-lifecycle` leaves them detached: zero cost).
+//! `sched` raw tracepoints. Two jobs:
+//!
+//! * keep the syscall side's state right: drop a dead thread's call in
+//!   flight, follow an execve that changes the caller's tid, and keep the
+//!   tracked process set (`--pid`, `-- CMD`) in step with forks and exits
+//!   (`sched_process_exit`, `sched_process_fork`, `sched_process_exec`);
+//! * report the lifecycle: one record per fork, exec and exit
+//!   (`lifecycle_*`). These fire for every task on the machine, so each
+//!   does only what its record needs: the filters first (a task they
+//!   reject costs a few instructions), then a handful of `task_struct`
+//!   reads and one ring-buffer reservation. The loader attaches them only
+//!   when lifecycle events are wanted (`--no-lifecycle`: not at all), and
+//!   before the bookkeeping hooks, so an exiting process is still tracked
+//!   when its exit is judged.
 
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, generated::{bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str}},
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_probe_read_kernel,
+        generated::{bpf_get_current_task, bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str},
+    },
     macros::raw_tracepoint,
     programs::RawTracePointContext,
 };
-use tracer_common::{
-    Counter, ExecRecord, ExitRecord, ForkRecord, RecordKind, exit_flags, fork_flags,
-};
+use tracer_common::{Counter, ExecRecord, ExitRecord, ForkRecord, RecordKind, exit_flags, filter_kinds, fork_flags};
 
-use crate::syscalls::{EVENTS, count};
-use crate::task::{config, fill_header, parent_tgid, read_at, task_ids};
+use crate::task::{fill_header, parent_tgid, read_at, task_ids};
+use crate::{config, count, filter, filter::TRACKED_TGIDS, syscalls::{CAPTURES, EVENTS, PENDING}};
 
-/// True for the tracer's own threads: never reported.
+/// `sched:sched_process_exit(struct task_struct *p)`, fired in `do_exit` for
+/// every exiting thread (`p` is current). Linux ≥ 4.17 (raw tracepoints).
+///
+/// The thread's call in flight (if it was killed while blocked) will never
+/// reach `sys_exit`, so drop it here rather than wait for LRU eviction. When
+/// the thread was the last of a tracked process, forget the process: its
+/// tgid may be reused by an unrelated one once it is reaped.
+#[raw_tracepoint(tracepoint = "sched_process_exit")]
+pub fn sched_process_exit(_ctx: RawTracePointContext) -> i32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tid = pid_tgid as u32;
+    let _ = PENDING.remove(&tid);
+    let _ = CAPTURES.remove(&tid);
+    if crate::filter::kinds() & filter_kinds::PID != 0 {
+        let tgid = (pid_tgid >> 32) as u32;
+        if TRACKED_TGIDS.get_ptr(&tgid).is_some() && thread_group_dead() {
+            let _ = TRACKED_TGIDS.remove(&tgid);
+        }
+    }
+    0
+}
+
+/// `current->signal->live == 0`. `do_exit` decrements `live` before this
+/// tracepoint, so it reads 0 only once every thread of the group is exiting;
+/// a leader that exits before its other threads leaves it above 0 and the
+/// process stays tracked. If two last threads race, both see 0 and both
+/// remove: harmless.
 #[inline(always)]
-fn is_self(pid_tgid: u64) -> bool {
-    (pid_tgid >> 32) as u32 == config!(self_tgid)
+fn thread_group_dead() -> bool {
+    let task = unsafe { bpf_get_current_task() } as *const u8;
+    let signal_off = config!(task_signal_off) as usize;
+    let live_off = config!(signal_live_off) as usize;
+    let Ok(signal) = (unsafe { bpf_probe_read_kernel(task.add(signal_off) as *const *const u8) }) else {
+        return false;
+    };
+    matches!(unsafe { bpf_probe_read_kernel(signal.add(live_off) as *const i32) }, Ok(0))
+}
+
+/// `sched:sched_process_fork(struct task_struct *parent, struct task_struct *child)`,
+/// fired by `kernel_clone` in the parent (current) after `copy_process` and
+/// before `wake_up_new_task`: the child is tracked before it can run, so its
+/// first syscall is already traced. Linux ≥ 4.17. Attached only when the
+/// pid filter is active.
+#[raw_tracepoint(tracepoint = "sched_process_fork")]
+pub fn sched_process_fork(ctx: RawTracePointContext) -> i32 {
+    let parent_tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    if TRACKED_TGIDS.get_ptr(&parent_tgid).is_none() {
+        return 0;
+    }
+    let child: *const u8 = ctx.arg(1);
+    let tgid_off = config!(task_tgid_off) as usize;
+    let Ok(child_tgid) = (unsafe { bpf_probe_read_kernel(child.add(tgid_off) as *const u32) }) else {
+        return 0;
+    };
+    // A new thread joins a group that is tracked already.
+    if child_tgid == parent_tgid {
+        return 0;
+    }
+    if TRACKED_TGIDS.insert(&child_tgid, &1, 0).is_err() {
+        count(Counter::TrackFull);
+    }
+    0
+}
+
+/// `sched:sched_process_exec(struct task_struct *p, pid_t old_pid, struct
+/// linux_binprm *bprm)`: an execve from a non-leader thread takes over the
+/// leader's tid (de_thread) before the call returns, so its pending entry
+/// (and what its entry read) must follow it from `old_pid` to the new tid —
+/// or sys_exit would find nothing and the old entry would never be freed.
+#[raw_tracepoint(tracepoint = "sched_process_exec")]
+pub fn sched_process_exec(ctx: RawTracePointContext) -> i32 {
+    let old_pid: u64 = ctx.arg(1);
+    let old_tid = old_pid as u32;
+    let tid = bpf_get_current_pid_tgid() as u32;
+    if old_tid != tid {
+        if let Some(p) = PENDING.get_ptr(&old_tid) {
+            let p = unsafe { *p };
+            let _ = PENDING.insert(&tid, &p, 0);
+            let _ = PENDING.remove(&old_tid);
+        }
+        if let Some(c) = CAPTURES.get_ptr(&old_tid) {
+            let _ = CAPTURES.insert(&tid, unsafe { &*c }, 0);
+            let _ = CAPTURES.remove(&old_tid);
+        }
+    }
+    0
+}
+
+/// Lifecycle records obey the same filters as syscalls: the tracer itself
+/// never, the rest as `--comm`/`--cgroup`/`--pid` say about current.
+#[inline(always)]
+pub(crate) fn reported(pid_tgid: u64) -> bool {
+    let tgid = (pid_tgid >> 32) as u32;
+    if tgid == config!(self_tgid) {
+        return false;
+    }
+    let kinds = filter::kinds();
+    if kinds != 0 && !filter::allows(kinds, tgid) {
+        count(Counter::Filtered);
+        return false;
+    }
+    true
 }
 
 /// `sched:sched_process_fork(struct task_struct *parent, struct task_struct *child)`
-/// (raw tracepoint, Linux ≥ 4.17). Fires in the parent once the child
-/// exists, for processes and threads alike.
+/// (raw tracepoint, Linux ≥ 4.17), as a record: fires in the parent once
+/// the child exists, for processes and threads alike.
 #[raw_tracepoint(tracepoint = "sched_process_fork")]
 pub fn lifecycle_fork(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
-    if is_self(pid_tgid) {
+    if !reported(pid_tgid) {
         return 0;
     }
     let child: *const u8 = ctx.arg(1);
@@ -54,12 +161,12 @@ pub fn lifecycle_fork(ctx: RawTracePointContext) -> i32 {
 }
 
 /// `sched:sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)`
-/// (raw tracepoint, Linux ≥ 4.17). Fires in the task once the new program
-/// is loaded: comm is already the new one.
+/// (raw tracepoint, Linux ≥ 4.17), as a record: fires in the task once the
+/// new program is loaded; comm is already the new one.
 #[raw_tracepoint(tracepoint = "sched_process_exec")]
 pub fn lifecycle_exec(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
-    if is_self(pid_tgid) {
+    if !reported(pid_tgid) {
         return 0;
     }
     let old_pid: u64 = ctx.arg(1);
@@ -82,8 +189,8 @@ pub fn lifecycle_exec(ctx: RawTracePointContext) -> i32 {
 }
 
 /// `sched:sched_process_exit(struct task_struct *p, bool group_dead)`
-/// (Linux ≥ 6.16 passes `group_dead`). Fires in the exiting thread after
-/// `exit_code` is set, before its parent is notified.
+/// (Linux ≥ 6.16 passes `group_dead`), as a record: fires in the exiting
+/// thread after `exit_code` is set, before its parent is notified.
 #[raw_tracepoint(tracepoint = "sched_process_exit")]
 pub fn lifecycle_exit(ctx: RawTracePointContext) -> i32 {
     let group_dead: u64 = ctx.arg(1);
@@ -92,25 +199,22 @@ pub fn lifecycle_exit(ctx: RawTracePointContext) -> i32 {
 }
 
 /// `sched:sched_process_exit(struct task_struct *p)` before Linux 6.16:
-/// whether the group died is read from `signal->live`, already decremented
-/// here. (Two threads dying at once can both see 0; the argument above has
-/// no such race, so the loader prefers that program where it can.)
+/// whether the group died is read from `signal->live` (two threads dying
+/// at once can both see 0; the argument above has no such race, so the
+/// loader prefers that program where the kernel's BTF says it fits).
 #[raw_tracepoint(tracepoint = "sched_process_exit")]
-pub fn lifecycle_exit_live(ctx: RawTracePointContext) -> i32 {
-    let task: *const u8 = ctx.arg(0);
-    let signal: *const u8 = read_at(task, config!(offs.task_signal)).unwrap_or(core::ptr::null());
-    let live: i32 = read_at(signal, config!(offs.signal_live)).unwrap_or(1);
-    emit_exit(live == 0);
+pub fn lifecycle_exit_live(_ctx: RawTracePointContext) -> i32 {
+    emit_exit(thread_group_dead());
     0
 }
 
 #[inline(always)]
 fn emit_exit(group_dead: bool) {
     let pid_tgid = bpf_get_current_pid_tgid();
-    if is_self(pid_tgid) {
+    if !reported(pid_tgid) {
         return;
     }
-    let task = unsafe { aya_ebpf::helpers::generated::bpf_get_current_task() } as *const u8;
+    let task = unsafe { bpf_get_current_task() } as *const u8;
     let Some(mut entry) = EVENTS.reserve::<ExitRecord>(0) else {
         count(Counter::RingbufFull);
         return;

@@ -9,10 +9,11 @@ use aya_ebpf::{
     macros::raw_tracepoint,
     programs::RawTracePointContext,
 };
-use tracer_common::{COMM_LEN, Counter, RecordKind, SignalRecord, signal_flags, signal_phase};
+use tracer_common::{COMM_LEN, Counter, RecordKind, SignalRecord, filter_kinds, signal_flags, signal_phase};
 
-use crate::syscalls::{EVENTS, count};
-use crate::task::{config, fill_header, read_at};
+use crate::syscalls::EVENTS;
+use crate::task::{fill_header, read_at};
+use crate::{config, count, filter, filter::TRACKED_TGIDS};
 
 #[inline(always)]
 fn wanted(sig: u64) -> bool {
@@ -61,6 +62,17 @@ fn emit(sig: u32, phase: u32, info: *const u8, task: *const u8, target_pid: u32,
     let pid_tgid = bpf_get_current_pid_tgid();
     let self_tgid = config!(self_tgid);
     if (pid_tgid >> 32) as u32 == self_tgid || target_pid == self_tgid {
+        return;
+    }
+    // The filters judge the sender, or (for --pid) the receiver: a child's
+    // SIGCHLD is generated after its exit took it off the tracked set, and
+    // belongs to the tracked parent's story.
+    let kinds = filter::kinds();
+    if kinds != 0
+        && !filter::allows(kinds, (pid_tgid >> 32) as u32)
+        && !(kinds == filter_kinds::PID && TRACKED_TGIDS.get_ptr(&target_pid).is_some())
+    {
+        count(Counter::Filtered);
         return;
     }
     let Some(mut entry) = EVENTS.reserve::<SignalRecord>(0) else {

@@ -4,7 +4,10 @@
 //!
 //! The syscall-number test is the first thing both programs do: every
 //! syscall on the machine passes through here, and an untraced one must cost
-//! no more than a load and a bit test.
+//! no more than a load and a bit test. The filters (`filter`) come next, at
+//! entry only: a call they reject is counted and nothing else, so it never
+//! reserves ring-buffer space and never has a pending entry for `sys_exit`
+//! to join.
 
 use aya_ebpf::{
     helpers::{
@@ -12,23 +15,19 @@ use aya_ebpf::{
         bpf_probe_read_user_buf,
         generated::{bpf_ktime_get_boot_ns, bpf_probe_read_user_str},
     },
-    macros::{map, raw_tracepoint},
+    macros::{btf_tracepoint, map, raw_tracepoint},
     maps::{LruHashMap, PerCpuArray, RingBuf},
-    programs::RawTracePointContext,
+    programs::{BtfTracePointContext, RawTracePointContext},
 };
 use tracer_common::{
-    CLONE_ARGS_SIZE, COUNTER_COUNT, Config, Counter, EXEC_ARG_READ, EXEC_ARG_SLOT, EXEC_ARGV_BLOCK, EXEC_ARGV_MAX,
-    EXEC_CAPTURE_SIZE, EXEC_COUNT_MAX, EXEC_FILENAME_MAX, EXTRA_MAX, EntryCapture, ExecCapture, PARENT_TID_OFFSET, PendingSyscall,
+    CLONE_ARGS_SIZE, Counter, EXEC_ARG_READ, EXEC_ARG_SLOT, EXEC_ARGV_BLOCK, EXEC_ARGV_MAX, EXEC_CAPTURE_SIZE,
+    EXEC_COUNT_MAX, EXEC_FILENAME_MAX, EXTRA_MAX, EntryCapture, ExecCapture, PARENT_TID_OFFSET, PendingSyscall,
     RUSAGE_OFFSET, RUSAGE_SIZE, RecordKind, SYSCALL_BITMAP_BITS, SyscallRecord, SyscallRecordExec,
     SyscallRecordExtra, capture, exec_flags, nr, pending_flags, syscall_flags,
 };
 
-use crate::task::{config, fill_header, read_at};
-
-/// Written by the loader before load (`EbpfLoader::set_global`); lives in
-/// `.rodata`, a frozen array map, so reading it is a plain load.
-#[unsafe(no_mangle)]
-pub(crate) static CONFIG: Config = Config::zeroed();
+use crate::task::{fill_header, read_at};
+use crate::{CONFIG, config, count, filter};
 
 /// Completed calls (and the lifecycle hooks' records), to userspace. Size
 /// set by the loader (`--ringbuf-size`).
@@ -38,7 +37,7 @@ pub(crate) static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
 /// tid → call in flight. LRU so a thread that never returns (killed while
 /// blocked) cannot fill it; `sched_process_exit` removes a thread's entry.
 #[map]
-static PENDING: LruHashMap<u32, PendingSyscall> = LruHashMap::with_max_entries(16384, 0);
+pub(crate) static PENDING: LruHashMap<u32, PendingSyscall> = LruHashMap::with_max_entries(16384, 0);
 
 /// tid → user memory read at a capturing call's entry (clone_args, execve's
 /// strings, sigsets, sigaction, rlimit), kept apart from `PENDING` so the
@@ -46,17 +45,13 @@ static PENDING: LruHashMap<u32, PendingSyscall> = LruHashMap::with_max_entries(1
 /// a thread killed mid-call cannot fill it; an evicted one is reported as a
 /// failed read.
 #[map]
-static CAPTURES: LruHashMap<u32, EntryCapture> = LruHashMap::with_max_entries(1024, 0);
+pub(crate) static CAPTURES: LruHashMap<u32, EntryCapture> = LruHashMap::with_max_entries(1024, 0);
 
 /// Where a capture is assembled: 512 bytes do not fit on the BPF stack.
 /// Per CPU and used only by `sys_enter`, which the kernel never runs twice
 /// at once on one CPU (per-program recursion guard).
 #[map]
 static SCRATCH: PerCpuArray<EntryCapture> = PerCpuArray::with_max_entries(1, 0);
-
-/// Per-CPU counters indexed by [`Counter`].
-#[map]
-static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(COUNTER_COUNT, 0);
 
 const EFAULT: i64 = 14;
 
@@ -69,15 +64,6 @@ const PT_REGS_R8: usize = 9 * 8;
 const PT_REGS_R9: usize = 8 * 8;
 const PT_REGS_ORIG_AX: usize = 15 * 8;
 
-#[inline(always)]
-pub(crate) fn count(c: Counter) {
-    if let Some(p) = COUNTERS.get_ptr_mut(c as u32) {
-        // Per-CPU slot, and programs are not preempted on a CPU mid-run:
-        // a plain add is race-free.
-        unsafe { *p += 1 };
-    }
-}
-
 /// Is syscall `id` in the traced set?
 #[inline(always)]
 fn is_traced(id: u64) -> bool {
@@ -88,42 +74,70 @@ fn is_traced(id: u64) -> bool {
     word & (1u64 << (id & 63)) != 0
 }
 
+/// Reads a `struct pt_regs` field through a `bpf_probe_read_kernel` call:
+/// what a plain raw tracepoint must do, its `regs` being an opaque number.
 #[inline(always)]
-fn read_reg(regs: *const u8, off: usize) -> u64 {
+fn probe_reg(regs: *const u8, off: usize) -> u64 {
     unsafe { bpf_probe_read_kernel(regs.add(off) as *const u64) }.unwrap_or(0)
 }
 
-/// `raw_syscalls:sys_enter(struct pt_regs *regs, long id)`.
-#[raw_tracepoint(tracepoint = "sys_enter")]
-pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
+/// Reads a `struct pt_regs` field with a plain load: in a BTF-typed
+/// tracepoint `regs` is a typed kernel pointer the verifier lets us
+/// dereference (as a fault-safe PROBE_MEM load), no helper call needed.
+#[inline(always)]
+fn load_reg(regs: *const u64, off: usize) -> u64 {
+    unsafe { core::ptr::read_volatile(regs.add(off / 8)) }
+}
+
+/// `raw_syscalls:sys_enter(struct pt_regs *regs, long id)` as a BTF-typed
+/// tracepoint (tp_btf, Linux ≥ 5.5): the cheapest hook on every syscall.
+#[btf_tracepoint(function = "sys_enter")]
+pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     let id: u64 = ctx.arg(1);
     if !is_traced(id) {
         return 0;
     }
-    try_sys_enter(&ctx, id as u32);
+    let regs: *const u64 = ctx.arg(0);
+    try_sys_enter(|off| load_reg(regs, off), id as u32);
+    0
+}
+
+/// The same on a plain raw tracepoint, for kernels that refuse tracing
+/// programs (the loader falls back to it).
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
+    let id: u64 = ctx.arg(1);
+    if !is_traced(id) {
+        return 0;
+    }
+    let regs: *const u8 = ctx.arg(0);
+    try_sys_enter(|off| probe_reg(regs, off), id as u32);
     0
 }
 
 #[inline(always)]
-fn try_sys_enter(ctx: &RawTracePointContext, id: u32) {
+fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
-    let self_tgid = unsafe { core::ptr::read_volatile(&CONFIG.self_tgid) };
-    if tgid == self_tgid {
+    if tgid == config!(self_tgid) {
         return;
     }
-    let regs: *const u8 = ctx.arg(0);
+    let kinds = filter::kinds();
+    if kinds != 0 && !filter::allows(kinds, tgid) {
+        count(Counter::Filtered);
+        return;
+    }
     let mut p = PendingSyscall {
         enter_ns: unsafe { bpf_ktime_get_boot_ns() },
         nr: id,
         flags: 0,
         args: [
-            read_reg(regs, PT_REGS_DI),
-            read_reg(regs, PT_REGS_SI),
-            read_reg(regs, PT_REGS_DX),
-            read_reg(regs, PT_REGS_R10),
-            read_reg(regs, PT_REGS_R8),
-            read_reg(regs, PT_REGS_R9),
+            reg(PT_REGS_DI),
+            reg(PT_REGS_SI),
+            reg(PT_REGS_DX),
+            reg(PT_REGS_R10),
+            reg(PT_REGS_R8),
+            reg(PT_REGS_R9),
         ],
         extra_len: 0,
         _pad: 0,
@@ -292,27 +306,49 @@ fn count_ptrs(array: u64, from: u32) -> (u32, u32) {
     (n, COUNT_CAPPED)
 }
 
-/// `raw_syscalls:sys_exit(struct pt_regs *regs, long ret)`.
-#[raw_tracepoint(tracepoint = "sys_exit")]
-pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
-    let regs: *const u8 = ctx.arg(0);
-    let id = read_reg(regs, PT_REGS_ORIG_AX);
+/// `raw_syscalls:sys_exit(struct pt_regs *regs, long ret)` as a BTF-typed
+/// tracepoint: the syscall number is `regs->orig_ax`, one plain load.
+#[btf_tracepoint(function = "sys_exit")]
+pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
+    let regs: *const u64 = ctx.arg(0);
+    let id = load_reg(regs, PT_REGS_ORIG_AX);
     if !is_traced(id) {
         return 0;
     }
-    try_sys_exit(&ctx, id as u32);
+    try_sys_exit(ctx.arg(1), id as u32);
+    0
+}
+
+/// The same on a plain raw tracepoint (fallback; one helper call per
+/// syscall on the machine just to learn its number).
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn sys_exit_raw(ctx: RawTracePointContext) -> i32 {
+    let regs: *const u8 = ctx.arg(0);
+    let id = probe_reg(regs, PT_REGS_ORIG_AX);
+    if !is_traced(id) {
+        return 0;
+    }
+    try_sys_exit(ctx.arg(1), id as u32);
     0
 }
 
 #[inline(always)]
-fn try_sys_exit(ctx: &RawTracePointContext, id: u32) {
-    let ret: i64 = ctx.arg(1);
+fn try_sys_exit(ret: i64, id: u32) {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
     let Some(p) = PENDING.get_ptr(&tid) else {
+        let tgid = (pid_tgid >> 32) as u32;
+        // No entry is what a call the filters rejected at entry leaves
+        // behind; asking them again tells it apart from a real miss (tracer
+        // attached mid-call, entry evicted) without any per-call marker at
+        // entry, and costs nothing on the paths that found an entry.
+        let kinds = filter::kinds();
+        if tgid == config!(self_tgid) || (kinds != 0 && !filter::allows(kinds, tgid)) {
+            return;
+        }
         if (id == nr::CLONE || id == nr::CLONE3) && ret == 0 {
             count(Counter::ChildReturn);
-        } else if (pid_tgid >> 32) as u32 != unsafe { core::ptr::read_volatile(&CONFIG.self_tgid) } {
+        } else {
             count(Counter::ExitWithoutEnter);
         }
         return;
@@ -322,6 +358,7 @@ fn try_sys_exit(ctx: &RawTracePointContext, id: u32) {
         // A stale entry (the thread's earlier call never reached sys_exit,
         // e.g. execve from a non-leader thread took over its tid).
         let _ = PENDING.remove(&tid);
+        let _ = CAPTURES.remove(&tid);
         count(Counter::ExitWithoutEnter);
         return;
     }
@@ -636,15 +673,4 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     }
     entry.submit(0);
     count(Counter::Emitted);
-}
-
-/// `sched:sched_process_exit(struct task_struct *p)`: a thread is gone; its
-/// call in flight (if it was killed while blocked) will never reach
-/// `sys_exit`, so drop it here rather than wait for LRU eviction.
-#[raw_tracepoint(tracepoint = "sched_process_exit")]
-pub fn sched_process_exit(_ctx: RawTracePointContext) -> i32 {
-    let tid = bpf_get_current_pid_tgid() as u32;
-    let _ = PENDING.remove(&tid);
-    let _ = CAPTURES.remove(&tid);
-    0
 }

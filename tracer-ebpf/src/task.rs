@@ -8,6 +8,8 @@ use aya_ebpf::helpers::{
 };
 use tracer_common::{COMM_LEN, RecordHeader};
 
+use crate::config;
+
 /// Reads a `T` at `base + off` in kernel memory; `None` if it faults.
 #[inline(always)]
 pub fn read_at<T>(base: *const u8, off: u32) -> Option<T> {
@@ -17,14 +19,6 @@ pub fn read_at<T>(base: *const u8, off: u32) -> Option<T> {
     unsafe { bpf_probe_read_kernel(base.add(off as usize) as *const T) }.ok()
 }
 
-/// A `u32` load-time constant from `CONFIG` (read volatile: the loader
-/// rewrites `.rodata` after compilation).
-macro_rules! config {
-    ($($f:tt)+) => {
-        unsafe { core::ptr::read_volatile(&$crate::syscalls::CONFIG.$($f)+) }
-    };
-}
-pub(crate) use config;
 
 /// Host and namespace ids of one task.
 #[derive(Clone, Copy, Default)]

@@ -184,11 +184,15 @@ impl<'a> Btf<'a> {
     }
 }
 
-/// `task_struct` offsets the kernel programs need.
+/// `task_struct` (and `signal_struct`) offsets the kernel programs need.
 #[derive(Clone, Copy, Debug)]
 pub struct TaskOffsets {
     pub real_parent: u32,
     pub tgid: u32,
+    /// `task_struct::signal`, the thread group's shared `signal_struct`.
+    pub signal: u32,
+    /// `signal_struct::live`, the group's count of threads not yet exiting.
+    pub signal_live: u32,
     /// Everything else, in the layout `CONFIG` carries.
     pub more: tracer_common::KernelOffsets,
     /// `sched_process_exit` passes `group_dead` (Linux ≥ 6.16).
@@ -203,9 +207,7 @@ pub fn task_offsets(btf: &Btf<'_>) -> Result<TaskOffsets, BtfError> {
     more.task_group_leader = task("group_leader")?;
     more.task_thread_pid = task("thread_pid")?;
     more.task_exit_code = task("exit_code")?;
-    more.task_signal = task("signal")?;
     more.task_comm = task("comm")?;
-    more.signal_live = btf.member_offset("signal_struct", "live")?;
     more.pid_level = btf.member_offset("pid", "level")?;
     more.pid_numbers = btf.member_offset("pid", "numbers")?;
     more.upid_size = btf.struct_size("upid")?;
@@ -228,6 +230,8 @@ pub fn task_offsets(btf: &Btf<'_>) -> Result<TaskOffsets, BtfError> {
     Ok(TaskOffsets {
         real_parent: task("real_parent")?,
         tgid: task("tgid")?,
+        signal: task("signal")?,
+        signal_live: btf.member_offset("signal_struct", "live")?,
         more,
         // void *__data, struct task_struct *p, bool group_dead
         exit_has_group_dead: btf.typedef_fn_params("btf_trace_sched_process_exit") == Some(3),
@@ -299,7 +303,9 @@ mod tests {
         let data = std::fs::read("/sys/kernel/btf/vmlinux").expect("kernel BTF");
         let btf = Btf::parse(&data).unwrap();
         let o = task_offsets(&btf).unwrap();
-        assert!(o.real_parent > 0 && o.tgid > 0);
+        assert!(o.real_parent > 0 && o.tgid > 0 && o.signal > 0);
+        // `live` follows `sigcnt` at the head of signal_struct.
+        assert!(o.signal_live > 0 && o.signal_live < 64, "signal_struct::live at {}", o.signal_live);
         // uapi layouts that cannot change: siginfo's header and _sigchld.
         assert_eq!((o.more.siginfo_errno, o.more.siginfo_code), (4, 8));
         assert_eq!((o.more.siginfo_pid, o.more.siginfo_uid, o.more.siginfo_status), (16, 20, 24));

@@ -1,4 +1,5 @@
-//! The drain loop: ring buffer → decode → JSON → stdout, until a signal.
+//! The drain loop: ring buffer → decode → JSON → stdout, until a signal or,
+//! with `tracer -- CMD`, until CMD exits.
 
 use std::io::{ErrorKind, Write};
 
@@ -10,6 +11,7 @@ use tokio::{
 };
 
 use crate::decode::decode;
+use crate::launch::HeldCommand;
 use crate::load::Loaded;
 use crate::output::Output;
 
@@ -28,6 +30,8 @@ pub enum Outcome {
     Signalled,
     /// The reader of stdout went away (EPIPE): stop quietly.
     OutputClosed,
+    /// The launched command exited with this wait status.
+    CommandExited(libc::c_int),
 }
 
 pub struct Drainer<W: Write> {
@@ -84,13 +88,40 @@ fn drain_ring<W: Write>(ring: &mut RingBuf<MapData>, d: &mut Drainer<W>) -> std:
     d.flush()
 }
 
-/// Drains until SIGINT/SIGTERM or EPIPE. `on_ready` runs once the signal
-/// handlers are in place (so a signal sent right after it is never missed):
-/// that is when tracer announces it is attached.
+fn set_stop_signals_blocked(blocked: bool) {
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        let how = if blocked { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
+        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
+    }
+}
+
+/// Holds SIGINT/SIGTERM pending until [`run`] has its handlers in place.
+/// Call before announcing `attached`: a stop requested from then on is
+/// drained and summarised, never fatal.
+pub fn hold_stop_signals() {
+    set_stop_signals_blocked(true);
+}
+
+/// Waits for the launched command, if there is one; never resolves otherwise.
+async fn command_exit(command: &mut Option<&mut HeldCommand>) -> std::io::Result<libc::c_int> {
+    match command {
+        Some(c) => c.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Drains until SIGINT/SIGTERM, or, with a launched `command` (released
+/// here), until it exits: then the signals are passed on to it instead, as
+/// strace does. A [`crate::launch::LaunchError`] in the error chain means
+/// the command could not be exec'd.
 pub async fn run<W: Write>(
     loaded: &mut Loaded,
     drainer: &mut Drainer<W>,
-    on_ready: impl FnOnce(),
+    mut command: Option<&mut HeldCommand>,
 ) -> anyhow::Result<Outcome> {
     let ring = loaded.take_ring()?;
     // SAFETY: the AsyncFd owns the ring buffer, and with it the map fd, for
@@ -98,7 +129,12 @@ pub async fn run<W: Write>(
     let mut afd = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }.map_err(|e| e.into_parts().1).context("polling the ring buffer")?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
-    on_ready();
+    set_stop_signals_blocked(false);
+    // Only now, with the handlers in place, may CMD run: a Ctrl-C from its
+    // first instruction on is passed on rather than killing tracer.
+    if let Some(c) = command.as_mut() {
+        c.release()?;
+    }
     let outcome = loop {
         tokio::select! {
             guard = afd.readable_mut() => {
@@ -112,11 +148,20 @@ pub async fn run<W: Write>(
                     return Err(e).context("writing events to stdout");
                 }
             }
-            _ = sigint.recv() => break Outcome::Signalled,
-            _ = sigterm.recv() => break Outcome::Signalled,
+            status = command_exit(&mut command) => {
+                break Outcome::CommandExited(status.context("waiting for the command")?);
+            }
+            _ = sigint.recv() => match &command {
+                Some(c) => c.signal(libc::SIGINT),
+                None => break Outcome::Signalled,
+            },
+            _ = sigterm.recv() => match &command {
+                Some(c) => c.signal(libc::SIGTERM),
+                None => break Outcome::Signalled,
+            },
         }
     };
-    if let Outcome::Signalled = outcome {
+    if let Outcome::Signalled | Outcome::CommandExited(_) = outcome {
         // What the kernel committed before we stopped still goes out.
         match drain_ring(afd.get_mut(), drainer) {
             Err(e) if e.kind() == ErrorKind::BrokenPipe => return Ok(Outcome::OutputClosed),

@@ -4,7 +4,7 @@
 
 use crate::args::{Value, decode_args, truncated};
 use crate::decode::{Comm, Event, Header, SyscallEvent};
-use crate::json::{JsonWriter, push_hex};
+use crate::json::{JsonWriter, push_hex, push_i64, push_u64};
 use crate::{names, syscall_table};
 
 /// Bumped whenever a field changes meaning or type.
@@ -41,8 +41,12 @@ impl Clock {
 
 /// Appends RFC 3339 UTC time with nanoseconds: `2026-11-27T06:45:46.123456789Z`.
 pub fn push_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
-    let secs = unix_ns.div_euclid(1_000_000_000) as i64;
-    let nanos = unix_ns.rem_euclid(1_000_000_000) as u32;
+    // i64 nanoseconds reach 2262: there, stay clear of 128-bit division,
+    // which is a libcall.
+    let (secs, nanos) = match i64::try_from(unix_ns) {
+        Ok(ns) => (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000) as u32),
+        Err(_) => (unix_ns.div_euclid(1_000_000_000) as i64, unix_ns.rem_euclid(1_000_000_000) as u32),
+    };
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400) as u32;
     // Howard Hinnant's civil_from_days.
@@ -55,33 +59,39 @@ pub fn push_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
-    let mut num = |v: u64, width: usize| {
-        let mut b = itoa::Buffer::new();
-        let s = b.format(v);
-        for _ in s.len()..width {
-            out.push(b'0');
-        }
-        out.extend_from_slice(s.as_bytes());
-    };
-    num(y.max(0) as u64, 4);
-    let parts: [(u8, u64, usize); 6] = [
-        (b'-', m as u64, 2),
-        (b'-', d as u64, 2),
-        (b'T', (sod / 3600) as u64, 2),
-        (b':', (sod / 60 % 60) as u64, 2),
-        (b':', (sod % 60) as u64, 2),
-        (b'.', nanos as u64, 9),
-    ];
-    for (sep, v, w) in parts {
-        out.push(sep);
-        let mut b = itoa::Buffer::new();
-        let s = b.format(v);
-        for _ in s.len()..w {
-            out.push(b'0');
-        }
-        out.extend_from_slice(s.as_bytes());
+    let y = y.max(0) as u64;
+    if y > 9999 {
+        // Wider than the fixed layout below (never, for a real clock).
+        push_u64(out, y);
+    } else {
+        push_digits(out, y as u32, 4);
     }
-    out.push(b'Z');
+    // All the rest is fixed-width: build it on the stack, append once.
+    let mut b = *b"-mm-ddThh:mm:ss.nnnnnnnnnZ";
+    fill_digits(&mut b[1..3], m);
+    fill_digits(&mut b[4..6], d);
+    fill_digits(&mut b[7..9], sod / 3600);
+    fill_digits(&mut b[10..12], sod / 60 % 60);
+    fill_digits(&mut b[13..15], sod % 60);
+    fill_digits(&mut b[16..25], nanos);
+    out.extend_from_slice(&b);
+}
+
+/// Writes `v` zero-padded to exactly `dst.len()` decimal digits (the
+/// caller makes sure it fits).
+#[inline]
+fn fill_digits(dst: &mut [u8], mut v: u32) {
+    for d in dst.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
+#[inline]
+fn push_digits(out: &mut Vec<u8>, v: u32, width: usize) {
+    let mut b = [0u8; 10];
+    fill_digits(&mut b[..width], v);
+    out.extend_from_slice(&b[..width]);
 }
 
 /// Name of syscall `nr`, or `syscall_<nr>` for numbers the table lacks.
@@ -107,16 +117,14 @@ pub fn write_json_line(out: &mut Vec<u8>, ev: &Event, seq: u64, clock: &Clock) {
 /// Opens an event's object with the fields every event starts with:
 /// `schema`, `seq`, `ts`, `cpu`, `event`.
 pub(crate) fn begin_event(w: &mut JsonWriter<'_>, h: &Header, seq: u64, clock: &Clock, event: &str) {
-    let mut ts = Vec::with_capacity(32);
-    push_rfc3339(&mut ts, clock.unix_ns(h.ts_boot_ns));
     w.begin_object();
     w.key("schema");
     w.u64(SCHEMA_VERSION);
     w.key("seq");
     w.u64(seq);
     w.key("ts");
-    // RFC 3339 text is plain ASCII: no escaping needed.
-    w.str(std::str::from_utf8(&ts).unwrap_or_default());
+    // RFC 3339 text is plain ASCII: written in place, no escaping needed.
+    w.ascii_str_with(|out| push_rfc3339(out, clock.unix_ns(h.ts_boot_ns)));
     w.key("cpu");
     w.u64(h.cpu.into());
     w.key("event");
@@ -170,12 +178,12 @@ pub(crate) fn write_comm_as(w: &mut JsonWriter<'_>, comm: &Comm, key: &str, hex_
             w.key(key);
             w.str(&String::from_utf8_lossy(bytes));
             w.key(hex_key);
-            let mut hex = String::with_capacity(2 * bytes.len());
-            for b in bytes {
-                hex.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
-                hex.push(char::from(b"0123456789abcdef"[(b & 0xf) as usize]));
-            }
-            w.str(&hex);
+            w.ascii_str_with(|out| {
+                for b in bytes {
+                    out.push(b"0123456789abcdef"[(b >> 4) as usize]);
+                    out.push(b"0123456789abcdef"[(b & 0xf) as usize]);
+                }
+            });
         }
     }
 }
@@ -212,7 +220,14 @@ fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) 
     let mut w = JsonWriter::new(out);
     begin_event(&mut w, h, seq, clock, "syscall");
     w.key("syscall");
-    w.str(&syscall_name(ev.nr));
+    match syscall_table::name(ev.nr) {
+        Some(name) => w.str(name),
+        // Same text as syscall_name(), without allocating it.
+        None => w.ascii_str_with(|out| {
+            out.extend_from_slice(b"syscall_");
+            push_u64(out, ev.nr.into());
+        }),
+    }
     w.key("nr");
     w.u64(ev.nr.into());
     write_task(&mut w, h);
@@ -245,7 +260,10 @@ fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) 
             w.str(e);
         } else if (-4095..0).contains(&ev.ret) {
             w.key("errno");
-            w.str(&format!("E{}", -ev.ret));
+            w.ascii_str_with(|out| {
+                out.push(b'E');
+                push_i64(out, -ev.ret);
+            });
         }
         w.key("duration_ns");
         w.u64(ev.duration_ns);
@@ -359,5 +377,25 @@ mod tests {
         assert_eq!(f(0), "1970-01-01T00:00:00.000000000Z");
         assert_eq!(f(951_782_400_000_000_001), "2000-02-29T00:00:00.000000001Z");
         assert_eq!(f(1_798_761_599_999_999_999), "2026-12-31T23:59:59.999999999Z");
+        // Before 1970, and past i64 nanoseconds (2262) into five-digit years.
+        assert_eq!(f(-1), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(f(9_223_372_036_854_775_807), "2262-04-11T23:47:16.854775807Z");
+        assert_eq!(f(253_402_300_800_000_000_000), "10000-01-01T00:00:00.000000000Z");
+    }
+
+    #[test]
+    fn numbers_errno_and_unknown_syscalls_without_format() {
+        let mut ev = mmap_event(b"x", -4000);
+        let v = line(&ev);
+        assert_eq!(v["errno"], "E4000");
+        let Event::Syscall(s) = &mut ev else { panic!() };
+        s.nr = 999;
+        s.ret = i64::MIN;
+        s.duration_ns = u64::MAX;
+        let v = line(&ev);
+        assert_eq!(v["syscall"], "syscall_999");
+        assert_eq!(v["ret"].as_i64(), Some(i64::MIN));
+        assert_eq!(v["duration_ns"].as_u64(), Some(u64::MAX));
+        assert!(v.get("errno").is_none());
     }
 }

@@ -1,34 +1,47 @@
 //! A minimal JSON-lines writer: appends to a reused `Vec<u8>`, formats
-//! integers with `itoa` and hex by hand, and escapes strings per RFC 8259.
+//! integers and hex by hand, and escapes strings per RFC 8259.
 //! Kept separate so the hot path allocates nothing and never goes through
 //! `format!`.
 
 pub struct JsonWriter<'a> {
     out: &'a mut Vec<u8>,
-    /// One flag per open object/array: does the next member need a comma?
-    need_comma: Vec<bool>,
+    /// One bit per open object/array (bit `depth - 1` is the innermost):
+    /// does its next member need a comma? A bit stack rather than a
+    /// `Vec<bool>`, so starting a line allocates nothing.
+    need_comma: u64,
+    depth: u32,
     /// A key was just written: the next value belongs to it.
     after_key: bool,
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Deepest nesting the writer tracks (tracer's lines use three levels).
+const MAX_DEPTH: u32 = 64;
+
+// The small methods are `#[inline]` on purpose: called with literal keys,
+// the copies become fixed-size moves instead of calls into memcpy, which
+// dominated the per-event cost (20+ keys per line).
 impl<'a> JsonWriter<'a> {
+    #[inline]
     pub fn new(out: &'a mut Vec<u8>) -> Self {
-        JsonWriter { out, need_comma: Vec::with_capacity(4), after_key: false }
+        JsonWriter { out, need_comma: 0, depth: 0, after_key: false }
     }
 
     /// Comma before a member or array element, if one came before it.
+    #[inline]
     fn sep(&mut self) {
-        if let Some(c) = self.need_comma.last_mut() {
-            if *c {
+        if self.depth > 0 {
+            let bit = 1u64 << (self.depth - 1);
+            if self.need_comma & bit != 0 {
                 self.out.push(b',');
             }
-            *c = true;
+            self.need_comma |= bit;
         }
     }
 
     /// Prefix of any value: nothing after a key, a comma between elements.
+    #[inline]
     fn value(&mut self) {
         if self.after_key {
             self.after_key = false;
@@ -37,98 +50,245 @@ impl<'a> JsonWriter<'a> {
         }
     }
 
+    #[inline]
+    fn open(&mut self, bracket: u8) {
+        self.value();
+        self.out.push(bracket);
+        assert!(self.depth < MAX_DEPTH, "JSON nested deeper than {MAX_DEPTH} levels");
+        self.depth += 1;
+        self.need_comma &= !(1u64 << (self.depth - 1));
+    }
+
+    #[inline]
+    fn close(&mut self, bracket: u8) {
+        self.out.push(bracket);
+        self.depth = self.depth.saturating_sub(1);
+    }
+
     /// `"key":` — keys are our own ASCII identifiers, never escaped.
+    #[inline]
     pub fn key(&mut self, k: &str) {
-        self.sep();
-        self.out.push(b'"');
-        self.out.extend_from_slice(k.as_bytes());
-        self.out.extend_from_slice(b"\":");
+        let k = k.as_bytes();
+        let comma = self.depth > 0 && self.need_comma & (1u64 << (self.depth - 1)) != 0;
+        if self.depth > 0 {
+            self.need_comma |= 1u64 << (self.depth - 1);
+        }
+        // `,"key":` in one reservation and one copy of the key (a literal
+        // at every call site, so a fixed-size move once inlined).
+        let n = usize::from(comma) + k.len() + 3;
+        self.out.reserve(n);
+        let len = self.out.len();
+        // SAFETY: `reserve` made room for `n` bytes after `len`, and exactly
+        // those `n` are written before the length is extended over them.
+        unsafe {
+            let mut p = self.out.as_mut_ptr().add(len);
+            if comma {
+                *p = b',';
+                p = p.add(1);
+            }
+            *p = b'"';
+            std::ptr::copy_nonoverlapping(k.as_ptr(), p.add(1), k.len());
+            *p.add(1 + k.len()) = b'"';
+            *p.add(2 + k.len()) = b':';
+            self.out.set_len(len + n);
+        }
         self.after_key = true;
     }
 
+    #[inline]
     pub fn begin_object(&mut self) {
-        self.value();
-        self.out.push(b'{');
-        self.need_comma.push(false);
+        self.open(b'{');
     }
+    #[inline]
     pub fn end_object(&mut self) {
-        self.out.push(b'}');
-        self.need_comma.pop();
+        self.close(b'}');
     }
+    #[inline]
     pub fn begin_array(&mut self) {
-        self.value();
-        self.out.push(b'[');
-        self.need_comma.push(false);
+        self.open(b'[');
     }
+    #[inline]
     pub fn end_array(&mut self) {
-        self.out.push(b']');
-        self.need_comma.pop();
+        self.close(b']');
     }
+    #[inline]
     pub fn key_object(&mut self, k: &str) {
         self.key(k);
         self.begin_object();
     }
+    #[inline]
     pub fn key_array(&mut self, k: &str) {
         self.key(k);
         self.begin_array();
     }
 
+    #[inline]
     pub fn u64(&mut self, v: u64) {
         self.value();
-        self.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        push_u64(self.out, v);
     }
+    #[inline]
     pub fn i64(&mut self, v: i64) {
         self.value();
-        self.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        push_i64(self.out, v);
     }
+    #[inline]
     pub fn bool(&mut self, v: bool) {
         self.value();
         self.out.extend_from_slice(if v { b"true" } else { b"false" });
     }
+    #[inline]
     pub fn null(&mut self) {
         self.value();
         self.out.extend_from_slice(b"null");
     }
     /// `"0x…"`, lowercase, no leading zeros ("0x0" for zero).
+    #[inline]
     pub fn hex(&mut self, v: u64) {
         self.value();
-        self.out.extend_from_slice(b"\"0x");
-        push_hex(self.out, v);
-        self.out.push(b'"');
+        // Right to left, closing quote at byte 19 of a 40-byte buffer, then
+        // a fixed 20 bytes copied from the opening quote (as `push_u64`).
+        let mut buf = [0u8; 40];
+        buf[19] = b'"';
+        let i = 19 - fill_hex_before(v, &mut buf, 19);
+        buf[i - 3..i].copy_from_slice(b"\"0x");
+        let text: &[u8; 20] = buf[i - 3..i + 17].try_into().expect("i >= 3");
+        push_padded(self.out, text, 23 - i);
     }
+    #[inline]
     pub fn str(&mut self, s: &str) {
         self.value();
         escape_into(self.out, s.as_bytes());
     }
+    /// A string value whose text `write` appends to the output directly,
+    /// unescaped: only for text that cannot need escaping (e.g. an RFC 3339
+    /// timestamp), to skip building it elsewhere first.
+    #[inline]
+    pub fn ascii_str_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        self.value();
+        self.out.push(b'"');
+        write(self.out);
+        self.out.push(b'"');
+    }
 }
 
-pub fn push_hex(out: &mut Vec<u8>, v: u64) {
-    if v == 0 {
-        out.push(b'0');
-        return;
-    }
-    let digits = (64 - v.leading_zeros() as usize).div_ceil(4);
-    for i in (0..digits).rev() {
-        out.push(HEX[((v >> (4 * i)) & 0xf) as usize]);
+/// Writes `v` in lowercase hex without leading zeros ("0" for zero) into
+/// `buf` ending just before `end`; returns how many digits (at most 16).
+#[inline]
+fn fill_hex_before(mut v: u64, buf: &mut [u8; 40], end: usize) -> usize {
+    let mut i = end;
+    loop {
+        i -= 1;
+        buf[i] = HEX[(v & 0xf) as usize];
+        v >>= 4;
+        if v == 0 {
+            return end - i;
+        }
     }
 }
+
+/// Appends `v` in lowercase hex without leading zeros ("0" for zero).
+pub fn push_hex(out: &mut Vec<u8>, v: u64) {
+    let mut buf = [0u8; 40];
+    let i = 20 - fill_hex_before(v, &mut buf, 20);
+    let digits: &[u8; 20] = buf[i..i + 20].try_into().expect("i <= 20");
+    push_padded(out, digits, 20 - i);
+}
+
+/// Appends `buf[..n]` by copying all of `buf` (a fixed size, so a few
+/// register moves) into the vector's spare room and keeping `n` bytes of
+/// it. For the short, variable-length pieces a line is made of (numbers,
+/// hex), a call into libc's memcpy cost more than the copy itself.
+#[inline]
+fn push_padded<const N: usize>(out: &mut Vec<u8>, buf: &[u8; N], n: usize) {
+    let n = n.min(N);
+    out.reserve(N);
+    let len = out.len();
+    // SAFETY: `reserve` made room for N more bytes after `len`; all N are
+    // written (u8 needs no drop), and only the first `n <= N` of them are
+    // taken into the vector's length.
+    unsafe {
+        std::ptr::copy_nonoverlapping(buf.as_ptr(), out.as_mut_ptr().add(len), N);
+        out.set_len(len + n);
+    }
+}
+
+/// "00" "01" … "99": two decimal digits per division.
+const DEC_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
+/// Appends `v` in decimal: digits are written right to left ending at
+/// byte 20 of a 40-byte buffer, then a fixed 20 bytes are copied from where
+/// they start (the copy may run into the unused tail, never past it).
+#[inline]
+pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 40];
+    let mut i = 20;
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DEC_PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DEC_PAIRS[v as usize * 2..v as usize * 2 + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + v as u8;
+    }
+    let digits: &[u8; 20] = buf[i..i + 20].try_into().expect("i <= 20");
+    push_padded(out, digits, 20 - i);
+}
+
+/// Appends `v` in decimal, with a `-` if negative.
+#[inline]
+pub fn push_i64(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, v.unsigned_abs());
+}
+
+/// Bytes a JSON string cannot hold as they are: `"`, `\\` and the control
+/// characters (U+0000–U+001F and U+007F).
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0x7f] = true;
+    t
+};
 
 /// Writes `s` (UTF-8) as a JSON string literal, escaping `"`, `\\` and all
-/// control characters (U+0000–U+001F and U+007F).
+/// control characters (U+0000–U+001F and U+007F). Runs of plain bytes are
+/// copied whole: most strings (names, flags, comms) have nothing to escape.
 pub fn escape_into(out: &mut Vec<u8>, s: &[u8]) {
+    out.reserve(s.len() + 2);
     out.push(b'"');
     let mut start = 0;
     for (i, &b) in s.iter().enumerate() {
+        if !NEEDS_ESCAPE[b as usize] {
+            continue;
+        }
+        out.extend_from_slice(&s[start..i]);
         let esc: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
             b'\n' => b"\\n",
             b'\r' => b"\\r",
             b'\t' => b"\\t",
-            0..=0x1f | 0x7f => b"",
-            _ => continue,
+            _ => b"",
         };
-        out.extend_from_slice(&s[start..i]);
         if esc.is_empty() {
             out.extend_from_slice(b"\\u00");
             out.push(HEX[(b >> 4) as usize]);
@@ -189,6 +349,67 @@ mod tests {
         assert_eq!(back, all);
         assert!(!s.bytes().any(|b| b < 0x20 || b == 0x7f));
         assert_eq!(render(|w| w.str("a\"b\\c\nd\x1b")), r#""a\"b\\c\nd\u001b""#);
+    }
+
+    #[test]
+    fn decimal_matches_std_at_every_length() {
+        let mut cases = vec![0u64, 1, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];
+        let mut p = 1u64;
+        while let Some(next) = p.checked_mul(10) {
+            cases.extend([p - 1, p, p + 1, next - 1]);
+            p = next;
+        }
+        for v in cases {
+            let mut o = Vec::new();
+            push_u64(&mut o, v);
+            assert_eq!(o, v.to_string().as_bytes());
+        }
+        for v in [0i64, -1, 1, -9, -10, i64::MIN, i64::MAX, -4095, 140066276507648] {
+            let mut o = Vec::new();
+            push_i64(&mut o, v);
+            assert_eq!(o, v.to_string().as_bytes());
+        }
+        // Appends after what is there, whatever the spare capacity holds.
+        let mut o = Vec::with_capacity(3);
+        o.extend_from_slice(b"ab");
+        push_u64(&mut o, 12345);
+        assert_eq!(o, b"ab12345");
+    }
+
+    #[test]
+    fn hex_values_match_std_at_every_length() {
+        for shift in 0..64 {
+            for v in [1u64 << shift, (1u64 << shift) - 1, u64::MAX >> shift] {
+                assert_eq!(render(|w| w.hex(v)), format!("\"{v:#x}\""));
+                let mut o = b"x".to_vec();
+                push_hex(&mut o, v);
+                assert_eq!(o, format!("x{v:x}").as_bytes());
+            }
+        }
+        assert_eq!(render(|w| w.hex(0)), r#""0x0""#);
+    }
+
+    #[test]
+    fn nesting_deeper_than_one_word_of_comma_bits_is_refused() {
+        let deep = std::panic::catch_unwind(|| {
+            render(|w| {
+                for _ in 0..=MAX_DEPTH {
+                    w.begin_array();
+                }
+            })
+        });
+        assert!(deep.is_err());
+        let s = render(|w| {
+            for _ in 0..MAX_DEPTH {
+                w.begin_array();
+            }
+            w.u64(1);
+            w.u64(2);
+            for _ in 0..MAX_DEPTH {
+                w.end_array();
+            }
+        });
+        assert_eq!(s, format!("{}1,2{}", "[".repeat(64), "]".repeat(64)));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! tracer's daemon as a library: modules follow the data flow
-//! (`load` → `daemon` drain → `decode` → `output`: `procs` enrich,
-//! `args`/`format`/`format_lifecycle` JSON or `text`, `correlate` → stdout).
+//! (`cli` → `filter`/`launch` → `load` → `daemon` drain → `decode` →
+//! `output`: `procs` enrich, `args`/`format`/`format_lifecycle` JSON or
+//! `text`, `correlate` → stdout).
 
 pub mod args;
 pub mod btf;
@@ -8,9 +9,11 @@ pub mod cli;
 pub mod correlate;
 pub mod daemon;
 pub mod decode;
+pub mod filter;
 pub mod format;
 pub mod format_lifecycle;
 pub mod json;
+pub mod launch;
 pub mod load;
 pub mod names;
 pub mod output;

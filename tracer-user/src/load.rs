@@ -1,24 +1,31 @@
-//! Load the BPF object, fill in its load-time configuration, attach the
-//! programs, and read the kernel side's counters.
+//! Load the BPF object, fill in its load-time configuration and filter
+//! maps, attach the programs, and read the kernel side's counters.
 
 use anyhow::{Context as _, anyhow};
 use aya::{
     Ebpf, EbpfLoader,
-    maps::{MapData, PerCpuArray, RingBuf},
-    programs::RawTracePoint,
+    maps::{CgroupArray, HashMap, MapData, PerCpuArray, RingBuf},
+    programs::{BtfTracePoint, RawTracePoint},
 };
-use tracer_common::{COUNTER_COUNT, Config, Counter, SYSCALL_BITMAP_BITS};
+use tracer_common::{COMM_LEN, COUNTER_COUNT, Config, Counter, MAX_TRACKED, SYSCALL_BITMAP_BITS};
 
 use crate::btf;
+use crate::filter::Filters;
 
 /// The object built by `build.rs` from `tracer-ebpf`.
 static BPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer"));
 
-/// Programs and the raw tracepoints they attach to (by name: no tracefs).
-const HOOKS: [(&str, &str); 3] = [
+/// Programs and the raw tracepoints they attach to (by name: no tracefs),
+/// in attach order. `sched_process_fork` goes first so that by the time
+/// anything is traced, every fork of a tracked process is followed; it is
+/// attached only when the pid filter is active, so no other run pays for it
+/// on every fork.
+const HOOKS: [(&str, &str); 5] = [
+    ("sched_process_fork", "sched_process_fork"),
     ("sys_enter", "sys_enter"),
     ("sys_exit", "sys_exit"),
     ("sched_process_exit", "sched_process_exit"),
+    ("sched_process_exec", "sched_process_exec"),
 ];
 
 /// Lifecycle programs (`tracer-ebpf/src/sched.rs`, `signal.rs`), attached
@@ -43,12 +50,14 @@ fn exit_program(has_group_dead: bool) -> (&'static str, &'static str) {
 /// (bit n-1 for signal n).
 pub const DEFAULT_SIGNAL_MASK: u64 = 1 << (17 - 1);
 
-#[derive(Clone, Debug)]
+#[derive(Debug, Default)]
 pub struct LoadOptions {
     /// Syscall numbers to trace.
     pub syscalls: Vec<u32>,
     /// Ring buffer size in bytes (power of two, multiple of the page size).
     pub ringbuf_size: u32,
+    /// In-kernel filters; empty: the whole machine.
+    pub filters: Filters,
     /// Attach the fork/exec/exit/signal hooks.
     pub lifecycle: bool,
     /// Signals whose generation and delivery are reported (bit n-1: signal n).
@@ -116,13 +125,25 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     cfg.self_tgid = std::process::id();
     cfg.task_real_parent_off = offs.real_parent;
     cfg.task_tgid_off = offs.tgid;
+    cfg.task_signal_off = offs.signal;
+    cfg.signal_live_off = offs.signal_live;
+    let f = &opts.filters;
+    cfg.filter_kinds = f.kinds();
+    cfg.cgroup_count = f.cgroups.len() as u32;
     cfg.offs = offs.more;
     cfg.exit_has_group_dead = offs.exit_has_group_dead.into();
     cfg.signal_mask = opts.signal_mask;
 
+    // Unused filter maps shrink to one entry: a hash map's entries are
+    // allocated up front, and an unfiltered run should not pay for them.
+    let size = |n: usize| n.max(1) as u32;
+    let tracked = if f.tgids.is_empty() { 1 } else { MAX_TRACKED };
     let mut ebpf = EbpfLoader::new()
         .override_global("CONFIG", &cfg, true)
         .map_max_entries("EVENTS", opts.ringbuf_size)
+        .map_max_entries("COMMS", size(f.comms.len()))
+        .map_max_entries("CGROUPS", size(f.cgroups.len()))
+        .map_max_entries("TRACKED_TGIDS", tracked)
         .load(BPF_OBJECT)
         .map_err(|e| {
             if is_permission(&e) {
@@ -131,27 +152,93 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
                 LoadError::Other(anyhow!(e).context("loading BPF object"))
             }
         })?;
-    let mut hooks = HOOKS.to_vec();
+    fill_filter_maps(&mut ebpf, f)?;
+    // sys_enter/sys_exit: BTF-typed tracepoints first (they read pt_regs with
+    // plain loads instead of a helper call on every syscall of the machine);
+    // plain raw tracepoints where the kernel refuses tracing programs.
+    // TRACER_RAW_TRACEPOINTS=1 forces the fallback (diagnostics, tests).
+    let kernel_btf = match std::env::var_os("TRACER_RAW_TRACEPOINTS") {
+        Some(v) if v == "1" => None,
+        _ => aya::Btf::from_sys_fs().ok(),
+    };
+    // Lifecycle hooks first: on one tracepoint programs run in attach
+    // order, and the exit record must judge a dying process by the filters
+    // before sched_process_exit drops it from the tracked set.
     if opts.lifecycle {
-        hooks.extend(LIFECYCLE_HOOKS);
-        hooks.push(exit_program(offs.exit_has_group_dead));
+        for (prog, tp) in LIFECYCLE_HOOKS.into_iter().chain([exit_program(offs.exit_has_group_dead)]) {
+            attach_raw(&mut ebpf, prog, tp)?;
+        }
     }
-    for (prog, tp) in hooks {
-        let p: &mut RawTracePoint = ebpf
-            .program_mut(prog)
-            .ok_or_else(|| anyhow!("program {prog} missing from BPF object"))?
-            .try_into()
-            .map_err(|e| anyhow!("program {prog}: {e}"))?;
-        p.load().map_err(|e| {
-            if is_permission(&e) {
-                LoadError::Permission(e.to_string())
-            } else {
-                LoadError::Other(anyhow!("loading program {prog}: {e:?}"))
+    for (prog, tp) in HOOKS {
+        if prog == "sched_process_fork" && f.tgids.is_empty() {
+            continue;
+        }
+        if prog == "sys_enter" || prog == "sys_exit" {
+            if let Some(btf) = &kernel_btf {
+                match attach_btf(&mut ebpf, prog, btf) {
+                    Ok(()) => continue,
+                    Err(e) => log::info!("BTF tracepoint {prog} unavailable ({e}); using a raw tracepoint"),
+                }
             }
-        })?;
-        p.attach(tp).map_err(|e| LoadError::Other(anyhow!("attaching {prog} to raw tracepoint {tp}: {e}")))?;
+            let raw = if prog == "sys_enter" { "sys_enter_raw" } else { "sys_exit_raw" };
+            attach_raw(&mut ebpf, raw, tp)?;
+            continue;
+        }
+        attach_raw(&mut ebpf, prog, tp)?;
     }
     Ok(Loaded { ebpf })
+}
+
+fn attach_btf(ebpf: &mut Ebpf, prog: &str, btf: &aya::Btf) -> anyhow::Result<()> {
+    let p: &mut BtfTracePoint = ebpf
+        .program_mut(prog)
+        .ok_or_else(|| anyhow!("program {prog} missing from BPF object"))?
+        .try_into()?;
+    p.load(prog, btf)?;
+    p.attach()?;
+    Ok(())
+}
+
+fn attach_raw(ebpf: &mut Ebpf, prog: &str, tp: &str) -> Result<(), LoadError> {
+    let p: &mut RawTracePoint = ebpf
+        .program_mut(prog)
+        .ok_or_else(|| anyhow!("program {prog} missing from BPF object"))?
+        .try_into()
+        .map_err(|e| anyhow!("program {prog}: {e}"))?;
+    p.load().map_err(|e| {
+        if is_permission(&e) {
+            LoadError::Permission(e.to_string())
+        } else {
+            LoadError::Other(anyhow!("loading program {prog}: {e:?}"))
+        }
+    })?;
+    p.attach(tp).map_err(|e| LoadError::Other(anyhow!("attaching {prog} to raw tracepoint {tp}: {e}")))?;
+    Ok(())
+}
+
+/// Fills the filter maps; runs before any program is attached, so the
+/// first call judged sees the whole filter.
+fn fill_filter_maps(ebpf: &mut Ebpf, f: &Filters) -> anyhow::Result<()> {
+    // Borrowed, not taken: the programs, loaded next, refer to these maps by
+    // the fds the Ebpf holds.
+    fn map<'a>(ebpf: &'a mut Ebpf, name: &str) -> anyhow::Result<&'a mut aya::maps::Map> {
+        ebpf.map_mut(name).ok_or_else(|| anyhow!("{name} map missing from BPF object"))
+    }
+    let mut comms: HashMap<_, [u8; COMM_LEN], u8> = HashMap::try_from(map(ebpf, "COMMS")?)?;
+    for c in &f.comms {
+        comms.insert(c, 1, 0).context("filling the comm filter")?;
+    }
+    let mut cgroups = CgroupArray::try_from(map(ebpf, "CGROUPS")?)?;
+    for (i, cg) in f.cgroups.iter().enumerate() {
+        cgroups
+            .set(i as u32, std::os::fd::AsFd::as_fd(&cg.dir), 0)
+            .with_context(|| format!("adding cgroup {} to the filter", cg.path.display()))?;
+    }
+    let mut tracked: HashMap<_, u32, u8> = HashMap::try_from(map(ebpf, "TRACKED_TGIDS")?)?;
+    for &tgid in &f.tgids {
+        tracked.insert(tgid, 1, 0).context("filling the pid filter")?;
+    }
+    Ok(())
 }
 
 impl Loaded {

@@ -3,15 +3,19 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracer_common::Counter;
 use tracer_user::{
-    cli::{Cli, parse_syscalls},
-    daemon::{Drainer, Outcome, run},
+    cli::{Cli, filter_args, parse_syscalls},
+    daemon::{self, Drainer, Outcome, run},
+    filter,
     format::{Clock, syscall_name},
+    launch::{self, HeldCommand},
     load::{DEFAULT_SIGNAL_MASK, LoadError, LoadOptions, load},
     output::Output,
     procs::ProcTable,
 };
 
-/// Exit codes: 0 done, 1 runtime failure, 2 bad usage, 77 missing privilege.
+/// Exit codes: 0 done, 1 runtime failure, 2 bad usage (including a filter
+/// naming nothing on this machine), 77 missing privilege; with `-- CMD`,
+/// CMD's own status, or 127/126 if it cannot be found/run.
 const EXIT_FAILURE: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_NOPERM: u8 = 77;
@@ -24,6 +28,9 @@ fn main() -> ExitCode {
         })
         .init();
     let cli = Cli::parse();
+
+    // Everything the user typed is checked before anything is loaded, so a
+    // mistake leaves no BPF program behind and no command started.
     let syscalls = match parse_syscalls(&cli.syscalls) {
         Ok(s) => s,
         Err(e) => {
@@ -31,9 +38,38 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let mut filters = match filter_args(&cli).map_err(|e| e.to_string()).and_then(|a| filter::resolve(&a).map_err(|e| e.to_string())) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("tracer: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut command = None;
+    if let Some(cmd) = cli.command.first() {
+        let spawned = launch::resolve_command(cmd, std::env::var_os("PATH").as_deref())
+            // Still single-threaded here: no runtime, no BPF fds to inherit.
+            .and_then(|path| HeldCommand::spawn(&path, &cli.command, true));
+        match spawned {
+            Ok(c) => {
+                filters.tgids.push(c.pid());
+                command = Some(c);
+            }
+            Err(e) => {
+                eprintln!("tracer: {e}");
+                return ExitCode::from(e.exit_code());
+            }
+        }
+    }
+
+    // Held (not lost) from before the first program is attached until the
+    // drain loop can handle them. After the fork: CMD inherits no mask.
+    daemon::hold_stop_signals();
+    let what = filters.describe();
     let opts = LoadOptions {
         syscalls: syscalls.clone(),
         ringbuf_size: cli.ringbuf_size,
+        filters,
         lifecycle: !cli.no_lifecycle,
         signal_mask: DEFAULT_SIGNAL_MASK,
     };
@@ -48,6 +84,18 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_FAILURE);
         }
     };
+    drop(opts);
+    let names: Vec<_> = if syscalls.len() == tracer_common::SYSCALL_BITMAP_BITS {
+        vec!["all".into()]
+    } else {
+        syscalls.iter().map(|&n| syscall_name(n)).collect()
+    };
+    let hooks = if cli.no_lifecycle { "" } else { ", sched_process_fork/exec/exit, signal_generate/deliver" };
+    eprintln!(
+        "tracer: attached to raw_syscalls:sys_enter/sys_exit{hooks}, tracing {} {what} (ring buffer {} KiB)",
+        names.join(","),
+        cli.ringbuf_size / 1024
+    );
     let rt = match tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -56,41 +104,41 @@ fn main() -> ExitCode {
         }
     };
     let stdout = std::io::stdout().lock();
-    // /proc is read after the hooks are attached, so no process can fall
+    // /proc is read once the hooks are attached, so no process falls
     // between the two: one that starts now is seen by both.
     let output = Output::new(cli.format, Clock::now(), !cli.no_correlate, ProcTable::from_proc());
     let mut drainer = Drainer::new(stdout, output);
-    let names: Vec<_> = if syscalls.len() == tracer_common::SYSCALL_BITMAP_BITS {
-        vec!["all".into()]
-    } else {
-        syscalls.iter().map(|&n| syscall_name(n)).collect()
-    };
-    let hooks = if cli.no_lifecycle { "" } else { ", sched_process_fork/exec/exit, signal_generate/deliver" };
-    let announce = || {
-        eprintln!(
-            "tracer: attached to raw_syscalls:sys_enter/sys_exit{hooks}, tracing {} machine-wide (ring buffer {} KiB)",
-            names.join(","),
-            cli.ringbuf_size / 1024
-        )
-    };
-    let result = rt.block_on(run(&mut loaded, &mut drainer, announce));
+    let result = rt.block_on(run(&mut loaded, &mut drainer, command.as_mut()));
     let code = match result {
         Ok(Outcome::Signalled) => 0,
+        Ok(Outcome::CommandExited(status)) => launch::exit_code(status),
         Ok(Outcome::OutputClosed) => return ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tracer: {e:#}");
-            EXIT_FAILURE
+            match e.downcast_ref::<launch::LaunchError>() {
+                Some(le) => return ExitCode::from(le.exit_code()),
+                None => EXIT_FAILURE,
+            }
         }
     };
     match loaded.counters() {
-        Ok(c) => eprintln!(
-            "tracer: {} events written, {} lost (ring buffer full), {} exits without entry, {} stash failures, {} undecodable",
-            drainer.stats.written,
-            c.get(Counter::RingbufFull),
-            c.get(Counter::ExitWithoutEnter),
-            c.get(Counter::StashFailed),
-            drainer.stats.decode_errors
-        ),
+        Ok(c) => {
+            eprintln!(
+                "tracer: {} events written, {} lost (ring buffer full), {} exits without entry, {} stash failures, {} undecodable, {} filtered out in the kernel",
+                drainer.stats.written,
+                c.get(Counter::RingbufFull),
+                c.get(Counter::ExitWithoutEnter),
+                c.get(Counter::StashFailed),
+                drainer.stats.decode_errors,
+                c.get(Counter::Filtered),
+            );
+            if c.get(Counter::TrackFull) > 0 {
+                eprintln!(
+                    "tracer: {} new processes of the traced trees were not followed: the tracked-process map was full",
+                    c.get(Counter::TrackFull)
+                );
+            }
+        }
         Err(e) => eprintln!("tracer: reading counters: {e:#}"),
     }
     ExitCode::from(code)

@@ -309,3 +309,36 @@ fn no_lifecycle_leaves_only_syscalls() {
     }
     assert!(stderr.iter().any(|l| l.starts_with("tracer: attached to raw_syscalls:sys_enter/sys_exit, tracing")));
 }
+
+#[test]
+fn lifecycle_events_obey_the_filters() {
+    require_root();
+    let dir = TempDir::new("lc-filters");
+    let bin = compile(dir.path(), "process", "process", &[]);
+
+    // tracer -- CMD: the command's tree only, its whole story.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
+    cmd.arg("--").arg(&bin);
+    let (all, _, code) = Tracer::start_command(cmd).wait_exit();
+    assert_eq!(code, 0, "tracer exits with the command's status");
+    let exec = events_named(&all.iter().collect::<Vec<_>>(), "exec")[0].clone();
+    let pid = exec["pid"].as_u64().unwrap();
+    let fork = all.iter().find(|e| e["event"] == "fork").expect("the fork");
+    let child = fork["child_pid"].as_u64().unwrap();
+    assert!(all.iter().all(|e| e["pid"] == pid || e["pid"] == child), "only the command's tree");
+    let kinds: std::collections::BTreeSet<&str> = all.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["exec", "exit", "fork", "reaped", "signal", "syscall"].into_iter().collect());
+    let sig = all.iter().find(|e| e["event"] == "signal").unwrap();
+    assert_eq!((sig["pid"].as_u64(), sig["target_pid"].as_u64(), sig["si_status"].as_i64()), (Some(child), Some(pid), Some(1)));
+
+    // --comm: machine-wide, but only tasks of that name (control: the
+    // test's own forks, by another comm, are not reported).
+    let tracer = Tracer::start(&["--comm", "process"]);
+    let (ppid, _) = run_program(&mut Command::new(&bin));
+    let all = tracer.stop();
+    assert!(all.iter().all(|e| e["comm"] == "process"), "{:?}", all.iter().find(|e| e["comm"] != "process"));
+    let forks: Vec<_> = all.iter().filter(|e| e["event"] == "fork").collect();
+    assert_eq!(forks.len(), 1, "the program's fork, not the test's");
+    assert_eq!(forks[0]["pid"], ppid);
+    assert!(all.iter().any(|e| e["event"] == "exit" && e["exit_code"] == 1));
+}

@@ -1,6 +1,7 @@
 //! `--format text` with `--syscalls all` set beside `strace -f`: the same
-//! program, the same run, the same syscalls in the same order on every
-//! thread, from the program's execve to its exit_group.
+//! syscalls in the same order on every thread, from the program's execve to
+//! its exit_group — in one run traced by both, and in separate runs
+//! (`tracer -- ./threads` beside `strace -f ./threads`).
 
 mod common;
 use common::*;
@@ -126,4 +127,76 @@ fn text_output_of_all_syscalls_matches_strace_f_per_thread() {
     let argv0 = if path.len() > 32 { format!("\"{}\"...", &path[..32]) } else { format!("\"{path}\"") };
     assert!(has(&format!("execve(\"{path}\", [{argv0}], 0x")), "{:?}", mine.iter().find(|l| l.contains("execve(")));
     assert!(mine.iter().any(|l| l.contains("*** thread_create ")));
+}
+
+/// Per-thread syscall names from strace -ff files, keyed by thread order
+/// (the tid numbers differ between runs; the order of creation does not).
+fn strace_by_thread(dir: &std::path::Path) -> Vec<Vec<String>> {
+    let mut files: Vec<(u32, Vec<String>)> = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(tid) = path.extension().and_then(|e| e.to_str()).and_then(|e| e.parse().ok()) else { continue };
+        let calls = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("+++") && !l.starts_with("---"))
+            .map(|l| l.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect())
+            .collect();
+        files.push((tid, calls));
+    }
+    files.sort();
+    files.into_iter().map(|(_, c)| c).collect()
+}
+
+#[test]
+fn tracer_launching_threads_matches_strace_f_per_thread() {
+    require_root();
+    let dir = TempDir::new("text-launch");
+    compile(dir.path(), "threads", "threads", &[]);
+    let st = dir.path().join("st");
+    std::fs::create_dir(&st).unwrap();
+    let o = Command::new("strace").current_dir(dir.path()).args(["-f", "-ff", "-o"]).arg(st.join("t")).arg("./threads").output().unwrap();
+    assert!(o.status.success());
+    let printed: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+    let strace = strace_by_thread(&st);
+    assert_eq!(strace.len(), 2);
+
+    // Which thread prints first decides who allocates stdout's buffer (a few
+    // more calls on that thread): compare a run in which the same thread won.
+    for attempt in 0.. {
+        assert!(attempt < 20, "tracer never ran ./threads the way strace's run did: {printed:?}");
+        let o = Command::new(env!("CARGO_BIN_EXE_tracer"))
+            .current_dir(dir.path())
+            .args(["--syscalls", "all", "--format", "text", "--ringbuf-size", "64M", "--", "./threads"])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        let program: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("tracer: ")).collect();
+        if program != printed {
+            continue;
+        }
+        let summary = stderr.lines().find(|l| l.contains("events written")).unwrap();
+        assert!(summary.contains(" 0 lost"), "{summary}");
+        let text = String::from_utf8(o.stdout).unwrap();
+        // Only the command's tree is traced, lifecycle lines included.
+        let tids: std::collections::BTreeSet<u32> = text
+            .lines()
+            .map(|l| l.strip_prefix("[pid ").unwrap().split(']').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(tids.len(), 2, "the main thread and the new one: {tids:?}");
+        let mut by_tid: Vec<Vec<String>> = tids
+            .iter()
+            .map(|&t| text.lines().filter_map(syscall_of).filter(|(tid, _)| *tid == t).map(|(_, n)| n).collect())
+            .collect();
+        // The held command is released just before its execve; the calls
+        // between (restoring signal dispositions) strace does not show.
+        let exec_at = by_tid[0].iter().position(|n| n == "execve").expect("execve");
+        assert!(exec_at < 10, "{:?}", &by_tid[0][..exec_at]);
+        by_tid[0].drain(..exec_at);
+        assert_eq!(by_tid, strace);
+        assert!(text.contains("+++ exited with 0 +++"));
+        assert!(text.contains("*** thread_create "));
+        return;
+    }
 }

@@ -152,3 +152,25 @@ fn tracer_does_not_trace_itself_and_reports_counters_on_exit() {
     let summary = stderr.iter().find(|l| l.contains("events written")).expect("counters on stderr");
     assert!(summary.starts_with(&format!("tracer: {} events written, 0 lost", events.len())), "{summary}");
 }
+
+#[test]
+fn raw_tracepoint_fallback_decodes_the_same() {
+    require_root();
+    let dir = TempDir::new("raw-fallback");
+    let bin = compile(dir.path(), "process", "process_status", &["-DWITH_STATUS"]);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
+    cmd.env("TRACER_RAW_TRACEPOINTS", "1").env("RUST_LOG", "info").args(["--syscalls", "clone,wait4,mmap"]);
+    let tracer = Tracer::start_command(cmd);
+    let (pid, code) = run_program(&mut Command::new(&bin));
+    assert_eq!(code, 0);
+    let (all, stderr) = tracer.stop_with_stderr();
+    assert!(stderr.iter().all(|l| !l.contains("BTF tracepoint")), "forced, not a failure: {stderr:?}");
+    let ev = events_of_pid(&all, pid);
+    let c = syscalls_named(&ev, "clone");
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0]["args"]["clone_flags"], FORK_FLAGS);
+    let w = syscalls_named(&ev, "wait4");
+    assert_eq!(w[0]["args"]["status"], json!({"exited": 1}));
+    assert_eq!(w[0]["ret"], c[0]["ret"]);
+    assert!(syscalls_named(&ev, "mmap").iter().any(|m| m["args"]["fd"] == 3), "loader mmaps of libc");
+}

@@ -330,6 +330,45 @@ fn llvm_major(prefix: &Path) -> Result<u32> {
 // ---------------------------------------------------------------------------
 // helpers
 
+/// Make sure Debian `packages` are installed, for `why` (shown to the user):
+/// checks with dpkg-query first and runs `apt-get update` + `apt-get
+/// install -y` only for the missing ones (needs root and apt-get).
+pub fn ensure_apt_packages(packages: &[&str], why: &str) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| {
+            cmd::output(Command::new("dpkg-query").args(["-W", "-f=${Status}", p]))
+                .map_or(true, |status| !dpkg_installed(&status))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let list = missing.join(" ");
+    if which::which("apt-get").is_err() || !is_root() {
+        return Err(Fatal::new(
+            2,
+            format!("{why} needs {list}: install it (`sudo apt-get install {list}`), then rerun"),
+        )
+        .into());
+    }
+    eprintln!("xtask: installing {list} with apt-get (needed for {why})…");
+    cmd::run(Command::new("apt-get").arg("update")).context("apt-get update failed")?;
+    cmd::run(
+        Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y"])
+            .args(&missing),
+    )
+    .with_context(|| format!("could not install {list}"))
+}
+
+/// `dpkg-query -W -f='${Status}'` output for an installed package.
+fn dpkg_installed(status: &str) -> bool {
+    status.trim() == "install ok installed"
+}
+
 /// `dir` followed by `existing` (minus any other occurrence of `dir`).
 pub fn prepend_path(dir: &Path, existing: Option<OsString>) -> Result<OsString> {
     let rest = existing.unwrap_or_default();
@@ -436,6 +475,13 @@ mod tests {
             OsString::from("/w/.tools/bin")
         );
         assert!(prepend_path(Path::new("/a:b"), None).is_err());
+    }
+
+    #[test]
+    fn dpkg_status() {
+        assert!(dpkg_installed("install ok installed"));
+        assert!(!dpkg_installed("deinstall ok config-files"));
+        assert!(!dpkg_installed(""));
     }
 
     #[test]

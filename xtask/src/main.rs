@@ -1,8 +1,9 @@
-//! Developer tasks for tracer: `cargo xtask <bootstrap|build|run|test>`.
+//! Developer tasks for tracer: `cargo xtask <bootstrap|build|run|test|bench>`.
 //!
 //! `bootstrap` runs implicitly before every other command; see
 //! [`bootstrap`] for what it installs and where.
 
+mod bench;
 mod bootstrap;
 mod cmd;
 
@@ -51,6 +52,10 @@ enum Task {
         #[arg(last = true, value_name = "TEST ARGS")]
         args: Vec<OsString>,
     },
+    /// Measure tracer's overhead against strace, perf trace, bpftrace and
+    /// the floor (two empty BPF programs); needs root. Prints a markdown
+    /// table, writes JSON to target/bench/.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +90,10 @@ fn run(task: Task) -> Result<()> {
         Task::Test { args } => {
             let toolchain = bootstrap::ensure(&root)?;
             test(&root, &toolchain, &args)
+        }
+        Task::Bench(args) => {
+            let toolchain = bootstrap::ensure(&root)?;
+            bench::run(&root, &toolchain, &args)
         }
     }
 }
@@ -168,7 +177,9 @@ fn test(root: &Path, toolchain: &Toolchain, extra: &[OsString]) -> Result<()> {
     let mut integration = cargo(root, toolchain);
     integration
         .env("RUST_BACKTRACE", "1")
-        .args(["test", "--package", "tracer-user", "--tests"]);
+        // `--test '*'`: only the files under tests/ (`--tests` would run the
+        // unit tests of phase 1 again).
+        .args(["test", "--package", "tracer-user", "--test", "*"]);
     with_extra(&mut integration, &["--test-threads=1"]);
     cmd::run(&mut integration).context("integration tests failed")
 }

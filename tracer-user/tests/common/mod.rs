@@ -65,8 +65,15 @@ pub struct Tracer {
 impl Tracer {
     /// Starts tracer with `args` and waits (bounded) for its `attached` line.
     pub fn start(args: &[&str]) -> Tracer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tracer"))
-            .args(args)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
+        cmd.args(args);
+        Tracer::start_command(cmd)
+    }
+
+    /// As `start`, for a tracer command the caller has set up (cwd,
+    /// personality, …).
+    pub fn start_command(mut cmd: Command) -> Tracer {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -139,6 +146,25 @@ impl Tracer {
         assert!(status.success(), "tracer exited with {status}; stderr: {:?}", self.stderr_seen);
         (parse_lines(&out), std::mem::take(&mut self.stderr_seen))
     }
+
+    /// Waits (bounded) for tracer to exit on its own (`tracer -- CMD`
+    /// stops when CMD exits); returns its events, stderr and exit code.
+    pub fn wait_exit(mut self) -> (Vec<Value>, Vec<String>, i32) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "tracer did not exit; stderr: {:?}", self.stderr_seen);
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let out = self.stdout.take().unwrap().join().unwrap();
+        while let Ok(l) = self.stderr_lines.recv_timeout(Duration::from_secs(2)) {
+            self.stderr_seen.push(l);
+        }
+        let code = status.code().unwrap_or_else(|| panic!("tracer killed: {status}"));
+        (parse_lines(&out), std::mem::take(&mut self.stderr_seen), code)
+    }
 }
 
 impl Drop for Tracer {
@@ -187,4 +213,20 @@ pub fn hex(v: u64) -> String {
 pub fn parse_hex(v: &Value) -> u64 {
     let s = v.as_str().unwrap_or_else(|| panic!("not a hex string: {v}"));
     u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap()
+}
+
+/// The kernel-side counter `name` from tracer's exit summary line, e.g.
+/// `counter(&stderr, "filtered out in the kernel")`.
+pub fn counter(stderr: &[String], name: &str) -> u64 {
+    let summary = stderr.iter().find(|l| l.contains("events written")).expect("counters on stderr");
+    summary
+        .trim_start_matches("tracer: ")
+        .split(", ")
+        .find_map(|part| part.strip_suffix(name).map(|n| n.trim().parse::<u64>().unwrap()))
+        .unwrap_or_else(|| panic!("no '{name}' in {summary}"))
+}
+
+/// `len` of every mmap in `events`, in order.
+pub fn mmap_lens(events: &[&Value]) -> Vec<u64> {
+    events.iter().filter(|e| e["syscall"] == "mmap").map(|e| e["args"]["len"].as_u64().unwrap()).collect()
 }

@@ -1,0 +1,254 @@
+//! The configurations a workload is timed under, besides bare: tracer three
+//! ways, the peers a user would pick instead (strace, perf trace,
+//! bpftrace), and the floor. Each is either a wrapper around the workload
+//! (strace) or a system-wide tool attached for a set of runs.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, Result};
+
+use super::process::{Daemon, Ready};
+
+/// The five syscalls tracer traces by default, as every peer is told.
+pub const SYSCALLS: &str = "clone,clone3,mmap,mprotect,wait4";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum Config {
+    /// tracer, machine-wide, JSON to /dev/null.
+    Tracer,
+    /// tracer, machine-wide, JSON to a file on the same disk.
+    TracerFile,
+    /// tracer with a `--cgroup` filter that excludes the workload.
+    TracerCgroup,
+    /// `strace -f`.
+    Strace,
+    /// `strace -f --seccomp-bpf`.
+    StraceSeccomp,
+    /// `perf trace -a`.
+    PerfTrace,
+    /// bpftrace on raw_syscalls, pairing the five calls, a line per call.
+    Bpftrace,
+    /// Two empty programs on sys_enter/sys_exit.
+    Floor,
+}
+
+impl Config {
+    /// Table order: tracer first, then the peers, the floor last.
+    pub const ALL: [Config; 8] = [
+        Config::Tracer,
+        Config::TracerFile,
+        Config::TracerCgroup,
+        Config::Strace,
+        Config::StraceSeccomp,
+        Config::PerfTrace,
+        Config::Bpftrace,
+        Config::Floor,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Config::Tracer => "tracer",
+            Config::TracerFile => "tracer-file",
+            Config::TracerCgroup => "tracer-cgroup",
+            Config::Strace => "strace",
+            Config::StraceSeccomp => "strace-seccomp",
+            Config::PerfTrace => "perf-trace",
+            Config::Bpftrace => "bpftrace",
+            Config::Floor => "floor",
+        }
+    }
+
+    /// Column header.
+    pub fn title(self) -> &'static str {
+        match self {
+            Config::Tracer => "tracer → /dev/null",
+            Config::TracerFile => "tracer → file",
+            Config::TracerCgroup => "tracer, cgroup filtered out",
+            Config::Strace => "strace -f",
+            Config::StraceSeccomp => "strace --seccomp-bpf",
+            Config::PerfTrace => "perf trace",
+            Config::Bpftrace => "bpftrace",
+            Config::Floor => "floor",
+        }
+    }
+
+    pub fn is_tracer(self) -> bool {
+        matches!(self, Config::Tracer | Config::TracerFile | Config::TracerCgroup)
+    }
+
+    /// strace runs the workload as its child; everything else is attached
+    /// machine-wide before the workload starts.
+    pub fn wraps_workload(self) -> bool {
+        matches!(self, Config::Strace | Config::StraceSeccomp)
+    }
+}
+
+/// Paths and settings the configurations need.
+pub struct Setup {
+    pub tracer: PathBuf,
+    pub floor: PathBuf,
+    pub bpftrace_script: PathBuf,
+    /// Where tracer → file writes (deleted after each run).
+    pub events_file: PathBuf,
+    /// An empty cgroup v2 directory for `--cgroup`, if tracer has the flag.
+    pub excluded_cgroup: Option<PathBuf>,
+}
+
+impl Setup {
+    /// The command line a config runs, as shown in the report (`WORKLOAD`
+    /// stands for the workload where strace wraps it).
+    pub fn shown(&self, c: Config) -> String {
+        let (program, args) = self.argv(c);
+        let mut parts = vec![program.file_name().map_or_else(
+            || program.display().to_string(),
+            |f| f.to_string_lossy().into_owned(),
+        )];
+        parts.extend(args.iter().map(crate::cmd::quote));
+        let mut s = parts.join(" ");
+        match c {
+            Config::Strace | Config::StraceSeccomp => s.push_str(" WORKLOAD"),
+            Config::Tracer | Config::TracerCgroup | Config::Floor => s.push_str(" >/dev/null"),
+            Config::TracerFile => s.push_str(" >FILE"),
+            Config::PerfTrace | Config::Bpftrace => {}
+        }
+        s
+    }
+
+    fn argv(&self, c: Config) -> (PathBuf, Vec<String>) {
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        match c {
+            Config::Tracer | Config::TracerFile => (self.tracer.clone(), Vec::new()),
+            Config::TracerCgroup => {
+                let cg = self.excluded_cgroup.as_ref().map(|p| p.display().to_string());
+                (self.tracer.clone(), vec!["--cgroup".into(), cg.unwrap_or_default()])
+            }
+            Config::Strace => (
+                "strace".into(),
+                owned(&["-f", "-e", &format!("trace={SYSCALLS}"), "-o", "/dev/null"]),
+            ),
+            Config::StraceSeccomp => (
+                "strace".into(),
+                owned(&["-f", "--seccomp-bpf", "-e", &format!("trace={SYSCALLS}"), "-o", "/dev/null"]),
+            ),
+            Config::PerfTrace => {
+                ("perf".into(), owned(&["trace", "-a", "-e", SYSCALLS, "-o", "/dev/null"]))
+            }
+            Config::Bpftrace => (
+                "bpftrace".into(),
+                vec!["-o".into(), "/dev/null".into(), self.bpftrace_script.display().to_string()],
+            ),
+            Config::Floor => (self.floor.clone(), Vec::new()),
+        }
+    }
+
+    /// For a wrapping config: the command that runs `workload` under it.
+    pub fn wrap(&self, c: Config, workload: &Command) -> Command {
+        debug_assert!(c.wraps_workload());
+        let (program, args) = self.argv(c);
+        let mut cmd = Command::new(program);
+        cmd.args(args).arg(workload.get_program()).args(workload.get_args());
+        cmd
+    }
+
+    /// For an attached config: start it and wait until it is attached.
+    pub fn attach(&self, c: Config) -> Result<Daemon> {
+        debug_assert!(!c.wraps_workload());
+        let (program, args) = self.argv(c);
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        let ready = match c {
+            Config::Tracer | Config::TracerFile | Config::TracerCgroup => {
+                Ready::StderrLine("tracer: attached")
+            }
+            Config::Floor => Ready::StderrLine("tracer-floor: attached"),
+            // bpftrace prints this on stderr once every probe is attached.
+            Config::Bpftrace => {
+                cmd.env("__BPFTRACE_NOTIFY_PROBES_ATTACHED", "1");
+                Ready::StderrLine("__BPFTRACE_NOTIFY_PROBES_ATTACHED")
+            }
+            Config::PerfTrace => Ready::InPoll,
+            Config::Strace | Config::StraceSeccomp => unreachable!("strace wraps the workload"),
+        };
+        match c {
+            Config::TracerFile => {
+                let f = std::fs::File::create(&self.events_file).with_context(|| {
+                    format!("cannot create {}", self.events_file.display())
+                })?;
+                cmd.stdout(f);
+            }
+            _ => {
+                cmd.stdout(Stdio::null());
+            }
+        }
+        Daemon::start(cmd, ready)
+    }
+}
+
+/// `tracer: N events written, M lost (ring buffer full), …` → (N, M).
+pub fn tracer_counts(stderr: &[String]) -> Option<(u64, u64)> {
+    stderr.iter().find_map(|line| {
+        let rest = line.strip_prefix("tracer: ")?;
+        let (written, rest) = rest.split_once(" events written, ")?;
+        let (lost, _) = rest.split_once(" lost")?;
+        Some((written.parse().ok()?, lost.parse().ok()?))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> Setup {
+        Setup {
+            tracer: "/r/target/release/tracer".into(),
+            floor: "/r/target/release/tracer-floor".into(),
+            bpftrace_script: "/r/xtask/bench/syscalls.bt".into(),
+            events_file: "/r/target/bench/events.jsonl".into(),
+            excluded_cgroup: Some("/sys/fs/cgroup/unified/tracer-bench-excluded".into()),
+        }
+    }
+
+    #[test]
+    fn peers_are_told_the_same_five_syscalls() {
+        let s = setup();
+        assert_eq!(
+            s.shown(Config::Strace),
+            "strace -f -e trace=clone,clone3,mmap,mprotect,wait4 -o /dev/null WORKLOAD"
+        );
+        assert_eq!(
+            s.shown(Config::StraceSeccomp),
+            "strace -f --seccomp-bpf -e trace=clone,clone3,mmap,mprotect,wait4 -o /dev/null WORKLOAD"
+        );
+        assert_eq!(
+            s.shown(Config::PerfTrace),
+            "perf trace -a -e clone,clone3,mmap,mprotect,wait4 -o /dev/null"
+        );
+        assert_eq!(
+            s.shown(Config::TracerCgroup),
+            "tracer --cgroup /sys/fs/cgroup/unified/tracer-bench-excluded >/dev/null"
+        );
+        assert_eq!(s.shown(Config::Floor), "tracer-floor >/dev/null");
+    }
+
+    #[test]
+    fn strace_wraps_the_workload_command() {
+        let mut w = Command::new("/b/threads");
+        w.arg("100");
+        let c = setup().wrap(Config::StraceSeccomp, &w);
+        let args: Vec<_> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(c.get_program(), "strace");
+        assert_eq!(args[args.len() - 2..], ["/b/threads", "100"]);
+        assert!(args.contains(&"--seccomp-bpf".to_owned()));
+    }
+
+    #[test]
+    fn tracer_exit_line() {
+        let lines = [
+            "tracer: attached to raw_syscalls:sys_enter/sys_exit, tracing …".to_owned(),
+            "tracer: 160002 events written, 17 lost (ring buffer full), 1 exits without entry, 0 stash failures, 0 undecodable".to_owned(),
+        ];
+        assert_eq!(tracer_counts(&lines), Some((160002, 17)));
+        assert_eq!(tracer_counts(&lines[..1]), None);
+    }
+}

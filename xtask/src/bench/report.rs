@@ -1,0 +1,502 @@
+//! What a bench run found, and how it is shown: a markdown table for people
+//! (stdout, `target/bench/latest.md`) and JSON with every sample for
+//! anyone who wants to check the medians (`target/bench/*.json`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::config::Config;
+use super::quiet::Tally;
+use super::workload::Workload;
+
+/// Where the machine and the tools stood.
+#[derive(Debug, Default)]
+pub struct Machine {
+    pub cpu: String,
+    pub cores: usize,
+    pub kernel: String,
+    pub spectre_v2: String,
+    pub date: String,
+    /// (tool, version line), e.g. ("strace", "strace -- version 6.1").
+    pub tools: Vec<(String, String)>,
+}
+
+/// One bare run and the traced run paired with it.
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    pub bare_ns: u64,
+    pub traced_ns: u64,
+}
+
+impl Sample {
+    pub fn ratio(&self) -> f64 {
+        self.traced_ns as f64 / self.bare_ns as f64
+    }
+}
+
+/// One (configuration, workload) cell of the table.
+#[derive(Debug, Default)]
+pub struct Cell {
+    pub iterations: u64,
+    /// Traced/bare ratio of the warm-up run that chose `iterations`.
+    pub calibration_ratio: Option<f64>,
+    pub samples: Vec<Sample>,
+}
+
+impl Cell {
+    pub fn ratios(&self) -> Vec<f64> {
+        self.samples.iter().map(Sample::ratio).collect()
+    }
+    pub fn median(&self) -> Option<f64> {
+        median(&self.ratios())
+    }
+}
+
+/// One stop of a tracer configuration.
+#[derive(Debug)]
+pub struct TracerRun {
+    pub config: Config,
+    pub written: Option<u64>,
+    pub lost: Option<u64>,
+    pub peak_rss_kib: Option<u64>,
+    /// Bytes of JSON tracer → file wrote.
+    pub file_bytes: Option<u64>,
+}
+
+/// `mmaps` on every core at once under tracer.
+#[derive(Debug)]
+pub struct Storm {
+    pub processes: usize,
+    pub iterations_each: u64,
+    /// The slowest copy's own loop time.
+    pub elapsed_ns: u64,
+    pub written: u64,
+    pub lost: u64,
+    pub peak_rss_kib: Option<u64>,
+}
+
+impl Storm {
+    pub fn expected_events(&self) -> u64 {
+        self.processes as u64 * self.iterations_each * Workload::Mmaps.traced_calls_per_iteration()
+    }
+    pub fn delivered_per_s(&self) -> f64 {
+        self.written as f64 / (self.elapsed_ns as f64 / 1e9)
+    }
+}
+
+/// The replay benchmark on one workload's recorded records.
+#[derive(Debug)]
+pub struct Replay {
+    pub workload: Workload,
+    pub records: u64,
+    pub ns_per_event: f64,
+    pub decode_ns_per_event: f64,
+    pub json_bytes_per_event: f64,
+}
+
+#[derive(Debug, Default)]
+pub struct Results {
+    pub machine: Machine,
+    /// "full", "half" or "quick".
+    pub size: &'static str,
+    pub rounds: u32,
+    pub full_iterations: BTreeMap<Workload, u64>,
+    pub workloads: Vec<Workload>,
+    pub configs: Vec<Config>,
+    pub commands: BTreeMap<Config, String>,
+    /// Configurations left out, and why.
+    pub skipped: BTreeMap<Config, String>,
+    pub cells: BTreeMap<(Config, Workload), Cell>,
+    pub tracer_runs: Vec<TracerRun>,
+    pub attach_times: BTreeMap<Config, Vec<Duration>>,
+    pub storms: Vec<Storm>,
+    pub replays: Vec<Replay>,
+    pub ringbuf_mib: u64,
+    pub notes: Vec<String>,
+    pub quiet: Tally,
+    pub elapsed: Duration,
+}
+
+pub fn median(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let m = s.len() / 2;
+    Some(if s.len() % 2 == 1 { s[m] } else { (s[m - 1] + s[m]) / 2.0 })
+}
+
+fn median_duration(v: &[Duration]) -> Option<Duration> {
+    median(&v.iter().map(Duration::as_secs_f64).collect::<Vec<_>>()).map(Duration::from_secs_f64)
+}
+
+/// `1.07×`, `13.0×`, `575×`: two decimals near 1, fewer as ratios grow.
+pub fn ratio_text(r: f64) -> String {
+    if r < 10.0 {
+        format!("{r:.2}×")
+    } else if r < 100.0 {
+        format!("{r:.1}×")
+    } else {
+        format!("{r:.0}×")
+    }
+}
+
+fn duration_text(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.0} ns")
+    } else if ns < 1e6 {
+        format!("{:.1} µs", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.0} ms", ns / 1e6)
+    } else {
+        format!("{:.1} s", ns / 1e9)
+    }
+}
+
+fn rate_text(per_s: f64) -> String {
+    if per_s >= 1e6 {
+        format!("{:.2} M/s", per_s / 1e6)
+    } else {
+        format!("{:.0} k/s", per_s / 1e3)
+    }
+}
+
+/// The issue's goal for tracer over the floor, per workload.
+pub fn goal_over_floor(w: Workload) -> f64 {
+    match w {
+        Workload::Mmaps => 1.15,
+        _ => 1.05,
+    }
+}
+
+impl Results {
+    fn cell_median(&self, c: Config, w: Workload) -> Option<f64> {
+        self.cells.get(&(c, w)).and_then(Cell::median)
+    }
+
+    /// Bare time per iteration, from the bare runs made at full size.
+    fn bare_per_iteration_ns(&self, w: Workload) -> Option<f64> {
+        let full = *self.full_iterations.get(&w)?;
+        let v: Vec<f64> = self
+            .cells
+            .iter()
+            .filter(|((_, cw), cell)| *cw == w && cell.iterations == full)
+            .flat_map(|(_, cell)| cell.samples.iter().map(|s| s.bare_ns as f64 / full as f64))
+            .collect();
+        median(&v)
+    }
+
+    pub fn markdown(&self) -> String {
+        let m = &self.machine;
+        let mut s = String::new();
+        let _ = writeln!(s, "### tracer overhead, {}\n", m.date);
+        let _ = writeln!(
+            s,
+            "{} ({} cores), kernel {} (spectre_v2: {}). {}.\n",
+            m.cpu,
+            m.cores,
+            m.kernel,
+            m.spectre_v2,
+            m.tools.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(", ")
+        );
+        let sizes: Vec<String> = self
+            .workloads
+            .iter()
+            .map(|w| format!("{} {}", w.name(), self.full_iterations[w]))
+            .collect();
+        let _ = writeln!(
+            s,
+            "Workload time traced ÷ bare, median of {} rounds (bare and traced runs alternate, each \
+             workload timing its own loop); {} size: {} iterations. Slow peers run fewer iterations \
+             (bare with the same count), so that no traced run takes much longer than a bare one.\n",
+            self.rounds,
+            self.size,
+            sizes.join(", ")
+        );
+
+        let configs: Vec<Config> =
+            self.configs.iter().copied().filter(|c| !self.skipped.contains_key(c)).collect();
+        let mut header = String::from("| workload | bare, per iteration |");
+        let mut rule = String::from("|---|---:|");
+        for c in &configs {
+            let _ = write!(header, " {} |", c.title());
+            rule.push_str("---:|");
+        }
+        let _ = writeln!(s, "{header}\n{rule}");
+        for &w in &self.workloads {
+            let bare = self.bare_per_iteration_ns(w).map_or("–".into(), duration_text);
+            let _ = write!(s, "| {} | {bare} |", w.name());
+            for &c in &configs {
+                let cell = self.cell_median(c, w).map_or("–".into(), ratio_text);
+                let _ = write!(s, " {cell} |");
+            }
+            s.push('\n');
+        }
+
+        if self.configs.contains(&Config::Floor) && self.configs.contains(&Config::Tracer) {
+            let _ = writeln!(
+                s,
+                "\ntracer against the floor (range over rounds in parentheses):\n\n\
+                 | workload | floor | tracer | tracer ÷ floor | goal |\n|---|---:|---:|---:|---:|"
+            );
+            for &w in &self.workloads {
+                let text = |c: Config| {
+                    let cell = self.cells.get(&(c, w));
+                    let r = cell.map(Cell::ratios).unwrap_or_default();
+                    match (median(&r), r.iter().copied().reduce(f64::min), r.iter().copied().reduce(f64::max)) {
+                        (Some(m), Some(lo), Some(hi)) => {
+                            format!("{} ({:.2}–{:.2})", ratio_text(m), lo, hi)
+                        }
+                        _ => "–".into(),
+                    }
+                };
+                let over = match (self.cell_median(Config::Tracer, w), self.cell_median(Config::Floor, w)) {
+                    (Some(t), Some(f)) => format!("{t:.2} ÷ {f:.2} = {:.3}", t / f),
+                    _ => "–".into(),
+                };
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {over} | ≤ {:.2} |",
+                    w.name(),
+                    text(Config::Floor),
+                    text(Config::Tracer),
+                    goal_over_floor(w)
+                );
+            }
+        }
+
+        s.push('\n');
+        for storm in &self.storms {
+            let _ = writeln!(
+                s,
+                "- `mmaps` on all {} cores at once ({} × {} iterations, default {} MiB ring buffer): \
+                 {} events delivered ({} per core), {} lost of {} expected.",
+                storm.processes,
+                storm.processes,
+                storm.iterations_each,
+                self.ringbuf_mib,
+                rate_text(storm.delivered_per_s()),
+                rate_text(storm.delivered_per_s() / storm.processes as f64),
+                storm.lost,
+                storm.expected_events()
+            );
+        }
+        if !self.replays.is_empty() {
+            let parts: Vec<String> = self
+                .replays
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {:.0} ns ({} per core; decode alone {:.0} ns, {:.0} bytes of JSON)",
+                        r.workload.name(),
+                        r.ns_per_event,
+                        rate_text(1e9 / r.ns_per_event),
+                        r.decode_ns_per_event,
+                        r.json_bytes_per_event
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "- Userspace cost per event, decode + JSON (replay of recorded records, one core): {}.",
+                parts.join("; ")
+            );
+        }
+        let rss: Vec<u64> = self.tracer_runs.iter().filter_map(|r| r.peak_rss_kib).collect();
+        if let Some(max) = rss.iter().max() {
+            let storm_rss = self.storms.iter().filter_map(|s| s.peak_rss_kib).max();
+            let _ = writeln!(
+                s,
+                "- tracer peak RSS (VmHWM before SIGINT): {:.1} MiB at most over {} runs{} \
+                 (ring buffer {} MiB).",
+                *max as f64 / 1024.0,
+                rss.len(),
+                storm_rss.map_or(String::new(), |k| format!(", {:.1} MiB after the all-core storm", k as f64 / 1024.0)),
+                self.ringbuf_mib
+            );
+        }
+        let attach: Vec<String> = self
+            .attach_times
+            .iter()
+            .filter_map(|(c, v)| {
+                let m = median_duration(v)?;
+                let max = v.iter().max()?;
+                Some(format!(
+                    "{} {} (max {})",
+                    c.key(),
+                    duration_text(m.as_nanos() as f64),
+                    duration_text(max.as_nanos() as f64)
+                ))
+            })
+            .collect();
+        if !attach.is_empty() {
+            let _ = writeln!(s, "- Start → attached, median: {}.", attach.join(", "));
+        }
+        let q = &self.quiet;
+        if q.runs > 0 {
+            let _ = writeln!(
+                s,
+                "- Shared machine: waited {:.0} s in all for other work to stop; {} of {} runs \
+                 repeated because other processes used the CPU meanwhile{}{}.",
+                q.waited.as_secs_f64(),
+                q.retried,
+                q.runs,
+                if q.noisy > 0 { format!(", {} kept although still disturbed", q.noisy) } else { String::new() },
+                if q.gave_up_waiting > 0 { format!(", {} started without waiting for quiet", q.gave_up_waiting) } else { String::new() },
+            );
+        }
+        for (c, why) in &self.skipped {
+            let _ = writeln!(s, "- Not measured: {} — {why}", c.title());
+        }
+        for note in &self.notes {
+            let _ = writeln!(s, "- {note}");
+        }
+        let _ = writeln!(s, "\nCommands (all as root):\n");
+        for c in self.configs.iter().filter(|c| !self.skipped.contains_key(c)) {
+            if let Some(cmd) = self.commands.get(c) {
+                let _ = writeln!(s, "- {}: `{cmd}`", c.title());
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nReproduce with `cargo xtask bench{}` (this run took {:.0} s).",
+            match self.size {
+                "half" => " --half",
+                "quick" => " --quick",
+                _ => "",
+            },
+            self.elapsed.as_secs_f64()
+        );
+        s
+    }
+
+    pub fn json(&self) -> Value {
+        let m = &self.machine;
+        let cells: Vec<Value> = self
+            .cells
+            .iter()
+            .map(|((c, w), cell)| {
+                json!({
+                    "config": c.key(),
+                    "workload": w.name(),
+                    "iterations": cell.iterations,
+                    "calibration_ratio": cell.calibration_ratio,
+                    "median_ratio": cell.median(),
+                    "ratios": cell.ratios(),
+                    "bare_ns": cell.samples.iter().map(|s| s.bare_ns).collect::<Vec<_>>(),
+                    "traced_ns": cell.samples.iter().map(|s| s.traced_ns).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({
+            "date": m.date,
+            "machine": {
+                "cpu": m.cpu,
+                "cores": m.cores,
+                "kernel": m.kernel,
+                "spectre_v2": m.spectre_v2,
+            },
+            "tools": m.tools.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect::<serde_json::Map<_, _>>(),
+            "size": self.size,
+            "rounds": self.rounds,
+            "full_iterations": self.full_iterations.iter().map(|(w, n)| (w.name().to_owned(), Value::from(*n))).collect::<serde_json::Map<_, _>>(),
+            "commands": self.commands.iter().map(|(c, s)| (c.key().to_owned(), Value::from(s.clone()))).collect::<serde_json::Map<_, _>>(),
+            "skipped": self.skipped.iter().map(|(c, s)| (c.key().to_owned(), Value::from(s.clone()))).collect::<serde_json::Map<_, _>>(),
+            "cells": cells,
+            "tracer_runs": self.tracer_runs.iter().map(|r| json!({
+                "config": r.config.key(),
+                "events_written": r.written,
+                "lost": r.lost,
+                "peak_rss_kib": r.peak_rss_kib,
+                "file_bytes": r.file_bytes,
+            })).collect::<Vec<_>>(),
+            "attach_ms": self.attach_times.iter().map(|(c, v)| (c.key().to_owned(), Value::from(v.iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>()))).collect::<serde_json::Map<_, _>>(),
+            "storms": self.storms.iter().map(|s| json!({
+                "processes": s.processes,
+                "iterations_each": s.iterations_each,
+                "elapsed_ns": s.elapsed_ns,
+                "events_written": s.written,
+                "expected_events": s.expected_events(),
+                "lost": s.lost,
+                "delivered_per_s": s.delivered_per_s(),
+                "peak_rss_kib": s.peak_rss_kib,
+                "ringbuf_mib": self.ringbuf_mib,
+            })).collect::<Vec<_>>(),
+            "replays": self.replays.iter().map(|r| json!({
+                "workload": r.workload.name(),
+                "records": r.records,
+                "ns_per_event": r.ns_per_event,
+                "events_per_s": 1e9 / r.ns_per_event,
+                "decode_ns_per_event": r.decode_ns_per_event,
+                "json_bytes_per_event": r.json_bytes_per_event,
+            })).collect::<Vec<_>>(),
+            "notes": self.notes,
+            "quiet": {
+                "runs": self.quiet.runs,
+                "retried": self.quiet.retried,
+                "noisy": self.quiet.noisy,
+                "gave_up_waiting": self.quiet.gave_up_waiting,
+                "waited_s": self.quiet.waited.as_secs_f64(),
+            },
+            "elapsed_s": self.elapsed.as_secs_f64(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0]), Some(3.0));
+        assert_eq!(median(&[5.0, 1.0, 3.0]), Some(3.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+    }
+
+    #[test]
+    fn ratio_and_duration_text() {
+        assert_eq!(ratio_text(1.0712), "1.07×");
+        assert_eq!(ratio_text(13.04), "13.0×");
+        assert_eq!(ratio_text(575.4), "575×");
+        assert_eq!(duration_text(185.2), "185 ns");
+        assert_eq!(duration_text(54_210.0), "54.2 µs");
+        assert_eq!(duration_text(120e6), "120 ms");
+    }
+
+    #[test]
+    fn table_has_a_cell_per_config_and_workload() {
+        let mut r = Results {
+            size: "full",
+            rounds: 2,
+            workloads: vec![Workload::Threads, Workload::Unrelated],
+            configs: vec![Config::Tracer, Config::TracerCgroup, Config::Floor],
+            ..Default::default()
+        };
+        r.full_iterations.insert(Workload::Threads, 10);
+        r.full_iterations.insert(Workload::Unrelated, 100);
+        r.skipped.insert(Config::TracerCgroup, "tracer has no --cgroup yet".into());
+        let cell = |bare: u64, traced: &[u64]| Cell {
+            iterations: 10,
+            calibration_ratio: None,
+            samples: traced.iter().map(|&t| Sample { bare_ns: bare, traced_ns: t }).collect(),
+        };
+        r.cells.insert((Config::Tracer, Workload::Threads), cell(1000, &[1100, 1300, 1200]));
+        r.cells.insert((Config::Floor, Workload::Threads), cell(1000, &[1000, 1100]));
+        let md = r.markdown();
+        assert!(md.contains("| workload | bare, per iteration | tracer → /dev/null | floor |"), "{md}");
+        assert!(md.contains("| threads | 100 ns | 1.20× | 1.05× |"), "{md}");
+        // Unrelated has no samples: dashes, and the bare column is not at full size.
+        assert!(md.contains("| unrelated | – | – | – |"), "{md}");
+        assert!(md.contains("| threads | 1.05× (1.00–1.10) | 1.20× (1.10–1.30) | 1.20 ÷ 1.05 = 1.143 | ≤ 1.05 |"), "{md}");
+        assert!(md.contains("Not measured: tracer, cgroup filtered out — tracer has no --cgroup yet"), "{md}");
+        let j = r.json();
+        assert_eq!(j["cells"].as_array().unwrap().len(), 2);
+        assert_eq!(j["skipped"]["tracer-cgroup"], "tracer has no --cgroup yet");
+    }
+}
