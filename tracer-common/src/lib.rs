@@ -263,11 +263,10 @@ pub struct SyscallRecordExec {
 }
 const _: () = assert!(size_of::<SyscallRecordExec>() == size_of::<SyscallRecord>() + EXEC_CAPTURE_SIZE);
 
-/// User memory read at a capturing syscall's entry, kept per thread until
-/// its exit (the `CAPTURES` map) so the hot pairing entry stays small:
-/// clone3's `struct clone_args` (first [`CLONE_ARGS_SIZE`] bytes), the
-/// sigset/sigaction/rlimit passed in (laid out as in [`capture`]), or an
-/// [`ExecCapture`].
+/// User memory read at clone3's or execve's entry, kept per thread until
+/// its exit (the `CAPTURES` map) so the pairing entry every traced call
+/// writes stays small: clone3's `struct clone_args` (first
+/// [`CLONE_ARGS_SIZE`] bytes) or an [`ExecCapture`].
 #[repr(C, align(8))]
 #[derive(Clone, Copy, Debug)]
 pub struct EntryCapture {
@@ -287,8 +286,15 @@ pub struct PendingSyscall {
     /// Meaningful bytes of the entry capture (clone3: of `clone_args`).
     pub extra_len: u32,
     pub _pad: u32,
+    /// The small structs rt_sigprocmask, rt_sigaction and prlimit64 pass
+    /// in (sigset, sigaction, rlimit), read at entry and kept inline: a
+    /// round trip through `CAPTURES` costs more than these 32 bytes.
+    pub small: [u8; SMALL_CAPTURE_MAX],
 }
-const _: () = assert!(size_of::<PendingSyscall>() == 8 + 8 + 48 + 8);
+/// Room for the largest inline entry capture (`struct sigaction`).
+pub const SMALL_CAPTURE_MAX: usize = 32;
+const _: () = assert!(size_of::<PendingSyscall>() == 8 + 8 + 48 + 8 + SMALL_CAPTURE_MAX);
+const _: () = assert!(capture::SIGACTION_SIZE <= SMALL_CAPTURE_MAX);
 
 pub mod pending_flags {
     /// An [`crate::EntryCapture`] for this call is in `CAPTURES`.

@@ -23,7 +23,7 @@ use tracer_common::{
     CLONE_ARGS_SIZE, Counter, EXEC_ARG_READ, EXEC_ARG_SLOT, EXEC_ARGV_BLOCK, EXEC_ARGV_MAX, EXEC_CAPTURE_SIZE,
     EXEC_COUNT_MAX, EXEC_FILENAME_MAX, EXTRA_MAX, EntryCapture, ExecCapture, PARENT_TID_OFFSET, PendingSyscall,
     RUSAGE_OFFSET, RUSAGE_SIZE, RecordKind, SYSCALL_BITMAP_BITS, SyscallRecord, SyscallRecordExec,
-    SyscallRecordExtra, capture, exec_flags, nr, pending_flags, syscall_flags,
+    SMALL_CAPTURE_MAX, SyscallRecordExtra, capture, exec_flags, nr, pending_flags, syscall_flags,
 };
 
 use crate::task::{fill_header, read_at};
@@ -141,6 +141,7 @@ fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
         ],
         extra_len: 0,
         _pad: 0,
+        small: [0; SMALL_CAPTURE_MAX],
     };
     if id == nr::EXIT || id == nr::EXIT_GROUP {
         // Never reaches sys_exit: the record is made now.
@@ -169,30 +170,43 @@ fn is_capturing(id: u32) -> bool {
 /// parks it in `CAPTURES` for the exit. Flags go into `p`.
 #[inline(always)]
 fn capture_entry(p: &mut PendingSyscall, id: u32, tid: u32) {
-    let Some(buf) = SCRATCH.get_ptr_mut(0) else { return };
-    let buf = unsafe { &mut *buf };
     let a = p.args;
-    let captured = match id {
-        nr::CLONE3 => read_clone_args(p, &mut buf.data),
-        nr::EXECVE => capture_exec(a[0], a[1], a[2], buf),
-        nr::EXECVEAT => capture_exec(a[1], a[2], a[3], buf),
+    // The small structs travel inline in the pending entry: a CAPTURES
+    // round trip (a 512-byte LRU insert, lookup and delete) more than
+    // doubled the cost of a traced rt_sigprocmask.
+    match id {
         // rt_sigprocmask(how, set, oset, sigsetsize): the kernel takes
         // only an 8-byte sigset on x86-64.
         nr::RT_SIGPROCMASK if a[1] != 0 && a[3] == capture::SIGSET_SIZE as u64 => {
-            read_in(p, a[1], &mut buf.data[..capture::SIGSET_SIZE])
+            read_in(p, a[1], capture::SIGSET_SIZE);
+            return;
         }
         // rt_sigaction(sig, act, oact, sigsetsize)
-        nr::RT_SIGACTION if a[1] != 0 => read_in(p, a[1], &mut buf.data[..capture::SIGACTION_SIZE]),
+        nr::RT_SIGACTION if a[1] != 0 => {
+            read_in(p, a[1], capture::SIGACTION_SIZE);
+            return;
+        }
         // prlimit64(pid, resource, new_rlim, old_rlim)
-        nr::PRLIMIT64 if a[2] != 0 => read_in(p, a[2], &mut buf.data[..capture::RLIMIT_SIZE]),
-        _ => false,
+        nr::PRLIMIT64 if a[2] != 0 => {
+            read_in(p, a[2], capture::RLIMIT_SIZE);
+            return;
+        }
+        nr::CLONE3 | nr::EXECVE | nr::EXECVEAT => {}
+        _ => return,
+    }
+    let Some(buf) = SCRATCH.get_ptr_mut(0) else { return };
+    let buf = unsafe { &mut *buf };
+    let captured = match id {
+        nr::CLONE3 => read_clone_args(p, &mut buf.data),
+        nr::EXECVE => capture_exec(a[0], a[1], a[2], buf),
+        _ => capture_exec(a[1], a[2], a[3], buf),
     };
     if captured {
         if CAPTURES.insert(&tid, buf, 0).is_ok() {
             p.flags |= pending_flags::CAPTURED;
         } else {
             count(Counter::StashFailed);
-            p.flags &= !(syscall_flags::EXTRA_CLONE_ARGS | syscall_flags::EXTRA_IN | syscall_flags::EXTRA_EXEC);
+            p.flags &= !(syscall_flags::EXTRA_CLONE_ARGS | syscall_flags::EXTRA_EXEC);
             p.flags |= syscall_flags::ENTER_READ_FAILED;
         }
     }
@@ -200,16 +214,15 @@ fn capture_entry(p: &mut PendingSyscall, id: u32, tid: u32) {
 
 /// One fixed-size struct passed in; flags the outcome. True if captured.
 #[inline(always)]
-fn read_in(p: &mut PendingSyscall, addr: u64, dst: &mut [u8]) -> bool {
-    match unsafe { bpf_probe_read_user_buf(addr as *const u8, dst) } {
+fn read_in(p: &mut PendingSyscall, addr: u64, n: usize) {
+    match unsafe { bpf_probe_read_user_buf(addr as *const u8, &mut p.small[..n]) } {
         Ok(()) => {
             p.flags |= syscall_flags::EXTRA_IN;
-            p.extra_len = dst.len() as u32;
-            true
+            p.extra_len = n as u32;
         }
         Err(_) => {
+            p.small = [0; SMALL_CAPTURE_MAX];
             p.flags |= syscall_flags::ENTER_READ_FAILED;
-            false
         }
     }
 }
@@ -595,10 +608,8 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
             nr::RT_SIGACTION => (capture::SIGACTION_SIZE, p.args[1], p.args[2]),
             _ => (capture::RLIMIT_SIZE, p.args[2], p.args[3]),
         };
-        if p.flags & syscall_flags::EXTRA_IN != 0 && !copy_capture(cap, &mut r.extra[..n]) {
-            r.extra[..n].fill(0);
-            r.base.flags &= !syscall_flags::EXTRA_IN;
-            r.base.flags |= syscall_flags::ENTER_READ_FAILED;
+        if p.flags & syscall_flags::EXTRA_IN != 0 {
+            r.extra[..n].copy_from_slice(&p.small[..n]);
         } else if r.base.flags & syscall_flags::ENTER_READ_FAILED != 0 && in_ptr != 0 && in_ptr != out_ptr {
             // The entry read fails when the page is not resident (BPF
             // cannot fault it in: a set in libc's untouched .rodata, say).
