@@ -375,7 +375,9 @@ fn generic_args(s: &SyscallEvent) -> String {
 }
 
 fn generic_arg(name: &str, ctype: &str, v: u64) -> String {
-    if ctype.contains('*') {
+    // Pointers, and addresses passed as unsigned long (madvise's start,
+    // mremap's addresses, brk): NULL or hex.
+    if ctype.contains('*') || name.ends_with("addr") || name.ends_with("address") || name == "start" {
         return ptr(v);
     }
     if name.ends_with("dfd") {
@@ -573,6 +575,8 @@ mod tests {
             (line(0, [3, 0x7ffd_43db_1000, 832, 9, 9, 9], 832, Extra::None, 0), "read(3, 0x7ffd43db1000, 832)            = 832"),
             // strace: openat(AT_FDCWD, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3
             (line(257, [-100i64 as u64, 0x7f89_79a5_b0b1, 0x80000, 0, 0, 0], 3, Extra::None, 0), "openat(AT_FDCWD, 0x7f8979a5b0b1, 0x80000, 0) = 3"),
+            // strace: madvise(0x7ffad04b3000, 8368128, MADV_DONTNEED) = 0
+            (line(28, [0x7ffa_d04b_3000, 8368128, 4, 0, 0, 0], 0, Extra::None, 0), "madvise(0x7ffad04b3000, 8368128, 4)    = 0"),
             // strace: getpid()                                = 74199
             (line(39, [1, 2, 3, 4, 5, 6], 74199, Extra::None, 0), "getpid()                                = 74199"),
         ];
