@@ -355,12 +355,24 @@ pub struct ExitRecord {
     pub exit_code: u32,
     /// [`exit_flags`] bits.
     pub flags: u32,
+    /// When the whole group died: how many of `children` are filled — the
+    /// processes still on the dying thread's `children` list, i.e. never
+    /// reaped by it (zombies, or still running: the kernel reparents them
+    /// next). At most [`EXIT_CHILDREN_MAX`]; more sets `CHILDREN_CAPPED`.
+    pub nr_children: u32,
+    /// Bit i: `children[i]` is a zombie (`exit_state & EXIT_ZOMBIE`).
+    pub zombie_mask: u32,
+    /// Their tgids (host namespace).
+    pub children: [u32; EXIT_CHILDREN_MAX],
 }
-const _: () = assert!(size_of::<ExitRecord>() == 80 + 8);
+pub const EXIT_CHILDREN_MAX: usize = 16;
+const _: () = assert!(size_of::<ExitRecord>() == 80 + 16 + 4 * EXIT_CHILDREN_MAX);
 
 pub mod exit_flags {
     /// This was the last live thread: the whole thread group is dead.
     pub const GROUP_DEAD: u32 = 1 << 0;
+    /// More children were left than `ExitRecord::children` holds.
+    pub const CHILDREN_CAPPED: u32 = 1 << 1;
 }
 
 /// `signal_generate(sig, info, task, group, result)` or
@@ -534,8 +546,13 @@ pub struct KernelOffsets {
     pub mm_arg_end: u32,
     pub mm_env_end: u32,
     pub mm_start_stack: u32,
+    /// `task_struct::children`, `::sibling` (list heads), `::exit_state`.
+    pub task_children: u32,
+    pub task_sibling: u32,
+    pub task_exit_state: u32,
+    pub _pad: u32,
 }
-const _: () = assert!(size_of::<KernelOffsets>() == 24 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 28 * 4);
 
 impl KernelOffsets {
     pub const fn zeroed() -> Self {
@@ -564,6 +581,10 @@ impl KernelOffsets {
             mm_arg_end: 0,
             mm_env_end: 0,
             mm_start_stack: 0,
+            task_children: 0,
+            task_sibling: 0,
+            task_exit_state: 0,
+            _pad: 0,
         }
     }
 }

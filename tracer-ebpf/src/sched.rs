@@ -21,7 +21,9 @@ use aya_ebpf::{
     macros::raw_tracepoint,
     programs::RawTracePointContext,
 };
-use tracer_common::{Counter, ExecRecord, ExitRecord, ForkRecord, RecordKind, exit_flags, filter_kinds, fork_flags};
+use tracer_common::{
+    Counter, EXIT_CHILDREN_MAX, ExecRecord, ExitRecord, ForkRecord, RecordKind, exit_flags, filter_kinds, fork_flags,
+};
 
 use crate::task::{fill_header, parent_tgid, read_at, task_ids};
 use crate::{config, count, filter, filter::TRACKED_TGIDS, syscalls::{CAPTURES, EVENTS, PENDING}};
@@ -223,6 +225,44 @@ fn emit_exit(group_dead: bool) {
     fill_header(&mut r.header, RecordKind::Exit as u32, unsafe { bpf_ktime_get_boot_ns() }, pid_tgid);
     r.exit_code = read_at(task, config!(offs.task_exit_code)).unwrap_or(0);
     r.flags = if group_dead { exit_flags::GROUP_DEAD } else { 0 };
+    r.nr_children = 0;
+    r.zombie_mask = 0;
+    r.children = [0; EXIT_CHILDREN_MAX];
+    if group_dead {
+        left_children(task, r);
+    }
     entry.submit(0);
     count(Counter::Emitted);
+}
+
+/// `EXIT_ZOMBIE` (include/linux/sched.h).
+const EXIT_ZOMBIE: i32 = 0x20;
+
+/// The processes still on the dying thread's `children` list: never reaped
+/// by it. Read here, before `exit_notify` hands them to a new parent; for
+/// a childless process (most) one read.
+#[inline(always)]
+fn left_children(task: *const u8, r: &mut ExitRecord) {
+    let children_off = config!(offs.task_children) as usize;
+    let head = unsafe { task.add(children_off) };
+    let sibling = config!(offs.task_sibling) as usize;
+    let mut next: *const u8 = read_at(head, 0).unwrap_or(core::ptr::null());
+    let mut n = 0;
+    while n < EXIT_CHILDREN_MAX {
+        if next.is_null() || next == head {
+            break;
+        }
+        let child = unsafe { next.sub(sibling) };
+        r.children[n] = read_at(child, config!(task_tgid_off)).unwrap_or(0);
+        let state: i32 = read_at(child, config!(offs.task_exit_state)).unwrap_or(0);
+        if state & EXIT_ZOMBIE != 0 {
+            r.zombie_mask |= 1 << n;
+        }
+        next = read_at(child, sibling as u32).unwrap_or(core::ptr::null());
+        n += 1;
+    }
+    r.nr_children = n as u32;
+    if n == EXIT_CHILDREN_MAX && !next.is_null() && next != head {
+        r.flags |= exit_flags::CHILDREN_CAPPED;
+    }
 }

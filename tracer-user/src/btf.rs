@@ -227,6 +227,9 @@ pub fn task_offsets(btf: &Btf<'_>) -> Result<TaskOffsets, BtfError> {
     more.mm_arg_end = btf.member_offset("mm_struct", "arg_end")?;
     more.mm_env_end = btf.member_offset("mm_struct", "env_end")?;
     more.mm_start_stack = btf.member_offset("mm_struct", "start_stack")?;
+    more.task_children = task("children")?;
+    more.task_sibling = task("sibling")?;
+    more.task_exit_state = task("exit_state")?;
     Ok(TaskOffsets {
         real_parent: task("real_parent")?,
         tgid: task("tgid")?,

@@ -95,7 +95,9 @@ pub struct Unreaped {
     pub header: Header,
     pub child_pid: u32,
     pub child_comm: Comm,
-    /// Some if the child had already died (a zombie nobody waited for).
+    /// The child had died (a zombie nobody waited for); false: running.
+    pub child_exited: bool,
+    /// Its wait-style status, if tracer saw it die.
     pub exit_status: Option<u32>,
     pub zombie_ns: Option<u64>,
     pub sources: Vec<u64>,
@@ -156,39 +158,32 @@ impl Correlator {
                 let ppid = procs.proc(h.pid).map_or(h.ppid, |p| p.ppid.max(h.ppid));
                 let c = self.children.entry(h.pid).or_insert_with(|| Child { ppid, ns_pid: h.ns_pid, ..Default::default() });
                 c.exit = Some((h.ts_boot_ns, x.exit_code, seq));
-                // Its own children are orphans now.
-                let mut orphans: Vec<u32> = self.children.iter().filter(|(_, c)| c.ppid == h.pid).map(|(&p, _)| p).collect();
-                orphans.sort_unstable();
-                for pid in orphans {
-                    let Some(c) = self.children.get_mut(&pid) else { continue };
-                    c.ppid = 0;
-                    let comm = procs.thread_comm(pid).or_else(|| procs.proc(pid).map(|p| p.comm)).unwrap_or(Comm::from_bytes(b""));
-                    let mut sources: Vec<u64> = c.fork.iter().map(|f| f.1).collect();
-                    sources.extend(c.exit.map(|e| e.2));
+                // The kernel listed the children it never reaped (zombies,
+                // or still running); the others this process had were
+                // reaped without a traced wait4 (waitid, or auto-reaped).
+                for &(pid, zombie) in &x.children {
+                    let known = self.children.get(&pid).cloned().unwrap_or_default();
+                    let comm = procs.proc(pid).map(|p| p.comm).or_else(|| procs.thread_comm(pid)).unwrap_or(Comm::from_bytes(b""));
+                    let exit = known.exit.filter(|_| zombie);
+                    let mut sources: Vec<u64> = known.fork.iter().map(|f| f.1).collect();
+                    sources.extend(exit.map(|e| e.2));
                     sources.push(seq);
                     out.push(Record::Unreaped(Unreaped {
                         header: h.clone(),
                         child_pid: pid,
                         child_comm: comm,
-                        exit_status: c.exit.map(|e| e.1),
-                        zombie_ns: c.exit.map(|e| h.ts_boot_ns.saturating_sub(e.0)),
+                        child_exited: zombie,
+                        exit_status: exit.map(|e| e.1),
+                        zombie_ns: exit.map(|e| h.ts_boot_ns.saturating_sub(e.0)),
                         sources,
                     }));
-                }
-                // Children known only from /proc at start-up.
-                for pid in procs.children_of(h.pid) {
-                    if pid != h.pid && !self.children.contains_key(&pid) {
-                        let comm = procs.proc(pid).map(|p| p.comm).unwrap_or(Comm::from_bytes(b""));
-                        out.push(Record::Unreaped(Unreaped {
-                            header: h.clone(),
-                            child_pid: pid,
-                            child_comm: comm,
-                            exit_status: None,
-                            zombie_ns: None,
-                            sources: vec![seq],
-                        }));
+                    if let Some(c) = self.children.get_mut(&pid) {
+                        // Its next parent is whoever adopts it.
+                        c.ppid = 0;
                     }
                 }
+                let listed: Vec<u32> = x.children.iter().map(|c| c.0).collect();
+                self.children.retain(|pid, c| c.ppid != h.pid || listed.contains(pid));
             }
             Event::Signal(sg) if sg.sig == SIGCHLD && sg.phase == SignalPhase::Generate => {
                 if let Some(i) = sg.info.filter(|i| (1..=3).contains(&i.code)) {
@@ -400,7 +395,7 @@ mod tests {
     }
 
     fn exit(pid: u32, tid: u32, ts: u64, code: u32, group_dead: bool) -> Event {
-        Event::Exit(ExitEvent { header: header(pid, tid, ts), exit_code: code, group_dead })
+        Event::Exit(ExitEvent { header: header(pid, tid, ts), exit_code: code, group_dead, children: Vec::new(), children_capped: false })
     }
 
     fn sigchld(child: u32, parent: u32, ts: u64) -> Event {
@@ -459,14 +454,21 @@ mod tests {
         }
         // A thread of the parent dying is not the parent dying.
         assert!(c.event(&exit(100, 103, 2_500, 0, false), 4, &mut p).is_empty());
-        let ev = exit(100, 100, 3_000, 0, true);
-        let r = c.event(&ev, 5, &mut p);
+        // The kernel lists what is left on the parent's children list: 101
+        // (a zombie) and 102 (running); 104, forked too, is not there — it
+        // was reaped by a waitid tracer did not see.
+        c.event(&fork(100, 104, 1_200), 6, &mut p);
+        let Event::Exit(mut x) = exit(100, 100, 3_000, 0, true) else { panic!() };
+        x.children = vec![(101, true), (102, false)];
+        let ev = Event::Exit(x);
+        let r = c.event(&ev, 7, &mut p);
         p.observe(&ev);
         assert_eq!(r.len(), 2, "{r:?}");
         let Record::Unreaped(a) = &r[0] else { panic!() };
-        assert_eq!((a.child_pid, a.exit_status, a.zombie_ns), (101, Some(0x300), Some(1_000)));
-        assert_eq!(a.sources, vec![1, 3, 5]);
+        assert_eq!((a.child_pid, a.child_exited, a.exit_status, a.zombie_ns), (101, true, Some(0x300), Some(1_000)));
+        assert_eq!(a.sources, vec![1, 3, 7]);
         let Record::Unreaped(b) = &r[1] else { panic!() };
-        assert_eq!((b.child_pid, b.exit_status), (102, None));
+        assert_eq!((b.child_pid, b.child_exited, b.exit_status), (102, false, None));
+        assert!(!c.children.contains_key(&104), "forgotten, not reported");
     }
 }

@@ -5,7 +5,7 @@
 
 use thiserror::Error;
 use tracer_common::{
-    CLONE_ARGS_SIZE, COMM_LEN, EXEC_ARG_READ, EXEC_ARG_SHOWN, EXEC_ARG_SLOT, EXEC_ARGV_BLOCK, EXEC_ARGV_MAX,
+    CLONE_ARGS_SIZE, COMM_LEN, EXIT_CHILDREN_MAX, EXEC_ARG_READ, EXEC_ARG_SHOWN, EXEC_ARG_SLOT, EXEC_ARGV_BLOCK, EXEC_ARGV_MAX,
     EXEC_FILENAME_MAX,
     ExecRecord, ExitRecord, ForkRecord, PARENT_TID_OFFSET, RUSAGE_OFFSET, RUSAGE_SIZE, RecordKind,
     SignalRecord, SyscallRecord, SyscallRecordExec, SyscallRecordExtra, capture, exec_flags, exit_flags,
@@ -211,6 +211,10 @@ pub struct ExitEvent {
     /// wait(2)-style status: exit code << 8, or the killing signal (| 0x80 core).
     pub exit_code: u32,
     pub group_dead: bool,
+    /// When the group died: the processes it never reaped (tgid, zombie),
+    /// as the kernel's children list had them; `children_capped`: more.
+    pub children: Vec<(u32, bool)>,
+    pub children_capped: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -346,10 +350,15 @@ fn decode_exec(b: &[u8]) -> Result<ExecEvent, DecodeError> {
 fn decode_exit(b: &[u8]) -> Result<ExitEvent, DecodeError> {
     expect_len(b, "exit", size_of::<ExitRecord>())?;
     let o = HEADER_LEN;
+    let flags = u32_at(b, o + 4);
+    let n = (u32_at(b, o + 8) as usize).min(EXIT_CHILDREN_MAX);
+    let zombies = u32_at(b, o + 12);
     Ok(ExitEvent {
         header: decode_header(b),
         exit_code: u32_at(b, o),
-        group_dead: u32_at(b, o + 4) & exit_flags::GROUP_DEAD != 0,
+        group_dead: flags & exit_flags::GROUP_DEAD != 0,
+        children: (0..n).map(|i| (u32_at(b, o + 16 + 4 * i), zombies & (1 << i) != 0)).collect(),
+        children_capped: flags & exit_flags::CHILDREN_CAPPED != 0,
     })
 }
 

@@ -75,6 +75,14 @@ pub fn write_exit(out: &mut Vec<u8>, e: &ExitEvent, seq: u64, clock: &Clock) {
     write_status(&mut w, e.exit_code);
     w.key("group_dead");
     w.bool(e.group_dead);
+    if !e.children.is_empty() {
+        // The processes it never reaped, as the kernel's children list had them.
+        w.key_array("children_left");
+        for (pid, _) in &e.children {
+            w.u64((*pid).into());
+        }
+        w.end_array();
+    }
     w.end_object();
 }
 
@@ -215,7 +223,7 @@ pub fn write_unreaped(out: &mut Vec<u8>, r: &Unreaped, seq: u64, clock: &Clock) 
     w.u64(r.child_pid.into());
     write_comm_as(&mut w, &r.child_comm, "child_comm", "child_comm_hex");
     w.key("child_exited");
-    w.bool(r.exit_status.is_some());
+    w.bool(r.child_exited);
     if let Some(status) = r.exit_status {
         write_status(&mut w, status);
     }

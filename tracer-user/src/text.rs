@@ -61,12 +61,13 @@ pub fn write_record(out: &mut String, r: &Record) {
         }
         Record::Unreaped(x) => {
             let _ = write!(out, "[pid {}] *** unreaped {} ({}) {{", x.header.tid, x.child_pid, lossy(x.child_comm.as_bytes()));
-            match (x.exit_status, x.zombie_ns) {
-                (Some(st), Some(z)) => {
+            match (x.child_exited, x.exit_status, x.zombie_ns) {
+                (true, Some(st), Some(z)) => {
                     let _ = write!(out, "{}, zombie for {z} ns", status(st));
                 }
-                (Some(st), None) => out.push_str(&status(st)),
-                _ => out.push_str("still running"),
+                (true, Some(st), None) => out.push_str(&status(st)),
+                (true, None, _) => out.push_str("a zombie"),
+                (false, ..) => out.push_str("still running"),
             }
             out.push_str("} ***\n");
         }
@@ -639,9 +640,9 @@ mod tests {
         write_event(&mut s, &sig(1, 1, SignalPhase::Deliver));
         write_event(&mut s, &sig(2, 9, SignalPhase::Deliver));
         write_event(&mut s, &sig(1, 1, SignalPhase::Generate));
-        write_event(&mut s, &Event::Exit(ExitEvent { header: header(13766), exit_code: 0x100, group_dead: true }));
-        write_event(&mut s, &Event::Exit(ExitEvent { header: header(13767), exit_code: 9, group_dead: true }));
-        write_event(&mut s, &Event::Exit(ExitEvent { header: header(13768), exit_code: 0x8b, group_dead: true }));
+        write_event(&mut s, &Event::Exit(ExitEvent { header: header(13766), exit_code: 0x100, group_dead: true, children: vec![], children_capped: false }));
+        write_event(&mut s, &Event::Exit(ExitEvent { header: header(13767), exit_code: 9, group_dead: true, children: vec![], children_capped: false }));
+        write_event(&mut s, &Event::Exit(ExitEvent { header: header(13768), exit_code: 0x8b, group_dead: true, children: vec![], children_capped: false }));
         assert_eq!(
             s,
             "[pid 100] --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=13766, si_uid=0, si_status=1, si_utime=0, si_stime=0} ---\n\

@@ -244,13 +244,17 @@ fn a_parent_exiting_without_waiting_leaves_its_children_unreaped() {
     let r = un.iter().find(|u| u["child_pid"] == running).expect("the running child");
     assert_eq!(r["child_exited"], false);
     assert!(r.get("exit_code").is_none() && r.get("zombie_ns").is_none());
+    // The kernel's own list at the parent's death names the same two.
+    let mut left: Vec<u64> = parent_exit["children_left"].as_array().expect("children_left").iter().map(|v| v.as_u64().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, vec![zombie, running]);
     // Control: nothing of the parent's was reaped by it.
     assert!(events_named(&ev, "reaped").is_empty());
-    // The orphan's own death still reports, to its new parent.
+    // The orphan's own death still reports (it exits once the parent's
+    // exit closed the pipe: before or after it was reparented, a race).
     let later = events_of_pid(&all, running as u32);
     let e = events_named(&later, "exit");
     assert_eq!(e[0]["exit_code"], 4);
-    assert_ne!(e[0]["ppid"], pid, "reparented");
 }
 
 #[test]
@@ -341,4 +345,35 @@ fn lifecycle_events_obey_the_filters() {
     assert_eq!(forks.len(), 1, "the program's fork, not the test's");
     assert_eq!(forks[0]["pid"], ppid);
     assert!(all.iter().any(|e| e["event"] == "exit" && e["exit_code"] == 1));
+}
+
+#[test]
+fn children_reaped_without_wait4_are_not_reported_unreaped() {
+    require_root();
+    let dir = TempDir::new("lc-other-reaping");
+    let bin = compile(dir.path(), "other_reaping", "other_reaping", &[]);
+    let tracer = Tracer::start(&[]);
+    let (pid, code) = run_program(&mut Command::new(&bin));
+    assert_eq!(code, 0);
+    let all = tracer.stop();
+    let ev = events_of_pid(&all, pid);
+    let forks = events_named(&ev, "fork");
+    assert_eq!(forks.len(), 2);
+    for f in &forks {
+        let child = f["child_pid"].as_u64().unwrap() as u32;
+        let exits = events_named(&events_of_pid(&all, child), "exit");
+        assert_eq!(exits.len(), 1, "both children died");
+    }
+    // The kernel's children list was empty when the parent died: waitid
+    // reaped one, the kernel the other. Nothing unreaped, nothing joined as
+    // reaped (no wait4 saw them).
+    let parent_exit = events_named(&ev, "exit").into_iter().find(|e| e["group_dead"] == true).unwrap();
+    assert!(parent_exit.get("children_left").is_none(), "{parent_exit}");
+    assert!(events_named(&ev, "unreaped").is_empty());
+    assert!(events_named(&ev, "reaped").is_empty());
+    // The ignored SIGCHLD of the auto-reaped child is not even generated:
+    // the kernel drops it before (sig 0), only the first child's exists.
+    let sigs: Vec<_> = all.iter().filter(|e| e["event"] == "signal" && e["target_pid"] == pid).collect();
+    assert_eq!(sigs.len(), 1, "{sigs:?}");
+    assert_eq!(sigs[0]["si_status"], 5);
 }

@@ -35,7 +35,13 @@ fn check_record(b: &[u8]) -> u32 {
             assert_eq!(b.len(), 344);
             check_str_slot(&b[88..344], "exec filename");
         }
-        4 => assert_eq!(b.len(), 88),
+        // exit: code, flags, the children left (the unused slots zero).
+        4 => {
+            assert_eq!(b.len(), 160);
+            let n = u32::from_le_bytes(b[88..92].try_into().unwrap()) as usize;
+            assert!(n <= 16);
+            assert!(b[96 + 4 * n..].iter().all(|&c| c == 0), "exit children tail");
+        }
         5 => {
             assert_eq!(b.len(), 176);
             check_str_slot(&b[160..176], "target comm");
@@ -155,7 +161,7 @@ fn reserved_records_are_fully_initialised_even_after_the_ring_wraps() {
     drop(drain);
     let (plain, extra) = seen;
     assert!(plain > 16 << 10 >> 7 && extra > 40, "the ring wrapped: {plain} plain, {extra} extra records");
-    for shape in [(1, 160), (1, 312), (1, 672), (2, 104), (3, 344), (4, 88), (5, 176)] {
+    for shape in [(1, 160), (1, 312), (1, 672), (2, 104), (3, 344), (4, 160), (5, 176)] {
         assert!(kinds.contains_key(&shape), "no record of kind/length {shape:?}: {kinds:?}");
     }
 }
