@@ -144,7 +144,7 @@ fn reserved_records_are_fully_initialised_even_after_the_ring_wraps() {
         }
     };
     for _ in 0..20 {
-        let mut children = vec![
+        let mut children = [
             Command::new(&odd).spawn().unwrap(),
             Command::new(&threads).stdout(std::process::Stdio::null()).spawn().unwrap(),
             Command::new(&exec).spawn().unwrap(),
@@ -158,7 +158,8 @@ fn reserved_records_are_fully_initialised_even_after_the_ring_wraps() {
         drain(&mut ring);
     }
     drain(&mut ring);
-    drop(drain);
+    #[allow(clippy::drop_non_drop)]
+    drop(drain); // ends its borrow of `seen` and `kinds`
     let (plain, extra) = seen;
     assert!(plain > 16 << 10 >> 7 && extra > 40, "the ring wrapped: {plain} plain, {extra} extra records");
     for shape in [(1, 160), (1, 312), (1, 672), (2, 104), (3, 344), (4, 160), (5, 176)] {
