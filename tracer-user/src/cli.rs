@@ -8,6 +8,9 @@ use std::path::PathBuf;
 use clap::Parser;
 use tracer_common::{COMM_LEN, MAX_CGROUPS, MAX_COMMS};
 
+use crate::sink::SinkSpec;
+use crate::sink::net::Endpoint;
+
 /// Syscalls traced when `--syscalls` is not given.
 pub const DEFAULT_SYSCALLS: &str = "clone,clone3,mmap,mprotect,wait4";
 
@@ -68,6 +71,12 @@ pub struct Cli {
     /// and no cost on the machine's forks, exits and signals).
     #[arg(long, env = "TRACER_NO_LIFECYCLE")]
     pub no_lifecycle: bool,
+
+    // Sinks, loss accounting, daemon operation: see `DaemonArgs` below.
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    #[command(subcommand)]
+    pub subcommand: Option<Command>,
 }
 
 const AFTER_HELP: &str = "\
@@ -233,6 +242,256 @@ pub fn parse_ringbuf_size(s: &str) -> Result<u32, String> {
         return Err(format!("ring buffer size must be a power of two between 4K and 1G, got {bytes}"));
     }
     Ok(bytes as u32)
+}
+
+// ---------------------------------------------------------------------------
+// Sinks, loss accounting, daemon operation (`tracer --help`: "Output and
+// operation"). Every flag also comes from `TRACER_…` or `--config FILE`;
+// see `config`.
+
+/// Per-sink queue bound when `--queue-size` is not given: at ~400 bytes a
+/// line, ~20,000 lines — a few seconds of a busy machine for a sink that
+/// stalls, in memory only touched when it does.
+pub const DEFAULT_QUEUE_SIZE: &str = "8M";
+/// Rotated files kept when `--rotate-keep` is not given.
+pub const DEFAULT_ROTATE_KEEP: u32 = 5;
+
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Output and operation")]
+pub struct DaemonArgs {
+    /// Append JSON lines to FILE (created mode 0600; a symlink is refused); `-` is stdout. Repeatable.
+    #[arg(long, value_name = "FILE", env = "TRACER_OUTPUT")]
+    pub output: Vec<std::path::PathBuf>,
+
+    /// One file per process, DIR/<pid>.jsonl (threads go to their process's file); tracer's own records go to DIR/tracer.jsonl.
+    #[arg(long, value_name = "DIR", env = "TRACER_OUTPUT_DIR")]
+    pub output_dir: Option<std::path::PathBuf>,
+
+    /// Rotate --output files before they grow past BYTES (suffixes K, M, G): FILE → FILE.1 → … → FILE.N.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, env = "TRACER_ROTATE_SIZE")]
+    pub rotate_size: Option<u64>,
+
+    /// Rotated files to keep (FILE.1 … FILE.N); 0 keeps none.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_ROTATE_KEEP, env = "TRACER_ROTATE_KEEP")]
+    pub rotate_keep: u32,
+
+    /// JSON lines over a stream socket: unix:PATH or tcp:HOST:PORT; reconnects with backoff. Repeatable.
+    #[arg(long, value_name = "ADDR", value_parser = parse_socket, env = "TRACER_SOCKET")]
+    pub socket: Vec<Endpoint>,
+
+    /// RFC 5424 syslog to unix:PATH, tcp:HOST:PORT or udp:HOST:PORT (default /dev/log).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "unix:/dev/log", value_parser = parse_syslog, env = "TRACER_SYSLOG")]
+    pub syslog: Option<Endpoint>,
+
+    /// Bound of each sink's queue in bytes; what overflows it is dropped, counted and reported.
+    #[arg(long, value_name = "BYTES", default_value = DEFAULT_QUEUE_SIZE, value_parser = parse_queue_size, env = "TRACER_QUEUE_SIZE")]
+    pub queue_size: u64,
+
+    /// Emit a `stats` record this often (e.g. 10s, 500ms, 1m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "TRACER_STATS_INTERVAL")]
+    pub stats_interval: Option<std::time::Duration>,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "IP:PORT", env = "TRACER_METRICS")]
+    pub metrics: Option<std::net::SocketAddr>,
+
+    /// Read settings from a TOML file (keys are flag names: rotate-size = "100M"); flags and TRACER_… variables win.
+    #[arg(long, value_name = "FILE", env = "TRACER_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Print a completion script for SHELL to stdout (e.g. `tracer completions bash > /etc/bash_completion.d/tracer`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `tracer man > tracer.1`.
+    Man,
+}
+
+/// Runs `tracer completions SHELL` / `tracer man`, writing to `out`.
+pub fn run_command(cmd: &Command, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory as _;
+    let mut c = Cli::command();
+    match cmd {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut c, "tracer", out);
+            Ok(())
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(c.clone());
+            man.render_title(out)?;
+            man.render_name_section(out)?;
+            man.render_synopsis_section(out)?;
+            man.render_description_section(out)?;
+            man.render_options_section(out)?;
+            man.render_subcommands_section(out)?;
+            render_environment_section(&c, out)?;
+            man.render_extra_section(out)?;
+            man.render_version_section(out)
+        }
+    }
+}
+
+/// ENVIRONMENT: each flag's `TRACER_…` variable, from the clap definition.
+fn render_environment_section(c: &clap::Command, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    writeln!(out, ".SH ENVIRONMENT")?;
+    for a in c.get_arguments() {
+        let (Some(env), Some(long)) = (a.get_env(), a.get_long()) else { continue };
+        writeln!(out, ".TP\n\\fB{}\\fR", env.to_string_lossy().replace('-', "\\-"))?;
+        writeln!(out, "As \\fB\\-\\-{}\\fR. Flags win over the environment, which wins over \\fB\\-\\-config\\fR.", long.replace('-', "\\-"))?;
+    }
+    writeln!(out, ".TP\n\\fBRUST_LOG\\fR\nLevel of tracer\\*(Aqs own messages on stderr (default warn).")
+}
+
+impl DaemonArgs {
+    /// The sinks named, in a fixed order; stdout when none is.
+    pub fn sinks(&self) -> Vec<SinkSpec> {
+        let mut v: Vec<SinkSpec> = self
+            .output
+            .iter()
+            .map(|p| if p.as_os_str() == "-" { SinkSpec::Stdout } else { SinkSpec::File(p.clone()) })
+            .collect();
+        v.extend(self.output_dir.iter().map(|d| SinkSpec::Dir(d.clone())));
+        v.extend(self.socket.iter().map(|e| SinkSpec::Socket(e.clone())));
+        v.extend(self.syslog.iter().map(|e| SinkSpec::Syslog(e.clone())));
+        if v.is_empty() {
+            v.push(SinkSpec::Stdout);
+        }
+        // The same destination twice would be two writers (and two
+        // rotations) on one file.
+        let mut seen = Vec::new();
+        v.retain(|s| if seen.contains(s) { false } else { seen.push(s.clone()); true });
+        v
+    }
+}
+
+/// `100M`, `64k`, `1G`, `4096`: bytes (binary multiples).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t.strip_suffix(['B', 'b']).filter(|r| r.ends_with(|c: char| c.is_ascii_alphabetic())).unwrap_or(t);
+    let t = t.strip_suffix('i').unwrap_or(t);
+    let (num, mult) = match t.as_bytes().last() {
+        Some(b'K' | b'k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some(b'M' | b'm') => (&t[..t.len() - 1], 1 << 20),
+        Some(b'G' | b'g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: u64 = num.trim().parse().map_err(|_| format!("'{s}' is not a size in bytes (e.g. 100M)"))?;
+    let bytes = n.checked_mul(mult).ok_or_else(|| format!("'{s}' is too large"))?;
+    if bytes == 0 {
+        return Err("a size of 0 bytes".into());
+    }
+    Ok(bytes)
+}
+
+fn parse_queue_size(s: &str) -> Result<u64, String> {
+    let b = parse_bytes(s)?;
+    if !(4096..=1 << 30).contains(&b) {
+        return Err(format!("queue size must be between 4K and 1G, got {b}"));
+    }
+    Ok(b)
+}
+
+/// `10s`, `500ms`, `2m`, `1h`; a bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("'{s}' is not a duration (e.g. 10s, 500ms)"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        u => return Err(format!("'{s}': unknown unit '{u}' (ms, s, m, h)")),
+    };
+    let d = std::time::Duration::try_from_secs_f64(secs).map_err(|_| format!("'{s}' is out of range"))?;
+    if d < std::time::Duration::from_millis(10) {
+        return Err(format!("'{s}' is too short (at least 10ms)"));
+    }
+    Ok(d)
+}
+
+fn parse_socket(s: &str) -> Result<Endpoint, String> {
+    Endpoint::parse(s, false)
+}
+
+fn parse_syslog(s: &str) -> Result<Endpoint, String> {
+    Endpoint::parse(s, true)
+}
+
+#[cfg(test)]
+mod daemon_args_tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(parse_bytes("100M"), Ok(100 << 20));
+        assert_eq!(parse_bytes("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_bytes("1g"), Ok(1 << 30));
+        assert_eq!(parse_bytes("777"), Ok(777));
+        assert!(parse_bytes("0").is_err());
+        assert!(parse_bytes("ten").is_err());
+        assert!(parse_queue_size("1K").is_err());
+        assert_eq!(parse_duration("10s"), Ok(std::time::Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(std::time::Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(std::time::Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(std::time::Duration::from_millis(1500)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5 fortnights").unwrap_err().contains("unknown unit"));
+    }
+
+    #[test]
+    fn sinks_default_to_stdout_and_keep_their_order() {
+        let c = Cli::try_parse_from(["tracer", "--stats-interval", "1s"]).unwrap();
+        assert_eq!(c.daemon.sinks(), vec![SinkSpec::Stdout]);
+        let c = Cli::try_parse_from([
+            "tracer", "--output", "/var/log/a", "--output", "-", "--output-dir", "/d", "--socket", "tcp:h:1", "--syslog",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.daemon.sinks(),
+            vec![
+                SinkSpec::File("/var/log/a".into()),
+                SinkSpec::Stdout,
+                SinkSpec::Dir("/d".into()),
+                SinkSpec::Socket(Endpoint::Tcp("h:1".into())),
+                SinkSpec::Syslog(Endpoint::Unix("/dev/log".into())),
+            ]
+        );
+        let c = Cli::try_parse_from(["tracer", "--output", "/a", "--output", "-", "--output", "/a"]).unwrap();
+        assert_eq!(c.daemon.sinks(), vec![SinkSpec::File("/a".into()), SinkSpec::Stdout], "one writer per destination");
+        let c = Cli::try_parse_from(["tracer", "--syslog", "udp:10.0.0.1:514"]).unwrap();
+        assert_eq!(c.daemon.syslog, Some(Endpoint::Udp("10.0.0.1:514".into())));
+        assert!(Cli::try_parse_from(["tracer", "--socket", "udp:h:1"]).is_err());
+        assert!(Cli::try_parse_from(["tracer", "--metrics", "localhost"]).is_err());
+    }
+
+    #[test]
+    fn subcommands() {
+        let c = Cli::try_parse_from(["tracer", "completions", "bash"]).unwrap();
+        assert!(matches!(c.subcommand, Some(Command::Completions { shell: clap_complete::Shell::Bash })));
+        assert!(matches!(Cli::try_parse_from(["tracer", "man"]).unwrap().subcommand, Some(Command::Man)));
+        assert!(Cli::try_parse_from(["tracer", "completions", "cmd.exe"]).is_err());
+    }
+
+    #[test]
+    fn man_page_and_completions_come_from_the_clap_definition() {
+        let mut man = Vec::new();
+        run_command(&Command::Man, &mut man).unwrap();
+        let man = String::from_utf8(man).unwrap();
+        assert!(man.starts_with(".ie"), "roff: {}", &man[..40]);
+        for flag in ["rotate\\-size", "stats\\-interval", "syscalls", "TRACER_QUEUE_SIZE"] {
+            assert!(man.contains(flag), "man page lacks {flag}");
+        }
+        let mut bash = Vec::new();
+        run_command(&Command::Completions { shell: clap_complete::Shell::Bash }, &mut bash).unwrap();
+        let bash = String::from_utf8(bash).unwrap();
+        assert!(bash.contains("--output-dir") && bash.contains("complete -F"), "{}", &bash[..200]);
+    }
 }
 
 #[cfg(test)]

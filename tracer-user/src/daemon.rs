@@ -1,29 +1,70 @@
-//! The drain loop: ring buffer → decode → JSON → stdout, until a signal or,
-//! with `tracer -- CMD`, until CMD exits.
+//! The drain: one task reads the ring buffer, decodes and formats each record
+//! once, numbers it (`seq`), and offers the lines to every sink's bounded
+//! queue (`sink`). It never waits for a sink: what a full queue cannot take
+//! is dropped for that sink and counted.
+//!
+//! The same task polls the kernel's loss counters (per CPU) every
+//! [`LOSS_POLL`] and turns every new loss into a `lost` record in the stream,
+//! emits `stats` records on `--stats-interval`, refreshes the snapshot behind
+//! `--metrics`, reopens files on SIGHUP, and on SIGINT/SIGTERM drains what
+//! the kernel has committed, flushes every sink and stops within
+//! [`SHUTDOWN_BOUND`] even if a sink is dead.
+//!
+//! `seq` is gapless over every record emitted (syscall, lost, stats), so a
+//! consumer that sees a gap knows it lost something, and a `lost` record
+//! tells it what. Sink drops, decided and documented:
+//! - A `lost` record about sink X goes to every sink: the others learn
+//!   within a second that X is losing lines.
+//! - X itself gets it once its queue has room again (at the next poll after
+//!   that). Until X has accepted a `lost` record about itself, each new one
+//!   counts every line X lost since the last one it accepted — including
+//!   earlier `lost` records about X that X had no room for — so the `count`s
+//!   of the `lost` records X receives add up exactly to the seqs missing in
+//!   X's stream (other sinks may see overlapping counts; `total` is the
+//!   running sum). Shutdown waits (within the bound) for X to accept the last.
+//! - While X is full and nothing new was dropped but such records, no new
+//!   record is made until X has room, so a dead sink on an idle machine does
+//!   not produce a record every poll.
+//!
+//! With `tracer -- CMD` the drain also waits for CMD: it releases the held
+//! command once the handlers are in place, passes SIGINT/SIGTERM on to it,
+//! and stops (after draining) when it exits.
 
-use std::io::{ErrorKind, Write};
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use aya::maps::{MapData, RingBuf};
 use tokio::{
     io::unix::AsyncFd,
     signal::unix::{SignalKind, signal},
+    sync::mpsc::UnboundedReceiver,
 };
+use tracer_common::Counter;
 
 use crate::decode::decode;
+use crate::format::Clock;
 use crate::launch::HeldCommand;
-use crate::load::Loaded;
+use crate::load::{Loaded, PerCpuCounters};
+use crate::metrics::SharedSnapshot;
 use crate::output::Output;
+use crate::report::{LossPlace, Lost, SinkSnapshot, Snapshot, write_lost_line, write_stats_line};
+use crate::sink::{Batch, LineKind, LineMeta, Queue, SinkCounters, SinkEvent};
 
-/// Userspace-side tallies, printed at exit with the kernel's counters.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Stats {
-    pub written: u64,
-    pub decode_errors: u64,
-}
-
-/// Flush to stdout once this much output is buffered within one drain.
+/// Hand a batch to the sinks once this much is formatted within one drain.
 const FLUSH_AT: usize = 1 << 16;
+/// Records handled per wake-up before signals and timers get a turn.
+const MAX_PER_WAKE: usize = 16_384;
+/// How often kernel loss counters (and sink drops) are checked: a loss shows
+/// up as a `lost` record within this long.
+pub const LOSS_POLL: Duration = Duration::from_millis(500);
+/// SIGINT/SIGTERM → exit takes at most about this long, whatever the sinks do.
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
+/// A `lost` record about a sink is offered to it only with this much room.
+const REPORT_ROOM: usize = 1024;
 
 pub enum Outcome {
     /// Stopped by SIGINT/SIGTERM.
@@ -34,76 +75,436 @@ pub enum Outcome {
     CommandExited(libc::c_int),
 }
 
-pub struct Drainer<W: Write> {
-    out: W,
-    buf: Vec<u8>,
-    /// Decoded event → lines (format, correlation): `output.rs`.
-    output: Output,
-    pub stats: Stats,
+/// Unix time now, in nanoseconds.
+pub fn now_unix_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
 }
 
-impl<W: Write> Drainer<W> {
-    pub fn new(out: W, output: Output) -> Self {
-        Drainer { out, buf: Vec::with_capacity(2 * FLUSH_AT), output, stats: Stats::default() }
+/// One sink as the drain sees it.
+pub struct SinkSlot {
+    pub name: String,
+    pub queue: Arc<Queue>,
+    pub counters: Arc<SinkCounters>,
+    pub thread: Option<std::thread::JoinHandle<()>>,
+    /// Lines its queue had no room for, since start (read by metrics).
+    pub dropped: Arc<AtomicU64>,
+    /// Drops since the last `lost` record about this sink that it accepted.
+    unreported: u64,
+    /// Lines other than `lost` records about this sink were dropped since
+    /// the last such record was made.
+    new_real_drops: bool,
+    first_seq: u64,
+    last_seq: u64,
+    since_ns: i128,
+}
+
+impl SinkSlot {
+    pub fn new(name: String, queue: Arc<Queue>, counters: Arc<SinkCounters>, thread: std::thread::JoinHandle<()>) -> Self {
+        SinkSlot {
+            name,
+            queue,
+            counters,
+            thread: Some(thread),
+            dropped: Arc::default(),
+            unreported: 0,
+            new_real_drops: false,
+            first_seq: 0,
+            last_seq: 0,
+            since_ns: 0,
+        }
     }
 
-    /// Decodes and formats one record into the output buffer.
+    fn note_drops(&mut self, batch: &Batch, from: usize, real: bool) {
+        let n = batch.lines.len() - from;
+        if n == 0 {
+            return;
+        }
+        if self.unreported == 0 {
+            self.first_seq = batch.lines[from].seq;
+            self.since_ns = now_unix_ns();
+        }
+        self.last_seq = batch.lines[batch.lines.len() - 1].seq;
+        self.unreported += n as u64;
+        self.new_real_drops |= real;
+        self.dropped.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> SinkSnapshot {
+        SinkSnapshot {
+            name: self.name.clone(),
+            written: self.counters.written.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            write_errors: self.counters.write_errors.load(Ordering::Relaxed),
+            queued_bytes: self.queue.charged() as u64,
+            capacity_bytes: self.queue.capacity() as u64,
+        }
+    }
+}
+
+/// Producer and consumer positions of the ring buffer, mapped read-only, for
+/// the fill level in `stats` (aya does not expose them).
+pub struct RingFill {
+    consumer: *const u64,
+    producer: *const u64,
+    page: usize,
+    size: u64,
+}
+
+// SAFETY: the pointers refer to shared read-only mappings owned by RingFill
+// and only read with atomic loads.
+unsafe impl Send for RingFill {}
+
+impl RingFill {
+    /// Maps the two position pages of ring buffer `fd` (kernel layout:
+    /// consumer page at offset 0, producer page after it).
+    pub fn new(fd: BorrowedFd<'_>, size: u32) -> Option<RingFill> {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let map = |off: usize| {
+            // SAFETY: a fresh read-only shared mapping of one page of the map fd.
+            let p = unsafe {
+                libc::mmap(std::ptr::null_mut(), page, libc::PROT_READ, libc::MAP_SHARED, fd.as_raw_fd(), off as libc::off_t)
+            };
+            (p != libc::MAP_FAILED).then_some(p as *const u64)
+        };
+        let consumer = map(0)?;
+        let Some(producer) = map(page) else {
+            // SAFETY: unmapping what was just mapped.
+            unsafe { libc::munmap(consumer as *mut _, page) };
+            return None;
+        };
+        Some(RingFill { consumer, producer, page, size: size.into() })
+    }
+
+    /// Bytes committed or reserved by the kernel and not yet consumed.
+    pub fn used(&self) -> u64 {
+        // SAFETY: both pointers are valid for the life of self; the kernel
+        // updates them with release semantics.
+        let (c, p) = unsafe {
+            (
+                (*(self.consumer as *const AtomicU64)).load(Ordering::Acquire),
+                (*(self.producer as *const AtomicU64)).load(Ordering::Acquire),
+            )
+        };
+        p.saturating_sub(c).min(self.size)
+    }
+}
+
+impl Drop for RingFill {
+    fn drop(&mut self) {
+        // SAFETY: unmapping our own mappings.
+        unsafe {
+            libc::munmap(self.consumer as *mut _, self.page);
+            libc::munmap(self.producer as *mut _, self.page);
+        }
+    }
+}
+
+pub struct Drainer {
+    sinks: Vec<SinkSlot>,
+    clock: Clock,
+    /// Decoded event → its lines (enrich, JSON or text, correlation):
+    /// `output.rs`.
+    output: Output,
+    seq: u64,
+    batch: Batch,
+    /// Decoded calls per syscall number (x86-64 numbers are < 512).
+    events: Vec<u64>,
+    events_other: BTreeMap<u32, u64>,
+    pub decode_errors: u64,
+    decode_reported: u64,
+    decode_since_ns: i128,
+    kernel_prev: Option<PerCpuCounters>,
+    kernel_prev_ns: i128,
+    kernel_totals: [u64; 2],
+    last_kernel: crate::load::Counters,
+    started: Instant,
+    ringbuf_size: u32,
+    fill: Option<RingFill>,
+    snapshot: SharedSnapshot,
+}
+
+/// Kernel counters that mean a call was lost, reported as `lost` records.
+const KERNEL_LOSSES: [Counter; 2] = [Counter::RingbufFull, Counter::StashFailed];
+
+impl Drainer {
+    pub fn new(sinks: Vec<SinkSlot>, clock: Clock, ringbuf_size: u32, snapshot: SharedSnapshot, output: Output) -> Self {
+        Drainer {
+            sinks,
+            clock,
+            output,
+            seq: 0,
+            batch: Batch::with_capacity(2 * FLUSH_AT),
+            events: vec![0; 512],
+            events_other: BTreeMap::new(),
+            decode_errors: 0,
+            decode_reported: 0,
+            decode_since_ns: now_unix_ns(),
+            kernel_prev: None,
+            kernel_prev_ns: now_unix_ns(),
+            kernel_totals: [0; 2],
+            last_kernel: Default::default(),
+            started: Instant::now(),
+            ringbuf_size,
+            fill: None,
+            snapshot,
+        }
+    }
+
+    /// Records emitted so far.
+    pub fn records(&self) -> u64 {
+        self.seq
+    }
+
+    pub fn sinks(&self) -> &[SinkSlot] {
+        &self.sinks
+    }
+
+    /// Decodes and formats one ring-buffer record into the pending batch.
     pub fn record(&mut self, bytes: &[u8]) {
         match decode(bytes) {
             Ok(ev) => {
-                // --- the render hook: one event in, its lines out ---
-                self.stats.written += self.output.render(ev, &mut self.buf);
+                // --- the render hook: one event in, its lines out (output.rs) ---
+                let (clock, lines) = (&self.clock, &mut self.batch.lines);
+                let (events, events_other) = (&mut self.events, &mut self.events_other);
+                self.output.render(ev, &mut self.seq, &mut self.batch.buf, |w| {
+                    let kind = match w.nr {
+                        Some(nr) => {
+                            match events.get_mut(nr as usize) {
+                                Some(n) => *n += 1,
+                                None => *events_other.entry(nr).or_default() += 1,
+                            }
+                            LineKind::Syscall { pid: w.pid, tid: w.tid, nr }
+                        }
+                        None => LineKind::Task { pid: w.pid, tid: w.tid, event: w.event },
+                    };
+                    lines.push(LineMeta { end: w.end, seq: w.seq, unix_ns: clock.unix_ns(w.ts_boot_ns), kind });
+                });
             }
             Err(e) => {
-                self.stats.decode_errors += 1;
-                if self.stats.decode_errors <= 10 {
+                if self.decode_errors == self.decode_reported {
+                    self.decode_since_ns = now_unix_ns();
+                }
+                self.decode_errors += 1;
+                if self.decode_errors <= 10 {
                     log::warn!("dropping undecodable record: {e}");
                 }
             }
         }
-    }
-
-    pub fn should_flush(&self) -> bool {
-        self.buf.len() >= FLUSH_AT
-    }
-
-    pub fn flush(&mut self) -> std::io::Result<()> {
-        if !self.buf.is_empty() {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
+        if self.batch.buf.len() >= FLUSH_AT {
+            self.dispatch();
         }
-        self.out.flush()
+    }
+
+    /// Offers the pending batch to every sink.
+    pub fn dispatch(&mut self) {
+        self.dispatch_about(None);
+    }
+
+    /// As `dispatch`; the batch is a `lost` record about sink `about`.
+    fn dispatch_about(&mut self, about: Option<usize>) {
+        if self.batch.is_empty() {
+            return;
+        }
+        // A right-sized copy: queued batches of a stalled sink must hold the
+        // bytes they are charged for, not a 128 KiB buffer per ring wake-up.
+        // The working buffer keeps its capacity for the next batch.
+        let batch = Arc::new(Batch { buf: self.batch.buf.clone(), lines: self.batch.lines.clone() });
+        self.batch.buf.clear();
+        self.batch.lines.clear();
+        let n = batch.lines.len();
+        for (i, slot) in self.sinks.iter_mut().enumerate() {
+            let took = slot.queue.push(&batch, 0..n);
+            if about == Some(i) && took == n {
+                // It has the account of everything it lost so far.
+                slot.unreported = 0;
+            }
+            slot.note_drops(&batch, took, about != Some(i));
+        }
+    }
+
+    fn emit_lost(&mut self, lost: &Lost, about: Option<usize>) {
+        self.dispatch();
+        let now = now_unix_ns();
+        write_lost_line(&mut self.batch.buf, lost, self.seq, now);
+        self.batch.push_line(self.seq, now, LineKind::Lost);
+        self.seq += 1;
+        self.dispatch_about(about);
+    }
+
+    /// Turns new losses (kernel per CPU, undecodable records, sink queue
+    /// overflows) into `lost` records, and refreshes the metrics snapshot.
+    pub fn poll_loss(&mut self, loaded: &Loaded) {
+        self.dispatch();
+        let now = now_unix_ns();
+        match loaded.counters_per_cpu() {
+            Ok(cur) => {
+                if let Some(prev) = self.kernel_prev.take() {
+                    for (k, c) in KERNEL_LOSSES.into_iter().enumerate() {
+                        let per_cpu: Vec<u64> = cur
+                            .get(c)
+                            .iter()
+                            .enumerate()
+                            .map(|(cpu, &v)| v.saturating_sub(prev.get(c).get(cpu).copied().unwrap_or(0)))
+                            .collect();
+                        let count: u64 = per_cpu.iter().sum();
+                        if count > 0 {
+                            self.kernel_totals[k] += count;
+                            let l = Lost {
+                                place: LossPlace::Kernel { reason: c, per_cpu },
+                                count,
+                                total: self.kernel_totals[k],
+                                since_unix_ns: self.kernel_prev_ns,
+                            };
+                            self.emit_lost(&l, None);
+                        }
+                    }
+                } else {
+                    // Losses before the first poll (during attach) count too.
+                    for (k, c) in KERNEL_LOSSES.into_iter().enumerate() {
+                        let count: u64 = cur.get(c).iter().sum();
+                        if count > 0 {
+                            self.kernel_totals[k] = count;
+                            let l = Lost {
+                                place: LossPlace::Kernel { reason: c, per_cpu: cur.get(c).to_vec() },
+                                count,
+                                total: count,
+                                since_unix_ns: self.kernel_prev_ns,
+                            };
+                            self.emit_lost(&l, None);
+                        }
+                    }
+                }
+                self.last_kernel = cur.sum();
+                self.kernel_prev = Some(cur);
+                self.kernel_prev_ns = now;
+            }
+            Err(e) => log::warn!("reading kernel counters: {e:#}"),
+        }
+        if self.decode_errors > self.decode_reported {
+            let l = Lost {
+                place: LossPlace::Decode,
+                count: self.decode_errors - self.decode_reported,
+                total: self.decode_errors,
+                since_unix_ns: self.decode_since_ns,
+            };
+            self.decode_reported = self.decode_errors;
+            self.emit_lost(&l, None);
+        }
+        self.report_sink_drops();
+        self.refresh_snapshot();
+    }
+
+    /// A `lost` record for each sink with unreported drops (see the module
+    /// doc for when).
+    fn report_sink_drops(&mut self) {
+        for i in 0..self.sinks.len() {
+            let s = &self.sinks[i];
+            if s.unreported == 0 || !(s.new_real_drops || s.queue.room() >= REPORT_ROOM) {
+                continue;
+            }
+            let l = Lost {
+                place: LossPlace::Sink { name: s.name.clone(), first_seq: s.first_seq, last_seq: s.last_seq },
+                count: s.unreported,
+                total: s.dropped.load(Ordering::Relaxed),
+                since_unix_ns: s.since_ns,
+            };
+            self.sinks[i].new_real_drops = false;
+            self.emit_lost(&l, Some(i));
+        }
+    }
+
+    pub fn take_snapshot(&self) -> Snapshot {
+        let mut events: Vec<(u32, u64)> =
+            self.events.iter().enumerate().filter(|(_, n)| **n > 0).map(|(nr, &n)| (nr as u32, n)).collect();
+        events.extend(self.events_other.iter().map(|(&nr, &n)| (nr, n)));
+        Snapshot {
+            uptime_ns: self.started.elapsed().as_nanos() as u64,
+            records: self.seq,
+            events,
+            kernel: self.last_kernel,
+            decode_errors: self.decode_errors,
+            ringbuf_size: self.ringbuf_size.into(),
+            ringbuf_used: self.fill.as_ref().map_or(0, RingFill::used),
+            sinks: self.sinks.iter().map(SinkSlot::snapshot).collect(),
+        }
+    }
+
+    fn refresh_snapshot(&self) {
+        let s = self.take_snapshot();
+        *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = s;
+    }
+
+    /// Emits a `stats` record (with fresh kernel counters).
+    pub fn emit_stats(&mut self, loaded: &Loaded) {
+        self.dispatch();
+        if let Ok(c) = loaded.counters() {
+            self.last_kernel = c;
+        }
+        let snap = self.take_snapshot();
+        *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = snap.clone();
+        let now = now_unix_ns();
+        write_stats_line(&mut self.batch.buf, &snap, self.seq, now);
+        self.batch.push_line(self.seq, now, LineKind::Stats);
+        self.seq += 1;
+        self.dispatch();
+    }
+
+    pub fn reopen(&self) {
+        for s in &self.sinks {
+            s.queue.request_reopen();
+        }
+    }
+
+    /// Last losses reported, every queue closed and flushed; returns once
+    /// every sink thread is done or at `deadline`, naming the ones that
+    /// were not.
+    pub fn finish(&mut self, loaded: &Loaded, deadline: Instant) {
+        self.poll_loss(loaded);
+        // A sink's last `lost` record may not have fitted: its thread is
+        // still writing, so wait for room rather than lose the account of
+        // its losses — but leave a second of the bound for the flush.
+        let report_until = deadline.checked_sub(Duration::from_secs(1)).unwrap_or(deadline);
+        while self.sinks.iter().any(|s| s.unreported > 0) && Instant::now() < report_until {
+            std::thread::sleep(Duration::from_millis(10));
+            self.report_sink_drops();
+        }
+        for s in &self.sinks {
+            s.queue.close();
+        }
+        for s in &mut self.sinks {
+            let Some(t) = s.thread.take() else { continue };
+            while !t.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                log::warn!("sink {}: not flushed within {}s; giving up on it", s.name, SHUTDOWN_BOUND.as_secs());
+            }
+        }
+        self.refresh_snapshot();
     }
 }
 
-/// Reads every record currently in the ring.
-fn drain_ring<W: Write>(ring: &mut RingBuf<MapData>, d: &mut Drainer<W>) -> std::io::Result<()> {
+/// Reads what the ring holds, up to [`MAX_PER_WAKE`] records; returns
+/// whether it stopped at the cap (more may be waiting).
+fn drain_ring(ring: &mut RingBuf<MapData>, d: &mut Drainer) -> bool {
+    let mut n = 0;
     while let Some(item) = ring.next() {
         d.record(&item);
         drop(item);
-        if d.should_flush() {
-            d.flush()?;
+        n += 1;
+        if n >= MAX_PER_WAKE {
+            d.dispatch();
+            return true;
         }
     }
-    d.flush()
-}
-
-fn set_stop_signals_blocked(blocked: bool) {
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        let how = if blocked { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
-        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
-    }
-}
-
-/// Holds SIGINT/SIGTERM pending until [`run`] has its handlers in place.
-/// Call before announcing `attached`: a stop requested from then on is
-/// drained and summarised, never fatal.
-pub fn hold_stop_signals() {
-    set_stop_signals_blocked(true);
+    d.dispatch();
+    false
 }
 
 /// Waits for the launched command, if there is one; never resolves otherwise.
@@ -114,22 +515,54 @@ async fn command_exit(command: &mut Option<&mut HeldCommand>) -> std::io::Result
     }
 }
 
+pub struct RunOptions {
+    pub stats_interval: Option<Duration>,
+    pub sink_events: UnboundedReceiver<SinkEvent>,
+    pub signals: Signals,
+}
+
+/// SIGINT/SIGTERM/SIGHUP handlers, installed before tracer says it is
+/// attached, so that a signal sent right after that line is handled, not
+/// fatal.
+pub struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Must run inside the runtime (`Runtime::enter`).
+    pub fn install() -> std::io::Result<Signals> {
+        Ok(Signals { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())?, hup: signal(SignalKind::hangup())? })
+    }
+}
+
 /// Drains until SIGINT/SIGTERM, or, with a launched `command` (released
 /// here), until it exits: then the signals are passed on to it instead, as
 /// strace does. A [`crate::launch::LaunchError`] in the error chain means
 /// the command could not be exec'd.
-pub async fn run<W: Write>(
+pub async fn run(
     loaded: &mut Loaded,
-    drainer: &mut Drainer<W>,
+    d: &mut Drainer,
+    opts: RunOptions,
     mut command: Option<&mut HeldCommand>,
 ) -> anyhow::Result<Outcome> {
     let ring = loaded.take_ring()?;
+    d.fill = RingFill::new(ring.as_fd(), d.ringbuf_size);
     // SAFETY: the AsyncFd owns the ring buffer, and with it the map fd, for
     // as long as it is registered; nothing else closes that fd.
-    let mut afd = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }.map_err(|e| e.into_parts().1).context("polling the ring buffer")?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    set_stop_signals_blocked(false);
+    let mut afd = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
+        .map_err(|e| e.into_parts().1)
+        .context("polling the ring buffer")?;
+    let Signals { int: mut sigint, term: mut sigterm, hup: mut sighup } = opts.signals;
+    let mut loss = tokio::time::interval(LOSS_POLL);
+    loss.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sink_events = opts.sink_events;
+    let mut stats = opts.stats_interval.map(|p| {
+        let mut i = tokio::time::interval_at(tokio::time::Instant::now() + p, p);
+        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        i
+    });
     // Only now, with the handlers in place, may CMD run: a Ctrl-C from its
     // first instruction on is passed on rather than killing tracer.
     if let Some(c) = command.as_mut() {
@@ -139,15 +572,22 @@ pub async fn run<W: Write>(
         tokio::select! {
             guard = afd.readable_mut() => {
                 let mut guard = guard?;
-                let r = drain_ring(guard.get_inner_mut(), drainer);
-                guard.clear_ready();
-                if let Err(e) = r {
-                    if e.kind() == ErrorKind::BrokenPipe {
-                        break Outcome::OutputClosed;
-                    }
-                    return Err(e).context("writing events to stdout");
+                if !drain_ring(guard.get_inner_mut(), d) {
+                    guard.clear_ready();
                 }
             }
+            _ = loss.tick() => d.poll_loss(loaded),
+            _ = async { match stats.as_mut() { Some(i) => i.tick().await, None => std::future::pending().await } } => {
+                d.emit_stats(loaded);
+            }
+            _ = sighup.recv() => {
+                log::info!("SIGHUP: reopening files");
+                d.reopen();
+            }
+            ev = sink_events.recv() => match ev {
+                Some(SinkEvent::OutputClosed) => break Outcome::OutputClosed,
+                None => {}
+            },
             status = command_exit(&mut command) => {
                 break Outcome::CommandExited(status.context("waiting for the command")?);
             }
@@ -161,12 +601,95 @@ pub async fn run<W: Write>(
             },
         }
     };
+    let deadline = Instant::now() + SHUTDOWN_BOUND;
     if let Outcome::Signalled | Outcome::CommandExited(_) = outcome {
         // What the kernel committed before we stopped still goes out.
-        match drain_ring(afd.get_mut(), drainer) {
-            Err(e) if e.kind() == ErrorKind::BrokenPipe => return Ok(Outcome::OutputClosed),
-            r => r.context("writing events to stdout")?,
-        }
+        while drain_ring(afd.get_mut(), d) && Instant::now() < deadline {}
     }
+    d.finish(loaded, deadline);
     Ok(outcome)
+}
+
+/// Opens every sink named in `args` (stdout if none) and starts its thread.
+pub fn start_sinks(args: &crate::cli::DaemonArgs) -> anyhow::Result<(Vec<SinkSlot>, UnboundedReceiver<SinkEvent>)> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let opts = crate::sink::FileOptions { rotate_size: args.rotate_size, rotate_keep: args.rotate_keep };
+    let mut slots = Vec::new();
+    for spec in args.sinks() {
+        let writer = crate::sink::open(&spec, opts)?;
+        let queue = Arc::new(Queue::new(usize::try_from(args.queue_size).unwrap_or(usize::MAX)));
+        let counters = Arc::new(SinkCounters::default());
+        let ctx = crate::sink::SinkContext { queue: Arc::clone(&queue), counters: Arc::clone(&counters), events: tx.clone() };
+        let name = spec.name();
+        let thread = crate::sink::spawn(name.clone(), writer, ctx).context("starting a sink thread")?;
+        slots.push(SinkSlot::new(name, queue, counters, thread));
+    }
+    Ok((slots, rx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drainer_with_one_sink(capacity: usize) -> (Drainer, Arc<Queue>) {
+        let queue = Arc::new(Queue::new(capacity));
+        let slot = SinkSlot::new("t".into(), Arc::clone(&queue), Arc::default(), std::thread::spawn(|| {}));
+        let output = crate::output::Output::new(crate::output::Format::Json, Clock::with_offset(0), true, Default::default());
+        (Drainer::new(vec![slot], Clock::with_offset(0), 4096, SharedSnapshot::default(), output), queue)
+    }
+
+    /// Appends a stats-like line of about 200 bytes.
+    fn line(d: &mut Drainer) {
+        d.batch.buf.extend_from_slice(&[b'x'; 199]);
+        d.batch.buf.push(b'\n');
+        d.batch.push_line(d.seq, 0, LineKind::Stats);
+        d.seq += 1;
+        d.dispatch();
+    }
+
+    /// What the sink received: (seqs of all lines, counts of lost records).
+    fn drain(q: &Queue) -> (Vec<u64>, Vec<u64>) {
+        let (mut seqs, mut counts) = (vec![], vec![]);
+        for c in q.take(Duration::ZERO).chunks {
+            for (i, m) in c.metas().iter().enumerate() {
+                seqs.push(m.seq);
+                if m.kind == LineKind::Lost {
+                    let v: serde_json::Value = serde_json::from_slice(c.batch.line(c.lines.start + i)).unwrap();
+                    counts.push(v["count"].as_u64().unwrap());
+                }
+            }
+            q.release(c.bytes().len());
+        }
+        (seqs, counts)
+    }
+
+    #[test]
+    fn a_sinks_lost_counts_add_up_to_its_gaps_even_when_it_missed_earlier_reports() {
+        let (mut d, q) = drainer_with_one_sink(2000);
+        let mut seen = vec![];
+        let mut counted = vec![];
+        for _ in 0..11 {
+            line(&mut d); // 10 fit, the 11th is dropped
+        }
+        assert_eq!(d.sinks[0].unreported, 1);
+        // Reported while the sink is full: the report itself is lost too.
+        d.report_sink_drops();
+        assert_eq!(d.sinks[0].unreported, 2, "the report it could not take counts as lost");
+        // Nothing new but that report: no new report until there is room.
+        d.report_sink_drops();
+        assert_eq!(d.seq, 12, "no report made for a full sink with nothing new");
+        let (s, c) = drain(&q);
+        seen.extend(s);
+        counted.extend(c);
+        line(&mut d);
+        d.report_sink_drops();
+        assert_eq!(d.sinks[0].unreported, 0, "accepted");
+        let (s, c) = drain(&q);
+        seen.extend(s);
+        counted.extend(c);
+        let missing = (0..d.seq).filter(|s| !seen.contains(s)).count() as u64;
+        assert_eq!(missing, 2, "line 10 and the first report");
+        assert_eq!(counted, vec![2], "one report it received, counting both");
+        assert_eq!(d.sinks[0].dropped.load(Ordering::Relaxed), 2);
+    }
 }

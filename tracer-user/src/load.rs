@@ -256,6 +256,37 @@ impl Loaded {
         }
         Ok(c)
     }
+
+    /// Kernel-side counters, one value per possible CPU (index = CPU id).
+    pub fn counters_per_cpu(&self) -> anyhow::Result<PerCpuCounters> {
+        let map = self.ebpf.map("COUNTERS").ok_or_else(|| anyhow!("COUNTERS map missing"))?;
+        let arr: PerCpuArray<_, u64> = PerCpuArray::try_from(map)?;
+        let mut values = Vec::with_capacity(COUNTER_COUNT as usize);
+        for i in 0..COUNTER_COUNT {
+            values.push(arr.get(&i, 0)?.to_vec());
+        }
+        Ok(PerCpuCounters { values })
+    }
+}
+
+/// Kernel-side counters per CPU: `values[counter][cpu]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PerCpuCounters {
+    pub values: Vec<Vec<u64>>,
+}
+
+impl PerCpuCounters {
+    pub fn get(&self, c: Counter) -> &[u64] {
+        self.values.get(c as usize).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn sum(&self) -> Counters {
+        let mut c = Counters::default();
+        for (slot, per_cpu) in c.values.iter_mut().zip(&self.values) {
+            *slot = per_cpu.iter().sum();
+        }
+        c
+    }
 }
 
 /// Kernel-side counters summed over CPUs.

@@ -1,14 +1,15 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracer_common::Counter;
 use tracer_user::{
-    cli::{Cli, filter_args, parse_syscalls},
-    daemon::{self, Drainer, Outcome, run},
+    cli::{filter_args, parse_syscalls, run_command},
+    config::{ConfigError, parse},
+    daemon::{Drainer, Outcome, RunOptions, SHUTDOWN_BOUND, Signals, run, start_sinks},
     filter,
     format::{Clock, syscall_name},
     launch::{self, HeldCommand},
     load::{DEFAULT_SIGNAL_MASK, LoadError, LoadOptions, load},
+    metrics,
     output::Output,
     procs::ProcTable,
 };
@@ -27,7 +28,19 @@ fn main() -> ExitCode {
             writeln!(f, "tracer: {}: {}", r.level().as_str().to_ascii_lowercase(), r.args())
         })
         .init();
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(c) => c,
+        Err(ConfigError::Clap(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("tracer: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if let Some(cmd) = &cli.subcommand {
+        // A closed pipe (`tracer man | head`) is not worth a message.
+        let _ = run_command(cmd, &mut std::io::stdout().lock());
+        return ExitCode::SUCCESS;
+    }
 
     // Everything the user typed is checked before anything is loaded, so a
     // mistake leaves no BPF program behind and no command started.
@@ -62,9 +75,38 @@ fn main() -> ExitCode {
         }
     }
 
-    // Held (not lost) from before the first program is attached until the
-    // drain loop can handle them. After the fork: CMD inherits no mask.
-    daemon::hold_stop_signals();
+    // Sinks and the metrics port first: a bad path or a taken port is a
+    // usage error before anything is loaded into the kernel.
+    let (sinks, sink_events) = match start_sinks(&cli.daemon) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tracer: {e:#}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let metrics_listener = match cli.daemon.metrics.map(std::net::TcpListener::bind).transpose() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("tracer: --metrics {}: {e}", cli.daemon.metrics.map(|a| a.to_string()).unwrap_or_default());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tracer: starting the runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let signals = match rt.block_on(async { Signals::install() }) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tracer: installing signal handlers: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    // Signal handlers exist from here on, before anything is attached: a
+    // SIGINT sent as soon as tracer says it is attached is handled.
     let what = filters.describe();
     let opts = LoadOptions {
         syscalls: syscalls.clone(),
@@ -96,19 +138,23 @@ fn main() -> ExitCode {
         names.join(","),
         cli.ringbuf_size / 1024
     );
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("tracer: starting the runtime: {e}");
-            return ExitCode::from(EXIT_FAILURE);
-        }
-    };
-    let stdout = std::io::stdout().lock();
+    let snapshot = metrics::SharedSnapshot::default();
     // /proc is read once the hooks are attached, so no process falls
     // between the two: one that starts now is seen by both.
-    let output = Output::new(cli.format, Clock::now(), !cli.no_correlate, ProcTable::from_proc());
-    let mut drainer = Drainer::new(stdout, output);
-    let result = rt.block_on(run(&mut loaded, &mut drainer, command.as_mut()));
+    let clock = Clock::now();
+    let output = Output::new(cli.format, clock, !cli.no_correlate, ProcTable::from_proc());
+    let mut drainer = Drainer::new(sinks, clock, cli.ringbuf_size, snapshot.clone(), output);
+    let run_opts = RunOptions { stats_interval: cli.daemon.stats_interval, sink_events, signals };
+    let result = rt.block_on(async {
+        if let Some(l) = metrics_listener {
+            l.set_nonblocking(true)?;
+            let l = tokio::net::TcpListener::from_std(l)?;
+            tokio::spawn(metrics::serve(l, std::sync::Arc::new(metrics::registry(snapshot))));
+        }
+        run(&mut loaded, &mut drainer, run_opts, command.as_mut()).await
+    });
+    // Sink threads still stuck (a dead peer) must not hold the exit.
+    rt.shutdown_timeout(SHUTDOWN_BOUND);
     let code = match result {
         Ok(Outcome::Signalled) => 0,
         Ok(Outcome::CommandExited(status)) => launch::exit_code(status),
@@ -125,11 +171,11 @@ fn main() -> ExitCode {
         Ok(c) => {
             eprintln!(
                 "tracer: {} events written, {} lost (ring buffer full), {} exits without entry, {} stash failures, {} undecodable, {} filtered out in the kernel",
-                drainer.stats.written,
+                drainer.records(),
                 c.get(Counter::RingbufFull),
                 c.get(Counter::ExitWithoutEnter),
                 c.get(Counter::StashFailed),
-                drainer.stats.decode_errors,
+                drainer.decode_errors,
                 c.get(Counter::Filtered),
             );
             if c.get(Counter::TrackFull) > 0 {
@@ -140,6 +186,11 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => eprintln!("tracer: reading counters: {e:#}"),
+    }
+    for s in drainer.take_snapshot().sinks {
+        if s.dropped > 0 || s.write_errors > 0 {
+            eprintln!("tracer: sink {}: {} lines dropped (queue full), {} not written", s.name, s.dropped, s.write_errors);
+        }
     }
     ExitCode::from(code)
 }

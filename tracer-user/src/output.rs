@@ -24,38 +24,68 @@ pub struct Output {
     clock: Clock,
     procs: ProcTable,
     correlator: Option<Correlator>,
-    /// The next line's `seq`: gapless over every line written.
-    seq: u64,
     text: String,
+}
+
+/// What the drain learns of each line written: where it ends in the
+/// buffer, its `seq`, its event's time, whose it is, and (for a syscall)
+/// which — what the sinks route and count by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub end: usize,
+    pub seq: u64,
+    pub ts_boot_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    /// The line's `event`.
+    pub event: &'static str,
+    /// Syscall lines: the syscall number.
+    pub nr: Option<u32>,
 }
 
 impl Output {
     /// `procs` is what tracer knows of the machine at start-up
     /// ([`ProcTable::from_proc`]).
     pub fn new(format: Format, clock: Clock, correlate: bool, procs: ProcTable) -> Self {
-        Output { format, clock, procs, correlator: correlate.then(Correlator::new), seq: 0, text: String::new() }
+        Output { format, clock, procs, correlator: correlate.then(Correlator::new), text: String::new() }
     }
 
-    /// Appends the lines for `ev` to `out`; returns how many.
-    pub fn render(&mut self, mut ev: Event, out: &mut Vec<u8>) -> u64 {
+    /// Appends the lines for `ev` to `out`, numbering them from `*seq`
+    /// (advanced past them), and tells `written` about each.
+    pub fn render(&mut self, mut ev: Event, seq: &mut u64, out: &mut Vec<u8>, mut written: impl FnMut(Written)) {
         if let Event::Exec(e) = &mut ev {
             e.old_comm = self.procs.old_comm(e.old_tid);
         }
-        let first = self.seq;
-        self.write(out, Line::Event(&ev));
+        let first = *seq;
+        self.write(out, seq, Line::Event(&ev), &mut written);
         if let Some(c) = &mut self.correlator {
             let records = c.event(&ev, first, &mut self.procs);
             for r in &records {
-                self.write(out, Line::Record(r));
+                self.write(out, seq, Line::Record(r), &mut written);
             }
         }
         self.procs.observe(&ev);
-        self.seq - first
     }
 
-    fn write(&mut self, out: &mut Vec<u8>, line: Line<'_>) {
-        let seq = self.seq;
-        self.seq += 1;
+    fn write(&mut self, out: &mut Vec<u8>, next: &mut u64, line: Line<'_>, written: &mut impl FnMut(Written)) {
+        let seq = *next;
+        *next += 1;
+        let (h, event, nr) = match line {
+            Line::Event(ev) => {
+                let (event, nr) = match ev {
+                    Event::Syscall(s) => ("syscall", Some(s.nr)),
+                    Event::Fork(_) => ("fork", None),
+                    Event::Exec(_) => ("exec", None),
+                    Event::Exit(_) => ("exit", None),
+                    Event::Signal(_) => ("signal", None),
+                };
+                (ev.header(), event, nr)
+            }
+            Line::Record(Record::ThreadCreate(t)) => (&t.header, "thread_create", None),
+            Line::Record(Record::Reaped(x)) => (&x.header, "reaped", None),
+            Line::Record(Record::Unreaped(x)) => (&x.header, "unreaped", None),
+        };
+        let (ts_boot_ns, pid, tid) = (h.ts_boot_ns, h.pid, h.tid);
         match self.format {
             Format::Json => match line {
                 Line::Event(ev) => write_json_line(out, ev, seq, &self.clock),
@@ -77,6 +107,7 @@ impl Output {
                 out.extend_from_slice(self.text.as_bytes());
             }
         }
+        written(Written { end: out.len(), seq, ts_boot_ns, pid, tid, event, nr });
     }
 }
 

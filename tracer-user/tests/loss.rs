@@ -27,6 +27,9 @@ fn every_call_of_a_storm_is_written_or_counted_lost() {
     assert!(written > 0);
     assert_eq!(written + lost, threads * calls, "{written} written + {lost} lost");
     assert_eq!(counter(&stderr, "exits without entry"), 0);
+    // The in-stream `lost` records account for the same losses.
+    let reported: u64 = events.iter().filter(|e| e["event"] == "lost" && e["where"] == "kernel" && e["reason"] == "ringbuf_full").map(|e| e["count"].as_u64().unwrap()).sum();
+    assert_eq!(reported, lost, "lost records in the stream sum to the kernel's count");
 
     // seq strictly increasing; each thread's events never go back in time.
     let mut last_seq = None;
@@ -35,6 +38,9 @@ fn every_call_of_a_storm_is_written_or_counted_lost() {
         let seq = e["seq"].as_u64().unwrap();
         assert!(last_seq.is_none_or(|l| seq > l), "seq {seq} after {last_seq:?}");
         last_seq = Some(seq);
+        if e["event"] != "syscall" {
+            continue;
+        }
         let ts = e["ts"].as_str().unwrap().to_string();
         let tid = e["tid"].as_u64().unwrap();
         if let Some(prev) = last_ts.get(&tid) {

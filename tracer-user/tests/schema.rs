@@ -87,6 +87,20 @@ fn real_output_matches_the_documented_schema() {
         collect_types(e, "", &mut types);
     }
 
+    // lost and stats records: a one-page ring under a storm, stats every 100 ms.
+    let storm = compile(dir.path(), "storm", "storm", &[]);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
+    cmd.args(["--ringbuf-size", "4096", "--stats-interval", "100ms", "--syscalls", "getppid", "--"]).arg(&storm).args(["2", "300000"]);
+    let (more, _, code) = Tracer::start_command(cmd).wait_exit();
+    assert_eq!(code, 0);
+    assert!(more.iter().any(|e| e["event"] == "lost"), "a lost record");
+    assert!(more.iter().any(|e| e["event"] == "stats"), "a stats record");
+    for e in &more {
+        let errors: Vec<String> = validator.iter_errors(e).map(|err| format!("{} at {}", err, err.instance_path)).collect();
+        assert!(errors.is_empty(), "{e}\n{errors:#?}");
+        collect_types(e, "", &mut types);
+    }
+
     // Every kind of event was seen (so the schema saw it), and the fields
     // that only appear sometimes.
     for kind in ["syscall", "fork", "exec", "exit", "signal", "thread_create", "reaped", "unreaped"] {

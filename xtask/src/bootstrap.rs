@@ -328,6 +328,45 @@ fn llvm_major(prefix: &Path) -> Result<u32> {
 }
 
 // ---------------------------------------------------------------------------
+// 4. Debian packages the integration tests use as real peers
+
+/// Installed (if missing) before the integration tests: `rsyslog` receives
+/// `--syslog`, `curl` scrapes `--metrics`, `systemd` provides
+/// `systemd-analyze verify` for dist/tracer.service.
+const TEST_PACKAGES: &[&str] = &["rsyslog", "curl", "systemd"];
+
+/// Installs the missing ones among [`TEST_PACKAGES`] with apt-get (one
+/// `dpkg-query` when all are present).
+pub fn ensure_test_packages() -> Result<()> {
+    let missing: Vec<&str> = TEST_PACKAGES.iter().copied().filter(|p| !deb_installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if which::which("apt-get").is_err() || !is_root() {
+        return Err(Fatal::new(
+            2,
+            format!("the integration tests need {}: install them (as root, with apt-get), then rerun", missing.join(" ")),
+        )
+        .into());
+    }
+    eprintln!("xtask: installing {} with apt-get (the integration tests' real receivers)…", missing.join(" "));
+    let install = |cmd: &mut Command| {
+        cmd::run(cmd.env("DEBIAN_FRONTEND", "noninteractive").args(["install", "-y", "--no-install-recommends"]).args(&missing))
+    };
+    if install(&mut Command::new("apt-get")).is_err() {
+        // A fresh machine has no package lists yet.
+        cmd::run(Command::new("apt-get").arg("update")).context("apt-get update failed")?;
+        install(&mut Command::new("apt-get")).with_context(|| format!("could not install {}", missing.join(" ")))?;
+    }
+    Ok(())
+}
+
+fn deb_installed(package: &str) -> bool {
+    cmd::output(Command::new("dpkg-query").args(["-W", "-f=${Status}", package]))
+        .is_ok_and(|s| s.trim_end().ends_with(" installed"))
+}
+
+// ---------------------------------------------------------------------------
 // helpers
 
 /// Make sure Debian `packages` are installed, for `why` (shown to the user):

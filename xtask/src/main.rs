@@ -173,6 +173,7 @@ fn test(root: &Path, toolchain: &Toolchain, extra: &[OsString]) -> Result<()> {
         )
         .into());
     }
+    bootstrap::ensure_test_packages()?;
     eprintln!("xtask: [2/2] integration tests (load BPF programs; as root, one test at a time)");
     let mut integration = cargo(root, toolchain);
     integration

@@ -230,3 +230,64 @@ pub fn counter(stderr: &[String], name: &str) -> u64 {
 pub fn mmap_lens(events: &[&Value]) -> Vec<u64> {
     events.iter().filter(|e| e["syscall"] == "mmap").map(|e| e["args"]["len"].as_u64().unwrap()).collect()
 }
+
+// ---------------------------------------------------------------------------
+// Helpers for the sink tests (tests/sinks.rs).
+
+impl Tracer {
+    /// Sends `sig` to tracer.
+    pub fn signal(&self, sig: i32) {
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    /// Waits (bounded) for tracer to exit; returns its status and how long
+    /// that took. Does not read stdout.
+    pub fn wait_exit_status(&mut self, timeout: Duration) -> (std::process::ExitStatus, Duration) {
+        let t0 = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return (s, t0.elapsed());
+            }
+            assert!(t0.elapsed() < timeout, "tracer did not exit within {timeout:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Every line of a JSON-lines file, parsed (panics on a partial line).
+pub fn read_jsonl(path: &Path) -> Vec<Value> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    assert!(bytes.is_empty() || bytes.ends_with(b"\n"), "{} ends mid-line", path.display());
+    parse_lines(&bytes)
+}
+
+/// A TCP port nobody listens on right now (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A UDP port nobody listens on right now.
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `f` every 20 ms until it returns Some, or panics after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A child process killed (and reaped) on drop.
+pub struct KillOnDrop(pub Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

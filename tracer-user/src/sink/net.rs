@@ -1,0 +1,330 @@
+//! Network endpoints shared by `--socket` and `--syslog`: parsing
+//! `unix:PATH` / `tcp:HOST:PORT` / `udp:HOST:PORT`, connecting with timeouts,
+//! and [`Link`], a connection that reconnects with exponential backoff.
+
+use std::io::{ErrorKind, Write};
+use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::{Queue, WriteError};
+
+/// First retry after a failed connect; doubled per failure up to [`BACKOFF_MAX`].
+pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// A connect that takes longer than this counts as failed.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// A write blocked this long (peer not reading) breaks the connection; the
+/// queue has been absorbing (and then dropping) lines meanwhile.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Unix(PathBuf),
+    Tcp(String),
+    Udp(String),
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Unix(p) => write!(f, "unix:{}", p.display()),
+            Endpoint::Tcp(a) => write!(f, "tcp:{a}"),
+            Endpoint::Udp(a) => write!(f, "udp:{a}"),
+        }
+    }
+}
+
+fn host_port(kind: &str, a: &str) -> Result<String, String> {
+    match a.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => Ok(a.to_owned()),
+        _ => Err(format!("'{kind}:{a}' needs HOST:PORT, e.g. {kind}:127.0.0.1:5170")),
+    }
+}
+
+impl Endpoint {
+    /// `unix:PATH`, `tcp:HOST:PORT`, `udp:HOST:PORT`; a bare absolute path is
+    /// `unix:`.
+    pub fn parse(s: &str, allow_udp: bool) -> Result<Endpoint, String> {
+        if let Some(p) = s.strip_prefix("unix:") {
+            if p.is_empty() {
+                return Err("'unix:' needs a socket path".into());
+            }
+            return Ok(Endpoint::Unix(p.into()));
+        }
+        if let Some(a) = s.strip_prefix("tcp:") {
+            return host_port("tcp", a).map(Endpoint::Tcp);
+        }
+        if let Some(a) = s.strip_prefix("udp:") {
+            if !allow_udp {
+                return Err(format!("'{s}': JSON lines need a stream socket (unix:PATH or tcp:HOST:PORT)"));
+            }
+            return host_port("udp", a).map(Endpoint::Udp);
+        }
+        if s.starts_with('/') {
+            return Ok(Endpoint::Unix(s.into()));
+        }
+        let kinds = if allow_udp { "unix:PATH, tcp:HOST:PORT or udp:HOST:PORT" } else { "unix:PATH or tcp:HOST:PORT" };
+        Err(format!("'{s}' is not an endpoint ({kinds})"))
+    }
+}
+
+pub enum Conn {
+    Unix(UnixStream),
+    UnixDgram(UnixDatagram),
+    Tcp(TcpStream),
+    Udp(UdpSocket),
+}
+
+impl Conn {
+    /// Connects; a `unix:` endpoint is tried as a datagram socket first when
+    /// `dgram_first` (syslog's /dev/log is one), else as a stream.
+    pub fn connect(ep: &Endpoint, dgram_first: bool) -> std::io::Result<Conn> {
+        let c = match ep {
+            Endpoint::Unix(p) => {
+                let dgram = if dgram_first {
+                    let s = UnixDatagram::unbound()?;
+                    match s.connect(p) {
+                        Ok(()) => Some(s),
+                        Err(e) if e.raw_os_error() == Some(libc::EPROTOTYPE) => None,
+                        Err(e) => return Err(e),
+                    }
+                } else {
+                    None
+                };
+                match dgram {
+                    Some(s) => {
+                        s.set_write_timeout(Some(WRITE_TIMEOUT))?;
+                        Conn::UnixDgram(s)
+                    }
+                    None => {
+                        let s = UnixStream::connect(p)?;
+                        s.set_write_timeout(Some(WRITE_TIMEOUT))?;
+                        Conn::Unix(s)
+                    }
+                }
+            }
+            Endpoint::Tcp(a) => {
+                let mut last = None;
+                let mut conn = None;
+                for addr in a.to_socket_addrs()? {
+                    match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+                        Ok(s) => {
+                            conn = Some(s);
+                            break;
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                let s = conn.ok_or_else(|| last.unwrap_or_else(|| std::io::Error::new(ErrorKind::NotFound, "no address")))?;
+                s.set_write_timeout(Some(WRITE_TIMEOUT))?;
+                Conn::Tcp(s)
+            }
+            Endpoint::Udp(a) => {
+                let addr = a
+                    .to_socket_addrs()?
+                    .next()
+                    .ok_or_else(|| std::io::Error::new(ErrorKind::NotFound, "no address"))?;
+                let bind = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+                let s = UdpSocket::bind(bind)?;
+                s.connect(addr)?;
+                s.set_write_timeout(Some(WRITE_TIMEOUT))?;
+                Conn::Udp(s)
+            }
+        };
+        Ok(c)
+    }
+
+    pub fn is_datagram(&self) -> bool {
+        matches!(self, Conn::UnixDgram(_) | Conn::Udp(_))
+    }
+
+    pub fn is_unix_stream(&self) -> bool {
+        matches!(self, Conn::Unix(_))
+    }
+
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            Conn::Unix(s) => s.as_fd(),
+            Conn::UnixDgram(s) => s.as_fd(),
+            Conn::Tcp(s) => s.as_fd(),
+            Conn::Udp(s) => s.as_fd(),
+        }
+    }
+
+    /// A stream peer that has closed (or reset) its end: writing now would
+    /// only lose lines into a dead connection.
+    pub fn peer_closed(&self) -> bool {
+        if self.is_datagram() {
+            return false;
+        }
+        let mut pfd = libc::pollfd { fd: self.fd().as_raw_fd(), events: libc::POLLIN | libc::POLLRDHUP, revents: 0 };
+        // SAFETY: one valid pollfd, zero timeout.
+        let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+        if n != 1 {
+            return false;
+        }
+        if pfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0 {
+            return true;
+        }
+        // Readable: receivers of JSON lines send nothing, so this is EOF or
+        // stray bytes; peek to tell which.
+        let mut b = [0u8; 1];
+        // SAFETY: valid fd and buffer.
+        let r = unsafe { libc::recv(pfd.fd, b.as_mut_ptr().cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+        r == 0
+    }
+
+    /// Writes `bytes` to a stream, advancing `sent` as the kernel takes them.
+    pub fn write_stream(&mut self, bytes: &[u8], sent: &mut usize) -> std::io::Result<()> {
+        while *sent < bytes.len() {
+            let r = match self {
+                Conn::Unix(s) => s.write(&bytes[*sent..]),
+                Conn::Tcp(s) => s.write(&bytes[*sent..]),
+                _ => return Err(std::io::Error::new(ErrorKind::Unsupported, "not a stream")),
+            };
+            match r {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => *sent += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one datagram.
+    pub fn send(&mut self, msg: &[u8]) -> std::io::Result<()> {
+        let n = match self {
+            Conn::UnixDgram(s) => s.send(msg)?,
+            Conn::Udp(s) => s.send(msg)?,
+            _ => return Err(std::io::Error::new(ErrorKind::Unsupported, "not a datagram socket")),
+        };
+        if n != msg.len() {
+            return Err(std::io::Error::other("datagram truncated"));
+        }
+        Ok(())
+    }
+}
+
+/// A connection to one endpoint that comes back after failures, with
+/// exponential backoff between attempts ([`BACKOFF_MIN`] doubling to
+/// [`BACKOFF_MAX`], reset by a successful connect).
+pub struct Link {
+    name: String,
+    ep: Endpoint,
+    dgram_first: bool,
+    conn: Option<Conn>,
+    backoff: Duration,
+    next_attempt: Instant,
+    /// In an outage (for logging once per outage).
+    down: bool,
+}
+
+impl Link {
+    pub fn new(name: String, ep: Endpoint, dgram_first: bool) -> Self {
+        Link { name, ep, dgram_first, conn: None, backoff: BACKOFF_MIN, next_attempt: Instant::now(), down: false }
+    }
+
+    fn attempt(&mut self) -> bool {
+        match Conn::connect(&self.ep, self.dgram_first) {
+            Ok(c) => {
+                if self.down {
+                    log::info!("sink {}: connected", self.name);
+                }
+                self.conn = Some(c);
+                self.backoff = BACKOFF_MIN;
+                self.down = false;
+                true
+            }
+            Err(e) => {
+                if !self.down {
+                    log::warn!(
+                        "sink {}: cannot connect ({e}); retrying with backoff up to {}s, queueing meanwhile",
+                        self.name,
+                        BACKOFF_MAX.as_secs()
+                    );
+                    self.down = true;
+                }
+                self.next_attempt = Instant::now() + self.backoff;
+                self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                false
+            }
+        }
+    }
+
+    /// The connection, (re)connecting first as the backoff allows. Waits
+    /// without holding anything but the line in hand. Once the queue is
+    /// closed (shutdown), makes one last attempt and then gives up.
+    pub fn get(&mut self, queue: &Queue) -> Result<&mut Conn, WriteError> {
+        while self.conn.is_none() {
+            let now = Instant::now();
+            if now < self.next_attempt {
+                if queue.sleep_unless_closed(self.next_attempt - now) {
+                    if !self.attempt() {
+                        return Err(WriteError::GaveUp);
+                    }
+                    break;
+                }
+                continue;
+            }
+            if !self.attempt() && queue.is_closed() {
+                return Err(WriteError::GaveUp);
+            }
+        }
+        Ok(self.conn.as_mut().expect("connected"))
+    }
+
+    /// The connection failed: drop it; the next [`get`](Self::get) reconnects.
+    pub fn broken(&mut self, why: &dyn std::fmt::Display) {
+        if self.conn.take().is_some() {
+            log::warn!("sink {}: connection lost ({why}); reconnecting", self.name);
+            self.down = true;
+        }
+        self.next_attempt = Instant::now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_parse() {
+        assert_eq!(Endpoint::parse("unix:/run/x.sock", false), Ok(Endpoint::Unix("/run/x.sock".into())));
+        assert_eq!(Endpoint::parse("/dev/log", true), Ok(Endpoint::Unix("/dev/log".into())));
+        assert_eq!(Endpoint::parse("tcp:127.0.0.1:5170", false), Ok(Endpoint::Tcp("127.0.0.1:5170".into())));
+        assert_eq!(Endpoint::parse("tcp:[::1]:514", false), Ok(Endpoint::Tcp("[::1]:514".into())));
+        assert_eq!(Endpoint::parse("udp:logs:514", true), Ok(Endpoint::Udp("logs:514".into())));
+        assert!(Endpoint::parse("udp:logs:514", false).unwrap_err().contains("stream socket"));
+        assert!(Endpoint::parse("tcp:host", false).is_err());
+        assert!(Endpoint::parse("tcp:host:0", false).is_err());
+        assert!(Endpoint::parse("tcp::514", false).is_err());
+        assert!(Endpoint::parse("unix:", false).is_err());
+        assert!(Endpoint::parse("localhost:514", false).unwrap_err().contains("unix:PATH or tcp:HOST:PORT"));
+        assert_eq!(Endpoint::parse("tcp:h:1", false).unwrap().to_string(), "tcp:h:1");
+    }
+
+    #[test]
+    fn backoff_doubles_to_the_cap_and_resets_on_connect() {
+        let dir = std::env::temp_dir().join(format!("tracer-unit-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s");
+        let mut l = Link::new("t".into(), Endpoint::Unix(path.clone()), false);
+        let mut seen = vec![];
+        for _ in 0..12 {
+            assert!(!l.attempt());
+            seen.push(l.backoff);
+        }
+        assert_eq!(seen[0], BACKOFF_MIN * 2);
+        assert_eq!(seen[1], BACKOFF_MIN * 4);
+        assert_eq!(*seen.last().unwrap(), BACKOFF_MAX);
+        let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        assert!(l.attempt());
+        assert_eq!(l.backoff, BACKOFF_MIN);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
