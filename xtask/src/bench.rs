@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
-use self::config::{Config, Setup, tracer_counts};
+use self::config::{Config, Setup, sink_dropped, tracer_counts};
 use self::quiet::Gate;
 use self::report::{Cell, Machine, Replay, Results, Sample, Storm, TracerRun, ratio_text};
 use self::workload::{Binaries, Workload};
@@ -49,6 +49,10 @@ pub struct BenchArgs {
     /// the machine to stop (then measure anyway, and say so).
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub max_wait: u64,
+    /// Time this tracer binary instead of the one just built (to compare a
+    /// prototype against the floor and the peers in the same way).
+    #[arg(long, value_name = "PATH")]
+    pub tracer_bin: Option<PathBuf>,
 }
 
 /// A traced run may take about this many times a bare full-size run: slow
@@ -115,7 +119,13 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &BenchArgs) -> Result<()> {
     let _tracefs = TracefsMount::ensure(
         results.configs.iter().any(|c| matches!(c, Config::PerfTrace | Config::Bpftrace)),
     )?;
-    let tracer = release.join("tracer");
+    let tracer = match &args.tracer_bin {
+        Some(p) => cmd::absolute(p)?,
+        None => release.join("tracer"),
+    };
+    if args.tracer_bin.is_some() {
+        results.notes.push(format!("tracer binary: {}", tracer.display()));
+    }
     let mut excluded_cgroup = None;
     if results.configs.contains(&Config::TracerCgroup) {
         let help = cmd::output(Command::new(&tracer).arg("--help"))?;
@@ -298,6 +308,7 @@ impl Bench<'_> {
                 config: c,
                 written: counts.map(|c| c.0),
                 lost: counts.map(|c| c.1),
+                sink_dropped: sink_dropped(&stopped.stderr),
                 peak_rss_kib: stopped.peak_rss_kib,
                 file_bytes,
             }
@@ -316,8 +327,12 @@ impl Bench<'_> {
             self.results.notes.push(format!("{}: no counters line at exit", r.config.title()));
             return;
         };
-        if lost > 0 {
-            self.results.notes.push(format!("{}: {lost} events lost in one round", r.config.title()));
+        if lost > 0 || r.sink_dropped > 0 {
+            self.results.notes.push(format!(
+                "{}: {lost} events lost in the kernel and {} dropped by the sink in one round",
+                r.config.title(),
+                r.sink_dropped
+            ));
         }
         match r.config {
             Config::TracerCgroup if written >= expected / 2 => self.results.notes.push(format!(
@@ -370,9 +385,18 @@ impl Bench<'_> {
             let stopped = daemon.stop()?;
             let (written, lost) = tracer_counts(&stopped.stderr)
                 .context("tracer printed no counters line after the storm")?;
-            let storm = Storm { processes, iterations_each: n, elapsed_ns, written, lost, peak_rss_kib: stopped.peak_rss_kib };
+            let dropped = sink_dropped(&stopped.stderr);
+            let storm = Storm {
+                processes,
+                iterations_each: n,
+                elapsed_ns,
+                written,
+                lost,
+                sink_dropped: dropped,
+                peak_rss_kib: stopped.peak_rss_kib,
+            };
             eprintln!(
-                "xtask: bench: storm {}/{repeats}: {processes} × mmaps {n}: {written} events in {:.2} s, {lost} lost",
+                "xtask: bench: storm {}/{repeats}: {processes} × mmaps {n}: {written} events in {:.2} s, {lost} lost, {dropped} dropped by the sink",
                 i + 1,
                 elapsed_ns as f64 / 1e9
             );
@@ -380,6 +404,7 @@ impl Bench<'_> {
                 config: Config::Tracer,
                 written: Some(written),
                 lost: Some(lost),
+                sink_dropped: dropped,
                 peak_rss_kib: stopped.peak_rss_kib,
                 file_bytes: None,
             });

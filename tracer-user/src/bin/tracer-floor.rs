@@ -15,6 +15,10 @@ fn main() -> ExitCode {
     // queued for sigwait rather than killing us with the programs attached.
     let mut set = unsafe { std::mem::zeroed::<libc::sigset_t>() };
     unsafe {
+        // An ignored signal is discarded even while blocked, and a shell
+        // without job control starts background jobs with SIGINT ignored.
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+        libc::signal(libc::SIGTERM, libc::SIG_DFL);
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::sigaddset(&mut set, libc::SIGTERM);

@@ -31,10 +31,14 @@ pub enum Config {
     Bpftrace,
     /// Two empty programs on sys_enter/sys_exit.
     Floor,
+    /// tracer forced onto plain raw tracepoints (TRACER_RAW_TRACEPOINTS=1),
+    /// to measure what the BTF-typed ones save. Only when asked for.
+    TracerRaw,
 }
 
 impl Config {
-    /// Table order: tracer first, then the peers, the floor last.
+    /// The default set, in table order: tracer first, then the peers, the
+    /// floor last.
     pub const ALL: [Config; 8] = [
         Config::Tracer,
         Config::TracerFile,
@@ -56,6 +60,7 @@ impl Config {
             Config::PerfTrace => "perf-trace",
             Config::Bpftrace => "bpftrace",
             Config::Floor => "floor",
+            Config::TracerRaw => "tracer-raw",
         }
     }
 
@@ -70,11 +75,12 @@ impl Config {
             Config::PerfTrace => "perf trace",
             Config::Bpftrace => "bpftrace",
             Config::Floor => "floor",
+            Config::TracerRaw => "tracer, raw tracepoints",
         }
     }
 
     pub fn is_tracer(self) -> bool {
-        matches!(self, Config::Tracer | Config::TracerFile | Config::TracerCgroup)
+        matches!(self, Config::Tracer | Config::TracerFile | Config::TracerCgroup | Config::TracerRaw)
     }
 
     /// strace runs the workload as its child; everything else is attached
@@ -108,6 +114,7 @@ impl Setup {
         let mut s = parts.join(" ");
         match c {
             Config::Strace | Config::StraceSeccomp => s.push_str(" WORKLOAD"),
+            Config::TracerRaw => s = format!("TRACER_RAW_TRACEPOINTS=1 {s} >/dev/null"),
             Config::Tracer | Config::TracerCgroup | Config::Floor => s.push_str(" >/dev/null"),
             Config::TracerFile => s.push_str(" >FILE"),
             Config::PerfTrace | Config::Bpftrace => {}
@@ -118,7 +125,7 @@ impl Setup {
     fn argv(&self, c: Config) -> (PathBuf, Vec<String>) {
         let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         match c {
-            Config::Tracer | Config::TracerFile => (self.tracer.clone(), Vec::new()),
+            Config::Tracer | Config::TracerFile | Config::TracerRaw => (self.tracer.clone(), Vec::new()),
             Config::TracerCgroup => {
                 let cg = self.excluded_cgroup.as_ref().map(|p| p.display().to_string());
                 (self.tracer.clone(), vec!["--cgroup".into(), cg.unwrap_or_default()])
@@ -161,6 +168,10 @@ impl Setup {
             Config::Tracer | Config::TracerFile | Config::TracerCgroup => {
                 Ready::StderrLine("tracer: attached")
             }
+            Config::TracerRaw => {
+                cmd.env("TRACER_RAW_TRACEPOINTS", "1");
+                Ready::StderrLine("tracer: attached")
+            }
             Config::Floor => Ready::StderrLine("tracer-floor: attached"),
             // bpftrace prints this on stderr once every probe is attached.
             Config::Bpftrace => {
@@ -193,6 +204,21 @@ pub fn tracer_counts(stderr: &[String]) -> Option<(u64, u64)> {
         let (lost, _) = rest.split_once(" lost")?;
         Some((written.parse().ok()?, lost.parse().ok()?))
     })
+}
+
+/// Lines tracer's sinks dropped (`tracer: sink NAME: N lines dropped
+/// (queue full), M not written`), summed over sinks.
+pub fn sink_dropped(stderr: &[String]) -> u64 {
+    stderr
+        .iter()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("tracer: sink ")?;
+            let (_, rest) = rest.split_once(": ")?;
+            let (dropped, rest) = rest.split_once(" lines dropped (queue full), ")?;
+            let (failed, _) = rest.split_once(" not written")?;
+            Some(dropped.parse::<u64>().ok()? + failed.parse::<u64>().ok()?)
+        })
+        .sum()
 }
 
 #[cfg(test)]
@@ -229,6 +255,8 @@ mod tests {
             "tracer --cgroup /sys/fs/cgroup/unified/tracer-bench-excluded >/dev/null"
         );
         assert_eq!(s.shown(Config::Floor), "tracer-floor >/dev/null");
+        assert_eq!(s.shown(Config::TracerRaw), "TRACER_RAW_TRACEPOINTS=1 tracer >/dev/null");
+        assert!(!Config::ALL.contains(&Config::TracerRaw), "opt-in only");
     }
 
     #[test]
@@ -250,5 +278,16 @@ mod tests {
         ];
         assert_eq!(tracer_counts(&lines), Some((160002, 17)));
         assert_eq!(tracer_counts(&lines[..1]), None);
+    }
+
+    #[test]
+    fn sink_drop_lines() {
+        let lines = [
+            "tracer: 5 events written, 0 lost (ring buffer full), 0 exits without entry".to_owned(),
+            "tracer: sink stdout: 120 lines dropped (queue full), 3 not written".to_owned(),
+            "tracer: sink file:/var/log/t.jsonl: 7 lines dropped (queue full), 0 not written".to_owned(),
+        ];
+        assert_eq!(sink_dropped(&lines), 130);
+        assert_eq!(sink_dropped(&lines[..1]), 0);
     }
 }

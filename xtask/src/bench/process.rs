@@ -3,6 +3,7 @@
 //! with SIGINT, its stderr kept.
 
 use std::io::{BufRead as _, BufReader};
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -49,6 +50,17 @@ impl Daemon {
     pub fn start(mut cmd: Command, ready: Ready) -> Result<Daemon> {
         let shown = cmd::display(&cmd);
         let started = Instant::now();
+        // Started from a shell without job control (`xtask bench &`), we
+        // inherit SIGINT ignored, and so would the tool: then the SIGINT
+        // that stops it would be discarded. Give it the default back.
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         let mut child = cmd
             .stdin(Stdio::null())
             .stderr(Stdio::piped())

@@ -60,7 +60,10 @@ impl Cell {
 pub struct TracerRun {
     pub config: Config,
     pub written: Option<u64>,
+    /// Lost in the kernel (ring buffer full).
     pub lost: Option<u64>,
+    /// Dropped or failed in tracer's sinks.
+    pub sink_dropped: u64,
     pub peak_rss_kib: Option<u64>,
     /// Bytes of JSON tracer → file wrote.
     pub file_bytes: Option<u64>,
@@ -73,8 +76,12 @@ pub struct Storm {
     pub iterations_each: u64,
     /// The slowest copy's own loop time.
     pub elapsed_ns: u64,
+    /// Records tracer decoded (its "events written").
     pub written: u64,
+    /// Lost in the kernel: the ring buffer was full.
     pub lost: u64,
+    /// Dropped in userspace: a sink's queue was full, or a write failed.
+    pub sink_dropped: u64,
     pub peak_rss_kib: Option<u64>,
 }
 
@@ -82,8 +89,11 @@ impl Storm {
     pub fn expected_events(&self) -> u64 {
         self.processes as u64 * self.iterations_each * Workload::Mmaps.traced_calls_per_iteration()
     }
+    pub fn delivered(&self) -> u64 {
+        self.written.saturating_sub(self.sink_dropped)
+    }
     pub fn delivered_per_s(&self) -> f64 {
-        self.written as f64 / (self.elapsed_ns as f64 / 1e9)
+        self.delivered() as f64 / (self.elapsed_ns as f64 / 1e9)
     }
 }
 
@@ -274,15 +284,16 @@ impl Results {
             let _ = writeln!(
                 s,
                 "- `mmaps` on all {} cores at once ({} × {} iterations, default {} MiB ring buffer): \
-                 {} events delivered ({} per core), {} lost of {} expected.",
+                 {} events delivered ({} per core); of {} expected, {} lost in the kernel, {} dropped by the sink.",
                 storm.processes,
                 storm.processes,
                 storm.iterations_each,
                 self.ringbuf_mib,
                 rate_text(storm.delivered_per_s()),
                 rate_text(storm.delivered_per_s() / storm.processes as f64),
+                storm.expected_events(),
                 storm.lost,
-                storm.expected_events()
+                storm.sink_dropped
             );
         }
         if !self.replays.is_empty() {
@@ -411,6 +422,7 @@ impl Results {
                 "config": r.config.key(),
                 "events_written": r.written,
                 "lost": r.lost,
+                "sink_dropped": r.sink_dropped,
                 "peak_rss_kib": r.peak_rss_kib,
                 "file_bytes": r.file_bytes,
             })).collect::<Vec<_>>(),
@@ -422,6 +434,7 @@ impl Results {
                 "events_written": s.written,
                 "expected_events": s.expected_events(),
                 "lost": s.lost,
+                "sink_dropped": s.sink_dropped,
                 "delivered_per_s": s.delivered_per_s(),
                 "peak_rss_kib": s.peak_rss_kib,
                 "ringbuf_mib": self.ringbuf_mib,
