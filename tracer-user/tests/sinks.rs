@@ -196,7 +196,9 @@ fn syslog_messages_reach_rsyslog_over_tcp_udp_and_unix_with_every_field_intact()
     // UDP (one message per datagram) and the unix datagram socket (/dev/log's kind).
     for endpoint in [format!("udp:127.0.0.1:{}", rs.udp), format!("unix:{}", rs.sock.display())] {
         let before = rsyslog_lines(&rs.out).len();
-        let tracer = Tracer::start(&["--syscalls", "clone,wait4", "--syslog", &endpoint]);
+        // Datagrams may be dropped under load: keep the traffic to the
+        // program itself (--comm), not every process on the machine.
+        let tracer = Tracer::start(&["--syscalls", "clone,wait4", "--comm", "process", "--syslog", &endpoint]);
         let tracer_pid = tracer.pid();
         let pid = run_process(&bin);
         tracer.stop();
