@@ -506,10 +506,14 @@ pub struct Config {
     pub exit_has_group_dead: u32,
     /// Bit n-1 set: the generation and delivery of signal n are reported.
     pub signal_mask: u64,
+    /// Wake the reader only once this many bytes wait in the ring buffer
+    /// (records are submitted with BPF_RB_NO_WAKEUP below it; the daemon
+    /// drains on a short timer anyway). 0: wake on every record.
+    pub wakeup_bytes: u64,
     /// More kernel struct offsets from BTF.
     pub offs: KernelOffsets,
 }
-const _: () = assert!(size_of::<Config>() == 64 + 32 + 8 + size_of::<KernelOffsets>());
+const _: () = assert!(size_of::<Config>() == 64 + 32 + 16 + size_of::<KernelOffsets>());
 
 /// Offsets of the kernel struct members the programs read, from the running
 /// kernel's BTF (aya-ebpf has no CO-RE relocations for kernel structs).
@@ -602,6 +606,7 @@ impl Config {
             signal_live_off: 0,
             exit_has_group_dead: 0,
             signal_mask: 0,
+            wakeup_bytes: 0,
             offs: KernelOffsets::zeroed(),
         }
     }

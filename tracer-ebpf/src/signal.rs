@@ -101,6 +101,6 @@ fn emit(sig: u32, phase: u32, info: *const u8, task: *const u8, target_pid: u32,
     r.si_stime = read_at(info, config!(offs.siginfo_stime)).unwrap_or(0);
     r.sa_handler = read_at(ka, config!(offs.ksigaction_handler)).unwrap_or(0);
     r.sa_flags = read_at(ka, config!(offs.ksigaction_flags)).unwrap_or(0);
-    entry.submit(0);
+    entry.submit(crate::syscalls::submit_flags());
     count(Counter::Emitted);
 }

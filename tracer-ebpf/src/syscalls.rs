@@ -34,6 +34,24 @@ use crate::{CONFIG, config, count, filter};
 #[map]
 pub(crate) static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
 
+/// Flags for submitting a record: wake the reader only once
+/// `CONFIG.wakeup_bytes` are waiting. A wake-up per record costs the
+/// producer several microseconds (an irq_work and the reader's epoll
+/// round-trip); batching them leaves it a store and a query, and the
+/// daemon's drain timer bounds how long a record can wait in a quiet period.
+#[inline(always)]
+pub(crate) fn submit_flags() -> u64 {
+    let threshold = config!(wakeup_bytes);
+    if threshold == 0 {
+        return 0;
+    }
+    if EVENTS.query(aya_ebpf::bindings::BPF_RB_AVAIL_DATA as u64) >= threshold {
+        aya_ebpf::bindings::BPF_RB_FORCE_WAKEUP as u64
+    } else {
+        aya_ebpf::bindings::BPF_RB_NO_WAKEUP as u64
+    }
+}
+
 /// tid → call in flight. LRU so a thread that never returns (killed while
 /// blocked) cannot fill it; `sched_process_exit` removes a thread's entry.
 #[map]
@@ -410,7 +428,7 @@ fn emit_plain(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
     fill_syscall(r, p, id, ret, now, pid_tgid);
-    entry.submit(0);
+    entry.submit(submit_flags());
     count(Counter::Emitted);
 }
 
@@ -424,7 +442,7 @@ fn emit_no_return(p: &PendingSyscall, id: u32, pid_tgid: u64) {
     let r = unsafe { &mut *entry.as_mut_ptr() };
     fill_syscall(r, p, id, 0, p.enter_ns, pid_tgid);
     r.flags |= syscall_flags::NO_RETURN;
-    entry.submit(0);
+    entry.submit(submit_flags());
     count(Counter::Emitted);
 }
 
@@ -476,7 +494,7 @@ fn emit_exec(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
         dst.fill(0);
         r.base.flags |= syscall_flags::ENTER_READ_FAILED;
     }
-    entry.submit(0);
+    entry.submit(submit_flags());
     count(Counter::Emitted);
 }
 
@@ -682,6 +700,6 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
         }
         r.base.extra_len = (RUSAGE_OFFSET + RUSAGE_SIZE) as u32;
     }
-    entry.submit(0);
+    entry.submit(submit_flags());
     count(Counter::Emitted);
 }

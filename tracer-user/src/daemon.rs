@@ -56,6 +56,9 @@ use crate::sink::{Batch, LineKind, LineMeta, Queue, SinkCounters, SinkEvent};
 
 /// Hand a batch to the sinks once this much is formatted within one drain.
 const FLUSH_AT: usize = 1 << 16;
+/// How long a record may wait in the ring in a quiet period: the kernel
+/// side batches wake-ups, this timer drains what stays below the threshold.
+pub const DRAIN_TICK: Duration = Duration::from_millis(10);
 /// Records handled per wake-up before signals and timers get a turn.
 const MAX_PER_WAKE: usize = 16_384;
 /// How often kernel loss counters (and sink drops) are checked: a loss shows
@@ -557,6 +560,10 @@ pub async fn run(
     let Signals { int: mut sigint, term: mut sigterm, hup: mut sighup } = opts.signals;
     let mut loss = tokio::time::interval(LOSS_POLL);
     loss.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The kernel side wakes us only once `wakeup_bytes` wait (see
+    // `load`): this drains what a quieter period leaves below that.
+    let mut drain_tick = tokio::time::interval(DRAIN_TICK);
+    drain_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut sink_events = opts.sink_events;
     let mut stats = opts.stats_interval.map(|p| {
         let mut i = tokio::time::interval_at(tokio::time::Instant::now() + p, p);
@@ -575,6 +582,9 @@ pub async fn run(
                 if !drain_ring(guard.get_inner_mut(), d) {
                     guard.clear_ready();
                 }
+            }
+            _ = drain_tick.tick() => {
+                drain_ring(afd.get_mut(), d);
             }
             _ = loss.tick() => d.poll_loss(loaded),
             _ = async { match stats.as_mut() { Some(i) => i.tick().await, None => std::future::pending().await } } => {

@@ -19,13 +19,17 @@ static BPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), 
 /// in attach order. `sched_process_fork` goes first so that by the time
 /// anything is traced, every fork of a tracked process is followed; it is
 /// attached only when the pid filter is active, so no other run pays for it
-/// on every fork.
+/// on every fork. The hooks that free or move `PENDING` entries
+/// (`sched_process_exit`/`exec`) and `sys_exit` come before `sys_enter`:
+/// an entry stashed from the first traced call on always has them to meet
+/// (attached the other way round, a thread dying in between leaked its
+/// entry).
 const HOOKS: [(&str, &str); 5] = [
     ("sched_process_fork", "sched_process_fork"),
-    ("sys_enter", "sys_enter"),
-    ("sys_exit", "sys_exit"),
     ("sched_process_exit", "sched_process_exit"),
     ("sched_process_exec", "sched_process_exec"),
+    ("sys_exit", "sys_exit"),
+    ("sys_enter", "sys_enter"),
 ];
 
 /// Lifecycle programs (`tracer-ebpf/src/sched.rs`, `signal.rs`), attached
@@ -123,6 +127,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut cfg = Config::zeroed();
     cfg.syscalls = syscall_bitmap(&opts.syscalls);
     cfg.self_tgid = std::process::id();
+    // Wake the reader when an eighth of the ring is waiting (its drain timer
+    // takes care of less): far from full, so a wake-up always comes in time,
+    // and a wake-up per ~7,000 records (8 MiB ring) instead of per record.
+    cfg.wakeup_bytes = u64::from(opts.ringbuf_size / 8);
     cfg.task_real_parent_off = offs.real_parent;
     cfg.task_tgid_off = offs.tgid;
     cfg.task_signal_off = offs.signal;
