@@ -530,12 +530,12 @@ impl Signals {
 /// strace does. A [`crate::launch::LaunchError`] in the error chain means
 /// the command could not be exec'd.
 pub async fn run(
-    loaded: &mut Loaded,
+    loaded: &Loaded,
+    ring: RingBuf<MapData>,
     d: &mut Drainer,
     opts: RunOptions,
     mut command: Option<&mut HeldCommand>,
 ) -> anyhow::Result<Outcome> {
-    let ring = loaded.take_ring()?;
     d.fill = RingFill::new(ring.as_fd(), d.ringbuf_size);
     // SAFETY: the AsyncFd owns the ring buffer, and with it the map fd, for
     // as long as it is registered; nothing else closes that fd.
@@ -598,14 +598,25 @@ pub async fn run(
     Ok(outcome)
 }
 
-/// Opens every sink named in `args` (stdout if none) and starts its thread.
-pub fn start_sinks(args: &crate::cli::DaemonArgs) -> anyhow::Result<(Vec<SinkSlot>, UnboundedReceiver<SinkEvent>)> {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+/// A sink whose destination is open and whose thread has not started.
+pub struct OpenSink {
+    pub spec: crate::sink::SinkSpec,
+    writer: Box<dyn crate::sink::Writer>,
+}
+
+/// Opens every sink named in `args` (stdout if none): files are created now,
+/// so a bad path is an error before anything is loaded.
+pub fn open_sinks(args: &crate::cli::DaemonArgs) -> anyhow::Result<Vec<OpenSink>> {
     let opts = crate::sink::FileOptions { rotate_size: args.rotate_size, rotate_keep: args.rotate_keep };
+    args.sinks().into_iter().map(|spec| Ok(OpenSink { writer: crate::sink::open(&spec, opts)?, spec })).collect()
+}
+
+/// Starts each open sink's thread behind a queue of `queue_size` bytes.
+pub fn spawn_sinks(open: Vec<OpenSink>, queue_size: u64) -> anyhow::Result<(Vec<SinkSlot>, UnboundedReceiver<SinkEvent>)> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut slots = Vec::new();
-    for spec in args.sinks() {
-        let writer = crate::sink::open(&spec, opts)?;
-        let queue = Arc::new(Queue::new(usize::try_from(args.queue_size).unwrap_or(usize::MAX)));
+    for OpenSink { spec, writer } in open {
+        let queue = Arc::new(Queue::new(usize::try_from(queue_size).unwrap_or(usize::MAX)));
         let counters = Arc::new(SinkCounters::default());
         let ctx = crate::sink::SinkContext { queue: Arc::clone(&queue), counters: Arc::clone(&counters), events: tx.clone() };
         let name = spec.name();
@@ -613,6 +624,11 @@ pub fn start_sinks(args: &crate::cli::DaemonArgs) -> anyhow::Result<(Vec<SinkSlo
         slots.push(SinkSlot::new(name, queue, counters, thread));
     }
     Ok((slots, rx))
+}
+
+/// Opens every sink named in `args` (stdout if none) and starts its thread.
+pub fn start_sinks(args: &crate::cli::DaemonArgs) -> anyhow::Result<(Vec<SinkSlot>, UnboundedReceiver<SinkEvent>)> {
+    spawn_sinks(open_sinks(args)?, args.queue_size)
 }
 
 #[cfg(test)]

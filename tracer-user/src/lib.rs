@@ -16,6 +16,7 @@ pub mod launch;
 pub mod load;
 pub mod metrics;
 pub mod names;
+pub mod privilege;
 pub mod report;
 pub mod sink;
 pub mod syscall_table;
