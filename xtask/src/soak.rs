@@ -47,6 +47,9 @@ const RSS_TOLERANCE: f64 = 0.10;
 const ROUND: [(&str, u64); 3] = [("forks", 200), ("threads", 500), ("mmaps", 2000)];
 /// Pause between rounds.
 const PAUSE: Duration = Duration::from_millis(300);
+/// tracer closes a per-process file 3 s after its last line once the
+/// process is gone, checking once a second: a file idle for longer is stale.
+const STALE_AFTER: Duration = Duration::from_secs(5);
 /// After the storm: how long per-process files may take to close
 /// (tracer closes them 3 s after their last line once the process is gone,
 /// checking once a second).
@@ -60,8 +63,12 @@ struct Sample {
     /// Per-process files open (tracer traces the whole machine: other
     /// people's long-lived processes legitimately keep theirs open).
     pid_files: usize,
-    /// Of those, files of processes that no longer exist.
+    /// Of those, files of processes that no longer exist, not written for
+    /// [`STALE_AFTER`]: tracer should have closed them.
     stale_pid_files: usize,
+    /// VmRSS split: anonymous memory (heap, stacks) and mapped pages
+    /// (binary, libraries, the ring buffer's pages).
+    anon_kib: u64,
 }
 
 impl Sample {
@@ -138,9 +145,10 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
             }
             let s = sample(pid, &by_pid, started.elapsed())?;
             eprintln!(
-                "xtask: soak: {:>4} s  RSS {:>6} KiB  HWM {:>6} KiB  fds {:>3}  per-pid files open {:>3} ({:>3} of exited processes)  rounds {}",
+                "xtask: soak: {:>4} s  RSS {:>6} KiB (anon {:>6})  HWM {:>6} KiB  fds {:>3}  per-pid files open {:>3} ({} stale)  rounds {}",
                 s.at.as_secs(),
                 s.rss_kib,
+                s.anon_kib,
                 s.hwm_kib,
                 s.fds,
                 s.pid_files,
@@ -170,7 +178,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
         }
         if settle_start.elapsed() > SETTLE {
             eprintln!(
-                "xtask: soak: after {} s: {} fds besides per-pid files (after attach {}), {} per-pid files of exited processes open",
+                "xtask: soak: after {} s: {} fds besides per-pid files (after attach {}), {} stale per-pid files open",
                 SETTLE.as_secs(),
                 s.own_fds(),
                 base.own_fds(),
@@ -212,15 +220,16 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
     line(format!("- RSS after attach {} KiB; after warm-up ({} s) {} KiB; after warm-up min {} / max {} / last {} KiB; growth {:+.1} % (limit {:+.0} %)",
         base.rss_kib, warm.as_secs(), warm_rss, min_rss, max_rss, last_rss, growth * 100.0, RSS_TOLERANCE * 100.0));
     line(format!("- peak RSS (VmHWM) {} KiB", end.hwm_kib));
-    line(format!("- RSS series (KiB, every {} s): {}", args.every, series(&samples)));
+    line(format!("- RSS series (KiB): {}", series(&samples, |s| s.rss_kib)));
+    line(format!("- of which anonymous (heap, stacks): {}", series(&samples, |s| s.anon_kib)));
     line(format!("- fds: {} after attach besides per-pid files; per-pid files open at most {max_pid_files} at once; after the storm: {}",
         base.own_fds(),
         match &settled {
             Some((s, t)) => format!(
-                "{} besides per-pid files, {} per-pid files of exited processes ({} of running ones), {:.1} s after the storm stopped",
-                s.own_fds(), s.stale_pid_files, s.pid_files - s.stale_pid_files, t.as_secs_f64()
+                "{} besides per-pid files and no stale per-pid file ({} open, of running or just-exited processes) {:.1} s after the storm stopped",
+                s.own_fds(), s.pid_files, t.as_secs_f64()
             ),
-            None => format!("{} besides per-pid files, {} per-pid files of exited processes after {} s", end.own_fds(), end.stale_pid_files, SETTLE.as_secs()),
+            None => format!("{} besides per-pid files, {} stale per-pid files after {} s", end.own_fds(), end.stale_pid_files, SETTLE.as_secs()),
         }));
     line(format!("- per-pid files written: {} (removed during the run as their processes exited, as a shipper would)", pruned + remaining));
     for l in &sink_trouble {
@@ -229,9 +238,9 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
     print!("{report}");
     std::fs::write(out.join("report.md"), &report)?;
     let mut csv = std::fs::File::create(out.join("samples.csv"))?;
-    writeln!(csv, "seconds,rss_kib,hwm_kib,fds,pid_files_open")?;
+    writeln!(csv, "seconds,rss_kib,rss_anon_kib,hwm_kib,fds,pid_files_open,stale_pid_files")?;
     for s in &samples {
-        writeln!(csv, "{},{},{},{},{}", s.at.as_secs(), s.rss_kib, s.hwm_kib, s.fds, s.pid_files)?;
+        writeln!(csv, "{},{},{},{},{},{},{}", s.at.as_secs(), s.rss_kib, s.anon_kib, s.hwm_kib, s.fds, s.pid_files, s.stale_pid_files)?;
     }
 
     let mut failures = vec![];
@@ -243,7 +252,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
     }
     if settled.is_none() {
         failures.push(format!(
-            "per-pid state not released: {} fds besides per-pid files (after attach {}), {} per-pid files of exited processes open",
+            "per-pid state not released: {} fds besides per-pid files (after attach {}), {} stale per-pid files open",
             end.own_fds(),
             base.own_fds(),
             end.stale_pid_files
@@ -309,11 +318,13 @@ fn sample(pid: u32, by_pid: &Path, at: Duration) -> Result<Sample> {
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let Some(traced) = name.split(".jsonl").next().and_then(|p| p.parse::<u32>().ok()) else { continue };
         pid_files += 1;
-        if !Path::new(&format!("/proc/{traced}")).exists() {
+        // The fd's own file, deleted or not.
+        let idle = std::fs::metadata(e.path()).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).unwrap_or_default();
+        if idle > STALE_AFTER && !Path::new(&format!("/proc/{traced}")).exists() {
             stale_pid_files += 1;
         }
     }
-    Ok(Sample { at, rss_kib: kib("VmRSS:"), hwm_kib: kib("VmHWM:"), fds, pid_files, stale_pid_files })
+    Ok(Sample { at, rss_kib: kib("VmRSS:"), hwm_kib: kib("VmHWM:"), fds, pid_files, stale_pid_files, anon_kib: kib("RssAnon:") })
 }
 
 /// Removes `<pid>.jsonl` files of processes that no longer exist; returns
@@ -333,10 +344,16 @@ fn prune(dir: &Path) -> usize {
     n
 }
 
-/// About 20 RSS samples spread over the run (all if fewer), in KiB.
-fn series(samples: &[Sample]) -> String {
-    let step = if samples.len() <= 20 { 1 } else { (samples.len() / 20).max(1) };
-    samples.iter().step_by(step).map(|s| format!("{}s:{}", s.at.as_secs(), s.rss_kib)).collect::<Vec<_>>().join(" ")
+/// About 20 samples of `f` spread over the run (all if fewer), and the last.
+fn series(samples: &[Sample], f: impl Fn(&Sample) -> u64) -> String {
+    let step = if samples.len() <= 20 { 1 } else { samples.len().div_ceil(20) };
+    let mut picked: Vec<&Sample> = samples.iter().step_by(step).collect();
+    if let Some(last) = samples.last()
+        && picked.last().is_none_or(|p| p.at != last.at)
+    {
+        picked.push(last);
+    }
+    picked.iter().map(|s| format!("{}s:{}", s.at.as_secs(), f(s))).collect::<Vec<_>>().join(" ")
 }
 
 fn summary_number(summary: &str, name: &str) -> Option<u64> {
