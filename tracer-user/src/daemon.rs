@@ -64,6 +64,23 @@ pub const LOSS_POLL: Duration = Duration::from_millis(500);
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
 /// A `lost` record about a sink is offered to it only with this much room.
 const REPORT_ROOM: usize = 1024;
+/// How often freed heap memory is handed back to the kernel.
+const TRIM_EVERY: Duration = Duration::from_secs(10);
+
+/// Hands free heap pages back to the kernel. A burst fills the sinks'
+/// queues with batches; once written they are freed, but glibc keeps the
+/// pages in its arenas, so without this tracer's RSS would stay at the
+/// high-water mark of its worst burst for the rest of a months-long run
+/// (the soak showed +3.5 MiB steps that never came back). malloc_trim also
+/// releases whole free pages inside the heap, not only at its top; on a
+/// heap of a few MiB it takes well under a millisecond.
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 
 pub enum Outcome {
     /// Stopped by SIGINT/SIGTERM.
@@ -272,6 +289,7 @@ pub struct Drainer {
     kernel_totals: [u64; 2],
     last_kernel: crate::load::Counters,
     started: Instant,
+    last_trim: Instant,
     ringbuf_size: u32,
     fill: Option<RingFill>,
     snapshot: SharedSnapshot,
@@ -297,6 +315,7 @@ impl Drainer {
             kernel_totals: [0; 2],
             last_kernel: Default::default(),
             started: Instant::now(),
+            last_trim: Instant::now(),
             ringbuf_size,
             fill: None,
             snapshot,
@@ -458,6 +477,10 @@ impl Drainer {
         self.report_sink_drops();
         self.report_sink_failures(last);
         self.refresh_snapshot();
+        if self.last_trim.elapsed() >= TRIM_EVERY {
+            self.last_trim = Instant::now();
+            trim_heap();
+        }
     }
 
     /// A `write_error` record for each sink whose write failures call for
