@@ -427,7 +427,8 @@ pub mod signal_flags {
     pub const HAS_INFO: u32 = 1 << 0;
 }
 
-/// Indices into the per-CPU `COUNTERS` array.
+/// Which counter: CPU n's count of counter c is slot
+/// `n * COUNTER_STRIDE + c` of the `COUNTERS` array.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Counter {
@@ -449,6 +450,10 @@ pub enum Counter {
     TrackFull = 6,
 }
 pub const COUNTER_COUNT: u32 = 7;
+/// Slots per CPU in `COUNTERS`: eight u64s, one 64-byte cache line, so no
+/// two CPUs ever write the same line.
+pub const COUNTER_STRIDE: u32 = 8;
+const _: () = assert!(COUNTER_COUNT <= COUNTER_STRIDE);
 impl Counter {
     pub const ALL: [Counter; COUNTER_COUNT as usize] = [
         Counter::Emitted,

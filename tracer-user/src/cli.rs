@@ -295,6 +295,10 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "IP:PORT", env = "TRACER_METRICS")]
     pub metrics: Option<std::net::SocketAddr>,
 
+    /// Once attached, with every output open, become USER (a name or uid) and give up every capability.
+    #[arg(long, value_name = "USER", env = "TRACER_DROP_PRIVILEGES")]
+    pub drop_privileges: Option<String>,
+
     /// Read settings from a TOML file (keys are flag names: rotate-size = "100M"); flags and TRACER_… variables win.
     #[arg(long, value_name = "FILE", env = "TRACER_CONFIG")]
     pub config: Option<std::path::PathBuf>,

@@ -20,6 +20,7 @@ pub mod load;
 pub mod metrics;
 pub mod names;
 pub mod output;
+pub mod privilege;
 pub mod procs;
 pub mod syscall_args;
 pub mod syscall_groups;

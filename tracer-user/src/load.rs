@@ -4,10 +4,12 @@
 use anyhow::{Context as _, anyhow};
 use aya::{
     Ebpf, EbpfLoader,
-    maps::{CgroupArray, HashMap, MapData, PerCpuArray, RingBuf},
+    maps::{CgroupArray, HashMap, Map, MapData, RingBuf},
     programs::{BtfTracePoint, RawTracePoint},
 };
-use tracer_common::{COMM_LEN, COUNTER_COUNT, Config, Counter, MAX_TRACKED, SYSCALL_BITMAP_BITS};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tracer_common::{COMM_LEN, COUNTER_COUNT, COUNTER_STRIDE, Config, Counter, MAX_TRACKED, SYSCALL_BITMAP_BITS};
 
 use crate::btf;
 use crate::filter::Filters;
@@ -79,6 +81,7 @@ pub enum LoadError {
 
 pub struct Loaded {
     pub ebpf: Ebpf,
+    counters: CounterMap,
 }
 
 /// Builds the bitmap the kernel side tests first.
@@ -146,12 +149,14 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     // allocated up front, and an unfiltered run should not pay for them.
     let size = |n: usize| n.max(1) as u32;
     let tracked = if f.tgids.is_empty() { 1 } else { MAX_TRACKED };
+    let cpus = possible_cpus().context("reading /sys/devices/system/cpu/possible")?;
     let mut ebpf = EbpfLoader::new()
         .override_global("CONFIG", &cfg, true)
         .map_max_entries("EVENTS", opts.ringbuf_size)
         .map_max_entries("COMMS", size(f.comms.len()))
         .map_max_entries("CGROUPS", size(f.cgroups.len()))
         .map_max_entries("TRACKED_TGIDS", tracked)
+        .map_max_entries("COUNTERS", cpus * COUNTER_STRIDE)
         .load(BPF_OBJECT)
         .map_err(|e| {
             if is_permission(&e) {
@@ -161,6 +166,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
             }
         })?;
     fill_filter_maps(&mut ebpf, f)?;
+    let counters = match ebpf.take_map("COUNTERS") {
+        Some(Map::Array(data)) => CounterMap::new(data, cpus as usize).context("mapping the COUNTERS array")?,
+        _ => return Err(anyhow!("COUNTERS array missing from BPF object").into()),
+    };
     // sys_enter/sys_exit: BTF-typed tracepoints first (they read pt_regs with
     // plain loads instead of a helper call on every syscall of the machine);
     // plain raw tracepoints where the kernel refuses tracing programs.
@@ -194,7 +203,72 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         }
         attach_raw(&mut ebpf, prog, tp)?;
     }
-    Ok(Loaded { ebpf })
+    Ok(Loaded { ebpf, counters })
+}
+
+/// One past the highest possible CPU id: the kernel's CPU ids (what
+/// `bpf_get_smp_processor_id` returns) are below it.
+fn possible_cpus() -> anyhow::Result<u32> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible")?;
+    parse_cpu_list_end(text.trim()).ok_or_else(|| anyhow!("cannot parse {text:?}"))
+}
+
+/// `"0-3,8"` → 9.
+fn parse_cpu_list_end(list: &str) -> Option<u32> {
+    let mut end = None;
+    for part in list.split(',') {
+        let last = part.rsplit('-').next()?.trim().parse::<u32>().ok()?;
+        end = end.max(Some(last + 1));
+    }
+    end
+}
+
+/// The `COUNTERS` array (see `tracer-ebpf/src/main.rs`), mapped read-only
+/// at load time: reading it is a plain memory load, no `bpf()` call, so it
+/// keeps working after the privileges are dropped.
+struct CounterMap {
+    slots: *const AtomicU64,
+    mapped_len: usize,
+    cpus: usize,
+    /// Keeps the map's fd (the mapping alone would keep the map alive too).
+    _map: MapData,
+}
+
+// SAFETY: the mapping is owned by CounterMap and only read with atomic loads.
+unsafe impl Send for CounterMap {}
+unsafe impl Sync for CounterMap {}
+
+impl CounterMap {
+    fn new(map: MapData, cpus: usize) -> std::io::Result<CounterMap> {
+        use std::os::fd::{AsFd as _, AsRawFd as _};
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let bytes = cpus * COUNTER_STRIDE as usize * 8;
+        let mapped_len = bytes.div_ceil(page) * page;
+        // SAFETY: a fresh shared read-only mapping of the map's fd; an
+        // mmap-able array's memory is at least this long (rounded to pages).
+        let p = unsafe {
+            libc::mmap(std::ptr::null_mut(), mapped_len, libc::PROT_READ, libc::MAP_SHARED, map.fd().as_fd().as_raw_fd(), 0)
+        };
+        if p == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(CounterMap { slots: p as *const AtomicU64, mapped_len, cpus, _map: map })
+    }
+
+    fn get(&self, cpu: usize, c: usize) -> u64 {
+        debug_assert!(cpu < self.cpus && c < COUNTER_STRIDE as usize);
+        // SAFETY: in bounds of the mapping (cpu < cpus, c < stride); the
+        // kernel writes these u64s with plain aligned stores.
+        unsafe { (*self.slots.add(cpu * COUNTER_STRIDE as usize + c)).load(Ordering::Relaxed) }
+    }
+}
+
+impl Drop for CounterMap {
+    fn drop(&mut self) {
+        // SAFETY: unmapping our own mapping.
+        unsafe { libc::munmap(self.slots as *mut _, self.mapped_len) };
+    }
 }
 
 fn attach_btf(ebpf: &mut Ebpf, prog: &str, btf: &aya::Btf) -> anyhow::Result<()> {
@@ -255,24 +329,16 @@ impl Loaded {
         Ok(RingBuf::try_from(map)?)
     }
 
+    /// Kernel-side counters summed over CPUs.
     pub fn counters(&self) -> anyhow::Result<Counters> {
-        let map = self.ebpf.map("COUNTERS").ok_or_else(|| anyhow!("COUNTERS map missing"))?;
-        let arr: PerCpuArray<_, u64> = PerCpuArray::try_from(map)?;
-        let mut c = Counters::default();
-        for (i, slot) in c.values.iter_mut().enumerate() {
-            *slot = arr.get(&(i as u32), 0)?.iter().sum();
-        }
-        Ok(c)
+        Ok(self.counters_per_cpu()?.sum())
     }
 
     /// Kernel-side counters, one value per possible CPU (index = CPU id).
+    /// Memory reads only: works without any privilege.
     pub fn counters_per_cpu(&self) -> anyhow::Result<PerCpuCounters> {
-        let map = self.ebpf.map("COUNTERS").ok_or_else(|| anyhow!("COUNTERS map missing"))?;
-        let arr: PerCpuArray<_, u64> = PerCpuArray::try_from(map)?;
-        let mut values = Vec::with_capacity(COUNTER_COUNT as usize);
-        for i in 0..COUNTER_COUNT {
-            values.push(arr.get(&i, 0)?.to_vec());
-        }
+        let m = &self.counters;
+        let values = (0..COUNTER_COUNT as usize).map(|c| (0..m.cpus).map(|cpu| m.get(cpu, c)).collect()).collect();
         Ok(PerCpuCounters { values })
     }
 }
@@ -319,5 +385,15 @@ mod tests {
         assert_eq!(b[0], (1 << 9) | (1 << 10) | (1 << 56) | (1 << 61));
         assert_eq!(b[435 / 64], 1 << (435 % 64));
         assert_eq!(b.iter().map(|w| w.count_ones()).sum::<u32>(), 5);
+    }
+
+    #[test]
+    fn cpu_list_end_is_one_past_the_highest_id() {
+        assert_eq!(parse_cpu_list_end("0"), Some(1));
+        assert_eq!(parse_cpu_list_end("0-1"), Some(2));
+        assert_eq!(parse_cpu_list_end("0-3,8"), Some(9));
+        assert_eq!(parse_cpu_list_end("0,2-5"), Some(6));
+        assert_eq!(parse_cpu_list_end(""), None);
+        assert_eq!(parse_cpu_list_end("x"), None);
     }
 }
