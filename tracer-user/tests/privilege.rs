@@ -132,6 +132,7 @@ fn after_drop_privileges_it_has_no_capability_and_still_traces_and_counts_losses
     let by_pid = dir.path().join("by-pid");
     let me = std::process::id().to_string();
     let tracer = Tracer::start(&[
+        "--no-lifecycle",
         "--syscalls", "getcpu",
         "--pid", &me,
         // One page: a burst overflows it, so the kernel's loss counters
