@@ -59,7 +59,8 @@ pub struct ThreadCreate {
     pub stack_size: Option<u64>,
     pub mapping: Option<Mapping>,
     pub tls: u64,
-    pub stack_reused: bool,
+    /// None when mmap is not traced and no mapping is on record: unknown.
+    pub stack_reused: Option<bool>,
     pub reused_from_tid: Option<u32>,
     pub sources: Vec<u64>,
 }
@@ -128,6 +129,9 @@ pub struct Correlator {
     stacks: HashMap<u32, Vec<Mapping>>,
     /// child pid → its story.
     children: HashMap<u32, Child>,
+    /// mmap is not traced: a clone with no stack mapping on record says
+    /// nothing about glibc's stack cache, so `stack_reused` is left unknown.
+    blind_to_mmap: bool,
 }
 
 const MAX_CHILDREN: usize = 1 << 16;
@@ -135,6 +139,11 @@ const MAX_CHILDREN: usize = 1 << 16;
 impl Correlator {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A correlator for a run that does not trace mmap (see `blind_to_mmap`).
+    pub fn without_mmap() -> Self {
+        Correlator { blind_to_mmap: true, ..Self::default() }
     }
 
     /// Feeds one event (with the `seq` its line got); returns the records
@@ -281,15 +290,15 @@ impl Correlator {
                 m.owner = Some(child_tid);
                 let mut src = vec![m.mmap_seq];
                 src.extend(m.mprotect_seq);
-                (Some(m.clone()), false, None, src)
+                (Some(m.clone()), Some(false), None, src)
             }
             // ...or one an earlier thread had: glibc's stack cache.
             None => match v.iter_mut().rev().find(|m| stack >= m.base && stack < m.base + m.len) {
                 Some(m) => {
                     let prev = m.owner.replace(child_tid);
-                    (Some(m.clone()), true, prev, Vec::new())
+                    (Some(m.clone()), Some(true), prev, Vec::new())
                 }
-                None => (None, true, None, Vec::new()),
+                None => (None, (!self.blind_to_mmap).then_some(true), None, Vec::new()),
             },
         };
         sources.push(seq);
@@ -377,13 +386,13 @@ mod tests {
         assert_eq!(t.stack_size, Some(0x7fff80));
         let m = t.mapping.as_ref().unwrap();
         assert_eq!((m.base, m.len, m.guard), (BASE, 8392704, Some(4096)));
-        assert!(!t.stack_reused);
+        assert_eq!(t.stack_reused, Some(false));
         assert_eq!(t.flags, "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID");
         assert_eq!(t.sources, vec![11, 12, 13]);
         // Second thread after the first was joined: glibc's cache, no mmap.
         let r = c.event(&clone3(100, BASE, 102), 20, &mut p);
         let [Record::ThreadCreate(t)] = r.as_slice() else { panic!() };
-        assert!(t.stack_reused);
+        assert_eq!(t.stack_reused, Some(true));
         assert_eq!(t.reused_from_tid, Some(101));
         assert_eq!(t.mapping.as_ref().unwrap().guard, Some(4096));
         assert_eq!(t.sources, vec![20]);
@@ -391,7 +400,12 @@ mod tests {
         assert!(c.event(&clone3(200, BASE, -11), 21, &mut p).is_empty());
         let r = c.event(&clone3(200, BASE, 201), 22, &mut p);
         let [Record::ThreadCreate(t)] = r.as_slice() else { panic!() };
-        assert!(t.stack_reused && t.mapping.is_none() && t.reused_from_tid.is_none());
+        assert!(t.stack_reused == Some(true) && t.mapping.is_none() && t.reused_from_tid.is_none());
+        // Without mmap in the traced set the same clone says nothing about reuse.
+        let mut blind = Correlator::without_mmap();
+        let r = blind.event(&clone3(300, BASE, 301), 30, &mut p);
+        let [Record::ThreadCreate(t)] = r.as_slice() else { panic!() };
+        assert_eq!(t.stack_reused, None);
     }
 
     fn exit(pid: u32, tid: u32, ts: u64, code: u32, group_dead: bool) -> Event {

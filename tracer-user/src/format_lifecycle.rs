@@ -167,8 +167,10 @@ pub fn write_thread_create(out: &mut Vec<u8>, r: &ThreadCreate, seq: u64, clock:
     }
     w.key("tls");
     w.hex(r.tls);
-    w.key("stack_reused");
-    w.bool(r.stack_reused);
+    if let Some(reused) = r.stack_reused {
+        w.key("stack_reused");
+        w.bool(reused);
+    }
     if let Some(t) = r.reused_from_tid {
         w.key("reused_from_tid");
         w.u64(t.into());

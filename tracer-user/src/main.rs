@@ -187,7 +187,10 @@ fn main() -> ExitCode {
     // /proc is read once the hooks are attached, so no process falls
     // between the two: one that starts now is seen by both.
     let clock = Clock::now();
-    let output = Output::new(cli.format, clock, !cli.no_correlate, ProcTable::from_proc());
+    let mut output = Output::new(cli.format, clock, !cli.no_correlate, ProcTable::from_proc());
+    if !syscalls.contains(&tracer_common::nr::MMAP) {
+        output = output.mmap_not_traced();
+    }
     let mut drainer = Drainer::new(sinks, clock, cli.ringbuf_size, snapshot.clone(), output);
     let run_opts = RunOptions { stats_interval: cli.daemon.stats_interval, sink_events, signals };
     let result = rt.block_on(async {

@@ -50,6 +50,15 @@ impl Output {
         Output { format, clock, procs, correlator: correlate.then(Correlator::new), text: String::new() }
     }
 
+    /// For a run that does not trace mmap: `thread_create` records then
+    /// cannot tell a cached stack from a fresh one, and do not claim either.
+    pub fn mmap_not_traced(mut self) -> Self {
+        if self.correlator.is_some() {
+            self.correlator = Some(Correlator::without_mmap());
+        }
+        self
+    }
+
     /// Appends the lines for `ev` to `out`, numbering them from `*seq`
     /// (advanced past them), and tells `written` about each.
     pub fn render(&mut self, mut ev: Event, seq: &mut u64, out: &mut Vec<u8>, mut written: impl FnMut(Written)) {

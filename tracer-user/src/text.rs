@@ -92,8 +92,9 @@ fn thread_create(out: &mut String, t: &ThreadCreate) {
     p.push(format!("tls={:#x}", t.tls));
     p.push(format!("flags={}", t.flags));
     match (t.stack_reused, t.reused_from_tid) {
-        (true, Some(from)) => p.push(format!("stack_reused=true (from {from})")),
-        (r, _) => p.push(format!("stack_reused={r}")),
+        (Some(true), Some(from)) => p.push(format!("stack_reused=true (from {from})")),
+        (Some(r), _) => p.push(format!("stack_reused={r}")),
+        (None, _) => {}
     }
     out.push_str(&p.join(", "));
     out.push_str("} ***\n");
