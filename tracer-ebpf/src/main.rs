@@ -1,6 +1,8 @@
 //! Kernel side of tracer: raw tracepoint programs on `raw_syscalls`
-//! (`syscalls`), the in-kernel filters they consult (`filter`), and the
-//! `sched` hooks that keep per-thread and per-process state current.
+//! (`syscalls`), the in-kernel filters they consult (`filter`), the
+//! `sched` hooks that keep per-thread and per-process state current and
+//! report forks, execs and exits, and the `signal` hooks (SIGCHLD generated
+//! and delivered); `task` reads `task_struct`s for all of them.
 //!
 //! Needs Linux ≥ 5.8 (BPF ring buffer, `bpf_probe_read_user`,
 //! `bpf_ktime_get_boot_ns`).
@@ -9,10 +11,12 @@
 
 mod filter;
 mod sched;
+mod signal;
 mod syscalls;
+mod task;
 
-use aya_ebpf::{macros::map, maps::PerCpuArray};
-use tracer_common::{COUNTER_COUNT, Config, Counter};
+use aya_ebpf::{helpers::generated::bpf_get_smp_processor_id, macros::map, maps::Array};
+use tracer_common::{COUNTER_STRIDE, Config, Counter};
 
 /// Written by the loader before load (`EbpfLoader::override_global`); lives
 /// in `.rodata`, a frozen array map, so reading it is a plain load and the
@@ -24,21 +28,32 @@ static CONFIG: Config = Config::zeroed();
 /// Reads a `CONFIG` field. Volatile so LLVM keeps the load from the map
 /// instead of folding in the zero the object file was built with.
 macro_rules! config {
-    ($field:ident) => {
-        unsafe { core::ptr::read_volatile(&$crate::CONFIG.$field) }
+    ($($field:tt)+) => {
+        unsafe { core::ptr::read_volatile(&$crate::CONFIG.$($field)+) }
     };
 }
 pub(crate) use config;
 
-/// Per-CPU counters indexed by [`Counter`].
+/// `BPF_F_MMAPABLE`: the array's memory can be mapped by userspace.
+const BPF_F_MMAPABLE: u32 = 1 << 10;
+
+/// Counters per CPU: CPU n's [`Counter`] c is slot `n * COUNTER_STRIDE + c`,
+/// one cache line per CPU. A plain array the loader creates mmap-able and
+/// sizes to the possible CPUs, not a per-CPU map: userspace reads it through
+/// a mapping taken at load time, with no `bpf()` call, so the loss
+/// accounting keeps working after `--drop-privileges` on every kernel (before
+/// Linux 6.5, `kernel.unprivileged_bpf_disabled` refuses every `bpf()` call
+/// of a process without CAP_BPF, map lookups included).
 #[map]
-static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(COUNTER_COUNT, 0);
+static COUNTERS: Array<u64> = Array::with_max_entries(COUNTER_STRIDE, BPF_F_MMAPABLE);
 
 #[inline(always)]
 fn count(c: Counter) {
-    if let Some(p) = COUNTERS.get_ptr_mut(c as u32) {
-        // Per-CPU slot, and programs are not preempted on a CPU mid-run:
-        // a plain add is race-free.
+    // Inlined by the verifier on x86-64 (Linux >= 6.10).
+    let cpu = unsafe { bpf_get_smp_processor_id() };
+    if let Some(p) = COUNTERS.get_ptr_mut(cpu.wrapping_mul(COUNTER_STRIDE).wrapping_add(c as u32)) {
+        // This CPU's own slot, and programs are not preempted on a CPU
+        // mid-run: a plain add is race-free.
         unsafe { *p += 1 };
     }
 }

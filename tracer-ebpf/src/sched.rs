@@ -1,14 +1,32 @@
-//! `sched` raw tracepoints: drop a dead thread's call in flight, and keep the
-//! tracked process set (`--pid`, `-- CMD`) in step with forks and exits.
+//! `sched` raw tracepoints. Two jobs:
+//!
+//! * keep the syscall side's state right: drop a dead thread's call in
+//!   flight, follow an execve that changes the caller's tid, and keep the
+//!   tracked process set (`--pid`, `-- CMD`) in step with forks and exits
+//!   (`sched_process_exit`, `sched_process_fork`, `sched_process_exec`);
+//! * report the lifecycle: one record per fork, exec and exit
+//!   (`lifecycle_*`). These fire for every task on the machine, so each
+//!   does only what its record needs: the filters first (a task they
+//!   reject costs a few instructions), then a handful of `task_struct`
+//!   reads and one ring-buffer reservation. The loader attaches them only
+//!   when lifecycle events are wanted (`--no-lifecycle`: not at all), and
+//!   before the bookkeeping hooks, so an exiting process is still tracked
+//!   when its exit is judged.
 
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_probe_read_kernel, generated::bpf_get_current_task},
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_probe_read_kernel,
+        generated::{bpf_get_current_task, bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str},
+    },
     macros::raw_tracepoint,
     programs::RawTracePointContext,
 };
-use tracer_common::{Counter, filter_kinds};
+use tracer_common::{
+    Counter, EXIT_CHILDREN_MAX, ExecRecord, ExitRecord, ForkRecord, RecordKind, exit_flags, filter_kinds, fork_flags,
+};
 
-use crate::{config, count, filter::TRACKED_TGIDS, syscalls::PENDING};
+use crate::task::{fill_header, parent_tgid, read_at, task_ids};
+use crate::{config, count, filter, filter::TRACKED_TGIDS, syscalls::{CAPTURES, EVENTS, PENDING}};
 
 /// `sched:sched_process_exit(struct task_struct *p)`, fired in `do_exit` for
 /// every exiting thread (`p` is current). Linux ≥ 4.17 (raw tracepoints).
@@ -22,6 +40,7 @@ pub fn sched_process_exit(_ctx: RawTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
     let _ = PENDING.remove(&tid);
+    let _ = CAPTURES.remove(&tid);
     if crate::filter::kinds() & filter_kinds::PID != 0 {
         let tgid = (pid_tgid >> 32) as u32;
         if TRACKED_TGIDS.get_ptr(&tgid).is_some() && thread_group_dead() {
@@ -76,8 +95,8 @@ pub fn sched_process_fork(ctx: RawTracePointContext) -> i32 {
 /// `sched:sched_process_exec(struct task_struct *p, pid_t old_pid, struct
 /// linux_binprm *bprm)`: an execve from a non-leader thread takes over the
 /// leader's tid (de_thread) before the call returns, so its pending entry
-/// must follow it from `old_pid` to the new tid — or sys_exit would find
-/// nothing and the old entry would never be freed.
+/// (and what its entry read) must follow it from `old_pid` to the new tid —
+/// or sys_exit would find nothing and the old entry would never be freed.
 #[raw_tracepoint(tracepoint = "sched_process_exec")]
 pub fn sched_process_exec(ctx: RawTracePointContext) -> i32 {
     let old_pid: u64 = ctx.arg(1);
@@ -89,6 +108,161 @@ pub fn sched_process_exec(ctx: RawTracePointContext) -> i32 {
             let _ = PENDING.insert(&tid, &p, 0);
             let _ = PENDING.remove(&old_tid);
         }
+        if let Some(c) = CAPTURES.get_ptr(&old_tid) {
+            let _ = CAPTURES.insert(&tid, unsafe { &*c }, 0);
+            let _ = CAPTURES.remove(&old_tid);
+        }
     }
     0
+}
+
+/// Lifecycle records obey the same filters as syscalls: the tracer itself
+/// never, the rest as `--comm`/`--cgroup`/`--pid` say about current.
+#[inline(always)]
+pub(crate) fn reported(pid_tgid: u64) -> bool {
+    let tgid = (pid_tgid >> 32) as u32;
+    if tgid == config!(self_tgid) {
+        return false;
+    }
+    let kinds = filter::kinds();
+    if kinds != 0 && !filter::allows(kinds, tgid) {
+        count(Counter::Filtered);
+        return false;
+    }
+    true
+}
+
+/// `sched:sched_process_fork(struct task_struct *parent, struct task_struct *child)`
+/// (raw tracepoint, Linux ≥ 4.17), as a record: fires in the parent once
+/// the child exists, for processes and threads alike.
+#[raw_tracepoint(tracepoint = "sched_process_fork")]
+pub fn lifecycle_fork(ctx: RawTracePointContext) -> i32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !reported(pid_tgid) {
+        return 0;
+    }
+    let child: *const u8 = ctx.arg(1);
+    let Some(mut entry) = EVENTS.reserve::<ForkRecord>(0) else {
+        count(Counter::RingbufFull);
+        return 0;
+    };
+    let r = unsafe { &mut *entry.as_mut_ptr() };
+    fill_header(&mut r.header, RecordKind::Fork as u32, unsafe { bpf_ktime_get_boot_ns() }, pid_tgid);
+    let child_pid: u32 = read_at(child, config!(task_tgid_off)).unwrap_or(0);
+    let child_tid: u32 = read_at(child, config!(offs.task_pid)).unwrap_or(0);
+    let ids = task_ids(child, child_pid, child_tid, parent_tgid(child));
+    r.child_pid = child_pid;
+    r.child_tid = child_tid;
+    r.child_ns_pid = ids.ns_pid;
+    r.child_ns_tid = ids.ns_tid;
+    r.flags = if child_pid == r.header.pid { fork_flags::THREAD } else { 0 };
+    r._pad = 0;
+    entry.submit(crate::syscalls::submit_flags());
+    count(Counter::Emitted);
+    0
+}
+
+/// `sched:sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)`
+/// (raw tracepoint, Linux ≥ 4.17), as a record: fires in the task once the
+/// new program is loaded; comm is already the new one.
+#[raw_tracepoint(tracepoint = "sched_process_exec")]
+pub fn lifecycle_exec(ctx: RawTracePointContext) -> i32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !reported(pid_tgid) {
+        return 0;
+    }
+    let old_pid: u64 = ctx.arg(1);
+    let bprm: *const u8 = ctx.arg(2);
+    let Some(mut entry) = EVENTS.reserve::<ExecRecord>(0) else {
+        count(Counter::RingbufFull);
+        return 0;
+    };
+    let r = unsafe { &mut *entry.as_mut_ptr() };
+    fill_header(&mut r.header, RecordKind::Exec as u32, unsafe { bpf_ktime_get_boot_ns() }, pid_tgid);
+    r.old_tid = old_pid as u32;
+    r.filename = [0; tracer_common::EXEC_PATH_MAX];
+    let filename: *const u8 = read_at(bprm, config!(offs.binprm_filename)).unwrap_or(core::ptr::null());
+    r.filename_len = unsafe {
+        bpf_probe_read_kernel_str(r.filename.as_mut_ptr() as *mut _, r.filename.len() as u32, filename as *const _)
+    } as i32;
+    entry.submit(crate::syscalls::submit_flags());
+    count(Counter::Emitted);
+    0
+}
+
+/// `sched:sched_process_exit(struct task_struct *p, bool group_dead)`
+/// (Linux ≥ 6.16 passes `group_dead`), as a record: fires in the exiting
+/// thread after `exit_code` is set, before its parent is notified.
+#[raw_tracepoint(tracepoint = "sched_process_exit")]
+pub fn lifecycle_exit(ctx: RawTracePointContext) -> i32 {
+    let group_dead: u64 = ctx.arg(1);
+    emit_exit(group_dead & 0xff != 0);
+    0
+}
+
+/// `sched:sched_process_exit(struct task_struct *p)` before Linux 6.16:
+/// whether the group died is read from `signal->live` (two threads dying
+/// at once can both see 0; the argument above has no such race, so the
+/// loader prefers that program where the kernel's BTF says it fits).
+#[raw_tracepoint(tracepoint = "sched_process_exit")]
+pub fn lifecycle_exit_live(_ctx: RawTracePointContext) -> i32 {
+    emit_exit(thread_group_dead());
+    0
+}
+
+#[inline(always)]
+fn emit_exit(group_dead: bool) {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !reported(pid_tgid) {
+        return;
+    }
+    let task = unsafe { bpf_get_current_task() } as *const u8;
+    let Some(mut entry) = EVENTS.reserve::<ExitRecord>(0) else {
+        count(Counter::RingbufFull);
+        return;
+    };
+    let r = unsafe { &mut *entry.as_mut_ptr() };
+    fill_header(&mut r.header, RecordKind::Exit as u32, unsafe { bpf_ktime_get_boot_ns() }, pid_tgid);
+    r.exit_code = read_at(task, config!(offs.task_exit_code)).unwrap_or(0);
+    r.flags = if group_dead { exit_flags::GROUP_DEAD } else { 0 };
+    r.nr_children = 0;
+    r.zombie_mask = 0;
+    r.children = [0; EXIT_CHILDREN_MAX];
+    if group_dead {
+        left_children(task, r);
+    }
+    entry.submit(crate::syscalls::submit_flags());
+    count(Counter::Emitted);
+}
+
+/// `EXIT_ZOMBIE` (include/linux/sched.h).
+const EXIT_ZOMBIE: i32 = 0x20;
+
+/// The processes still on the dying thread's `children` list: never reaped
+/// by it. Read here, before `exit_notify` hands them to a new parent; for
+/// a childless process (most) one read.
+#[inline(always)]
+fn left_children(task: *const u8, r: &mut ExitRecord) {
+    let children_off = config!(offs.task_children) as usize;
+    let head = unsafe { task.add(children_off) };
+    let sibling = config!(offs.task_sibling) as usize;
+    let mut next: *const u8 = read_at(head, 0).unwrap_or(core::ptr::null());
+    let mut n = 0;
+    while n < EXIT_CHILDREN_MAX {
+        if next.is_null() || next == head {
+            break;
+        }
+        let child = unsafe { next.sub(sibling) };
+        r.children[n] = read_at(child, config!(task_tgid_off)).unwrap_or(0);
+        let state: i32 = read_at(child, config!(offs.task_exit_state)).unwrap_or(0);
+        if state & EXIT_ZOMBIE != 0 {
+            r.zombie_mask |= 1 << n;
+        }
+        next = read_at(child, sibling as u32).unwrap_or(core::ptr::null());
+        n += 1;
+    }
+    r.nr_children = n as u32;
+    if n == EXIT_CHILDREN_MAX && !next.is_null() && next != head {
+        r.flags |= exit_flags::CHILDREN_CAPPED;
+    }
 }

@@ -11,32 +11,65 @@
 
 use aya_ebpf::{
     helpers::{
-        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_uid_gid,
-        bpf_probe_read_kernel, bpf_probe_read_user_buf,
-        generated::{
-            bpf_get_current_cgroup_id, bpf_get_current_task, bpf_get_smp_processor_id,
-            bpf_ktime_get_boot_ns,
-        },
+        bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_kernel_buf, bpf_probe_read_user,
+        bpf_probe_read_user_buf,
+        generated::{bpf_ktime_get_boot_ns, bpf_probe_read_user_str},
     },
     macros::{btf_tracepoint, map, raw_tracepoint},
-    maps::{LruHashMap, RingBuf},
+    maps::{LruHashMap, PerCpuArray, RingBuf},
     programs::{BtfTracePointContext, RawTracePointContext},
 };
 use tracer_common::{
-    CLONE_ARGS_SIZE, Counter, EXTRA_MAX, PARENT_TID_OFFSET, PendingSyscall, RUSAGE_OFFSET, RUSAGE_SIZE, RecordHeader,
-    RecordKind, SYSCALL_BITMAP_BITS, SyscallRecord, SyscallRecordExtra, nr, syscall_flags,
+    CLONE_ARGS_SIZE, Counter, EXEC_ARG_READ, EXEC_ARG_SLOT, EXEC_ARGV_BLOCK, EXEC_ARGV_MAX, EXEC_CAPTURE_SIZE,
+    EXEC_COUNT_MAX, EXEC_FILENAME_MAX, EXTRA_MAX, EntryCapture, ExecCapture, PARENT_TID_OFFSET, PendingSyscall,
+    RUSAGE_OFFSET, RUSAGE_SIZE, RecordKind, SYSCALL_BITMAP_BITS, SyscallRecord, SyscallRecordExec,
+    SMALL_CAPTURE_MAX, SyscallRecordExtra, capture, exec_flags, nr, pending_flags, syscall_flags,
 };
 
+use crate::task::{fill_header, read_at};
 use crate::{CONFIG, config, count, filter};
 
-/// Completed calls, to userspace. Size set by the loader (`--ringbuf-size`).
+/// Completed calls (and the lifecycle hooks' records), to userspace. Size
+/// set by the loader (`--ringbuf-size`).
 #[map]
-static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
+pub(crate) static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
+
+/// Flags for submitting a record: wake the reader only once
+/// `CONFIG.wakeup_bytes` are waiting. A wake-up per record costs the
+/// producer several microseconds (an irq_work and the reader's epoll
+/// round-trip); batching them leaves it a store and a query, and the
+/// daemon's drain timer bounds how long a record can wait in a quiet period.
+#[inline(always)]
+pub(crate) fn submit_flags() -> u64 {
+    let threshold = config!(wakeup_bytes);
+    if threshold == 0 {
+        return 0;
+    }
+    if EVENTS.query(aya_ebpf::bindings::BPF_RB_AVAIL_DATA as u64) >= threshold {
+        aya_ebpf::bindings::BPF_RB_FORCE_WAKEUP as u64
+    } else {
+        aya_ebpf::bindings::BPF_RB_NO_WAKEUP as u64
+    }
+}
 
 /// tid → call in flight. LRU so a thread that never returns (killed while
 /// blocked) cannot fill it; `sched_process_exit` removes a thread's entry.
 #[map]
 pub(crate) static PENDING: LruHashMap<u32, PendingSyscall> = LruHashMap::with_max_entries(16384, 0);
+
+/// tid → user memory read at a capturing call's entry (clone_args, execve's
+/// strings, sigsets, sigaction, rlimit), kept apart from `PENDING` so the
+/// entry every traced call writes stays 72 bytes. LRU: an entry orphaned by
+/// a thread killed mid-call cannot fill it; an evicted one is reported as a
+/// failed read.
+#[map]
+pub(crate) static CAPTURES: LruHashMap<u32, EntryCapture> = LruHashMap::with_max_entries(1024, 0);
+
+/// Where a capture is assembled: 512 bytes do not fit on the BPF stack.
+/// Per CPU and used only by `sys_enter`, which the kernel never runs twice
+/// at once on one CPU (per-program recursion guard).
+#[map]
+static SCRATCH: PerCpuArray<EntryCapture> = PerCpuArray::with_max_entries(1, 0);
 
 const EFAULT: i64 = 14;
 
@@ -126,42 +159,182 @@ fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
         ],
         extra_len: 0,
         _pad: 0,
-        clone_args: [0; CLONE_ARGS_SIZE],
+        small: [0; SMALL_CAPTURE_MAX],
     };
-    if id == nr::CLONE3 {
-        read_clone_args(&mut p);
+    if id == nr::EXIT || id == nr::EXIT_GROUP {
+        // Never reaches sys_exit: the record is made now.
+        emit_no_return(&p, id, pid_tgid);
+        return;
     }
     let tid = pid_tgid as u32;
+    if is_capturing(id) {
+        capture_entry(&mut p, id, tid);
+    }
     if PENDING.insert(&tid, &p, 0).is_err() {
         count(Counter::StashFailed);
+        if p.flags & pending_flags::CAPTURED != 0 {
+            let _ = CAPTURES.remove(&tid);
+        }
+    }
+}
+
+/// Syscalls whose user memory is read at entry.
+#[inline(always)]
+fn is_capturing(id: u32) -> bool {
+    matches!(id, nr::CLONE3 | nr::EXECVE | nr::EXECVEAT | nr::RT_SIGPROCMASK | nr::RT_SIGACTION | nr::PRLIMIT64)
+}
+
+/// Reads what `id` passes in user memory into the per-CPU scratch and
+/// parks it in `CAPTURES` for the exit. Flags go into `p`.
+#[inline(always)]
+fn capture_entry(p: &mut PendingSyscall, id: u32, tid: u32) {
+    let a = p.args;
+    // The small structs travel inline in the pending entry: a CAPTURES
+    // round trip (a 512-byte LRU insert, lookup and delete) more than
+    // doubled the cost of a traced rt_sigprocmask.
+    match id {
+        // rt_sigprocmask(how, set, oset, sigsetsize): the kernel takes
+        // only an 8-byte sigset on x86-64.
+        nr::RT_SIGPROCMASK if a[1] != 0 && a[3] == capture::SIGSET_SIZE as u64 => {
+            read_in(p, a[1], capture::SIGSET_SIZE);
+            return;
+        }
+        // rt_sigaction(sig, act, oact, sigsetsize)
+        nr::RT_SIGACTION if a[1] != 0 => {
+            read_in(p, a[1], capture::SIGACTION_SIZE);
+            return;
+        }
+        // prlimit64(pid, resource, new_rlim, old_rlim)
+        nr::PRLIMIT64 if a[2] != 0 => {
+            read_in(p, a[2], capture::RLIMIT_SIZE);
+            return;
+        }
+        nr::CLONE3 | nr::EXECVE | nr::EXECVEAT => {}
+        _ => return,
+    }
+    let Some(buf) = SCRATCH.get_ptr_mut(0) else { return };
+    let buf = unsafe { &mut *buf };
+    let captured = match id {
+        nr::CLONE3 => read_clone_args(p, &mut buf.data),
+        nr::EXECVE => capture_exec(a[0], a[1], a[2], buf),
+        _ => capture_exec(a[1], a[2], a[3], buf),
+    };
+    if captured {
+        if CAPTURES.insert(&tid, buf, 0).is_ok() {
+            p.flags |= pending_flags::CAPTURED;
+        } else {
+            count(Counter::StashFailed);
+            p.flags &= !(syscall_flags::EXTRA_CLONE_ARGS | syscall_flags::EXTRA_EXEC);
+            p.flags |= syscall_flags::ENTER_READ_FAILED;
+        }
+    }
+}
+
+/// One fixed-size struct passed in; flags the outcome. True if captured.
+#[inline(always)]
+fn read_in(p: &mut PendingSyscall, addr: u64, n: usize) {
+    match unsafe { bpf_probe_read_user_buf(addr as *const u8, &mut p.small[..n]) } {
+        Ok(()) => {
+            p.flags |= syscall_flags::EXTRA_IN;
+            p.extra_len = n as u32;
+        }
+        Err(_) => {
+            p.small = [0; SMALL_CAPTURE_MAX];
+            p.flags |= syscall_flags::ENTER_READ_FAILED;
+        }
     }
 }
 
 /// clone3(struct clone_args *uargs, size_t size): read `size` bytes (at most
 /// the 88 this build knows) now, before the kernel acts on them.
 #[inline(always)]
-fn read_clone_args(p: &mut PendingSyscall) {
+fn read_clone_args(p: &mut PendingSyscall, data: &mut [u8; EXEC_CAPTURE_SIZE]) -> bool {
     let uargs = p.args[0] as *const u8;
     let size = p.args[1];
     let n = if size > CLONE_ARGS_SIZE as u64 { CLONE_ARGS_SIZE } else { size as usize };
-    if n == 0 {
-        return;
-    }
     // Masked so the verifier sees a bounded length.
     let n = n & 0x7f;
     if n > CLONE_ARGS_SIZE || n == 0 {
-        return;
+        return false;
     }
-    match unsafe { bpf_probe_read_user_buf(uargs, &mut p.clone_args[..n]) } {
+    // The scratch is reused: what a short `size` leaves unread must not be
+    // another call's bytes.
+    data[..CLONE_ARGS_SIZE].fill(0);
+    match unsafe { bpf_probe_read_user_buf(uargs, &mut data[..n]) } {
         Ok(()) => {
             p.extra_len = n as u32;
             p.flags |= syscall_flags::EXTRA_CLONE_ARGS;
+            true
         }
         Err(_) => {
-            p.clone_args = [0; CLONE_ARGS_SIZE];
             p.flags |= syscall_flags::ENTER_READ_FAILED;
+            false
         }
     }
+}
+
+/// execve(filename, argv, envp) / execveat(dfd, filename, argv, envp,
+/// flags): the strings live in the image the call is about to replace, so
+/// they are read now, bounded as [`ExecCapture`] says.
+#[inline(always)]
+fn capture_exec(filename: u64, argv: u64, envp: u64, buf: &mut EntryCapture) -> bool {
+    // Every byte is sent on: none may be left from an earlier capture.
+    buf.data.fill(0);
+    // EntryCapture is 8-aligned and exactly an ExecCapture's size.
+    let c = unsafe { &mut *(buf.data.as_mut_ptr() as *mut ExecCapture) };
+    c.filename_len =
+        unsafe { bpf_probe_read_user_str(c.filename.as_mut_ptr() as *mut _, c.filename.len() as u32, filename as *const _) } as i32;
+    let mut flags = 0;
+    let mut argc = 0u32;
+    let mut i = 0;
+    while i < EXEC_ARGV_MAX {
+        let Ok(s) = (unsafe { bpf_probe_read_user((argv + 8 * i as u64) as *const u64) }) else {
+            flags |= exec_flags::ARGV_FAULT;
+            break;
+        };
+        if s == 0 {
+            break;
+        }
+        let n = unsafe { bpf_probe_read_user_str(c.argv[i].as_mut_ptr() as *mut _, EXEC_ARG_READ as u32, s as *const _) };
+        c.argv_len[i] = n as i16;
+        argc += 1;
+        i += 1;
+    }
+    if argv != 0 && argc == EXEC_ARGV_MAX as u32 && flags & exec_flags::ARGV_FAULT == 0 {
+        let (n, f) = count_ptrs(argv, EXEC_ARGV_MAX as u32);
+        argc = n;
+        flags |= f & exec_flags::ARGV_FAULT | if f & COUNT_CAPPED != 0 { exec_flags::ARGC_CAPPED } else { 0 };
+    }
+    if argv == 0 {
+        flags &= !exec_flags::ARGV_FAULT;
+    }
+    if envp != 0 {
+        let (n, f) = count_ptrs(envp, 0);
+        c.envc = n;
+        flags |= if f & exec_flags::ARGV_FAULT != 0 { exec_flags::ENVP_FAULT } else { 0 }
+            | if f & COUNT_CAPPED != 0 { exec_flags::ENVC_CAPPED } else { 0 };
+    }
+    c.argc = argc;
+    c.flags = flags;
+    true
+}
+
+const COUNT_CAPPED: u32 = 1 << 31;
+
+/// Counts the non-NULL pointers of a NULL-terminated user array from index
+/// `from`, up to [`EXEC_COUNT_MAX`]; returns the count and
+/// `ARGV_FAULT`/`COUNT_CAPPED`.
+#[inline(always)]
+fn count_ptrs(array: u64, from: u32) -> (u32, u32) {
+    let mut n = from;
+    while n < EXEC_COUNT_MAX {
+        match unsafe { bpf_probe_read_user((array + 8 * n as u64) as *const u64) } {
+            Ok(0) => return (n, 0),
+            Ok(_) => n += 1,
+            Err(_) => return (n, exec_flags::ARGV_FAULT),
+        }
+    }
+    (n, COUNT_CAPPED)
 }
 
 /// `raw_syscalls:sys_exit(struct pt_regs *regs, long ret)` as a BTF-typed
@@ -216,53 +389,30 @@ fn try_sys_exit(ret: i64, id: u32) {
         // A stale entry (the thread's earlier call never reached sys_exit,
         // e.g. execve from a non-leader thread took over its tid).
         let _ = PENDING.remove(&tid);
+        let _ = CAPTURES.remove(&tid);
         count(Counter::ExitWithoutEnter);
         return;
     }
     let now = unsafe { bpf_ktime_get_boot_ns() };
-    if id == nr::CLONE3 || id == nr::WAIT4 {
-        emit_extra(p, id, ret, now, pid_tgid);
-    } else {
-        emit_plain(p, id, ret, now, pid_tgid);
+    let captured = p.flags & pending_flags::CAPTURED != 0;
+    match id {
+        nr::CLONE3 | nr::WAIT4 | nr::RT_SIGPROCMASK | nr::RT_SIGACTION | nr::PRLIMIT64 => {
+            emit_extra(p, id, ret, now, pid_tgid)
+        }
+        nr::EXECVE | nr::EXECVEAT => emit_exec(p, id, ret, now, pid_tgid),
+        _ => emit_plain(p, id, ret, now, pid_tgid),
     }
     let _ = PENDING.remove(&tid);
-}
-
-#[inline(always)]
-fn fill_header(h: &mut RecordHeader, now: u64, pid_tgid: u64) {
-    let uid_gid = bpf_get_current_uid_gid();
-    h.kind = RecordKind::Syscall as u32;
-    h.cpu = unsafe { bpf_get_smp_processor_id() };
-    h.ts_ns = now;
-    h.pid = (pid_tgid >> 32) as u32;
-    h.tid = pid_tgid as u32;
-    h.ppid = current_ppid();
-    h.uid = uid_gid as u32;
-    h.gid = (uid_gid >> 32) as u32;
-    h._pad0 = 0;
-    h.cgroup_id = unsafe { bpf_get_current_cgroup_id() };
-    h.comm = bpf_get_current_comm().unwrap_or([0; 16]);
-}
-
-/// `current->real_parent->tgid`, with offsets the loader took from the
-/// running kernel's BTF.
-#[inline(always)]
-fn current_ppid() -> u32 {
-    let task = unsafe { bpf_get_current_task() } as *const u8;
-    let parent_off = config!(task_real_parent_off) as usize;
-    let tgid_off = config!(task_tgid_off) as usize;
-    let Ok(parent) = (unsafe { bpf_probe_read_kernel(task.add(parent_off) as *const *const u8) })
-    else {
-        return 0;
-    };
-    unsafe { bpf_probe_read_kernel(parent.add(tgid_off) as *const u32) }.unwrap_or(0)
+    if captured {
+        let _ = CAPTURES.remove(&tid);
+    }
 }
 
 #[inline(always)]
 fn fill_syscall(r: &mut SyscallRecord, p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
-    fill_header(&mut r.header, now, pid_tgid);
+    fill_header(&mut r.header, RecordKind::Syscall as u32, now, pid_tgid);
     r.nr = id;
-    r.flags = p.flags;
+    r.flags = p.flags & !pending_flags::CAPTURED;
     r.args = p.args;
     r.ret = ret;
     r.duration_ns = now.wrapping_sub(p.enter_ns);
@@ -278,8 +428,184 @@ fn emit_plain(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
     fill_syscall(r, p, id, ret, now, pid_tgid);
-    entry.submit(0);
+    entry.submit(submit_flags());
     count(Counter::Emitted);
+}
+
+/// exit/exit_group at entry: no return value, no duration.
+#[inline(always)]
+fn emit_no_return(p: &PendingSyscall, id: u32, pid_tgid: u64) {
+    let Some(mut entry) = EVENTS.reserve::<SyscallRecord>(0) else {
+        count(Counter::RingbufFull);
+        return;
+    };
+    let r = unsafe { &mut *entry.as_mut_ptr() };
+    fill_syscall(r, p, id, 0, p.enter_ns, pid_tgid);
+    r.flags |= syscall_flags::NO_RETURN;
+    entry.submit(submit_flags());
+    count(Counter::Emitted);
+}
+
+/// The entry capture of the current thread's call, if it is still there.
+#[inline(always)]
+fn entry_capture(p: &PendingSyscall, pid_tgid: u64) -> Option<*const EntryCapture> {
+    if p.flags & pending_flags::CAPTURED == 0 {
+        return None;
+    }
+    CAPTURES.get_ptr(&(pid_tgid as u32))
+}
+
+/// Copies `dst.len()` bytes of the entry capture into a record; false if it
+/// is gone (evicted).
+#[inline(always)]
+fn copy_capture(cap: Option<*const EntryCapture>, dst: &mut [u8]) -> bool {
+    match cap {
+        Some(c) => unsafe { bpf_probe_read_kernel_buf((*c).data.as_ptr(), dst) }.is_ok(),
+        None => false,
+    }
+}
+
+#[inline(always)]
+fn emit_exec(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
+    let Some(mut entry) = EVENTS.reserve::<SyscallRecordExec>(0) else {
+        count(Counter::RingbufFull);
+        return;
+    };
+    let r = unsafe { &mut *entry.as_mut_ptr() };
+    fill_syscall(&mut r.base, p, id, ret, now, pid_tgid);
+    let dst = unsafe {
+        core::slice::from_raw_parts_mut(&mut r.exec as *mut ExecCapture as *mut u8, EXEC_CAPTURE_SIZE)
+    };
+    if copy_capture(entry_capture(p, pid_tgid), dst) {
+        r.base.flags |= syscall_flags::EXTRA_EXEC;
+        r.base.extra_len = EXEC_CAPTURE_SIZE as u32;
+        // Strings in pages that were not resident at entry (a C program's
+        // literals in untouched .rodata) could not be read then; the kernel
+        // has faulted them in since.
+        let (fname, argv) = if id == nr::EXECVEAT { (p.args[1], p.args[2]) } else { (p.args[0], p.args[1]) };
+        if ret < 0 {
+            // The old image is still there: read the same pointers again.
+            reread_exec_strings(&mut r.exec, fname, argv);
+        } else if ret == 0 && exec_incomplete(&r.exec) {
+            // The old image is gone; the new one holds the same strings.
+            exec_strings_from_new_image(&mut r.exec);
+        }
+    } else {
+        dst.fill(0);
+        r.base.flags |= syscall_flags::ENTER_READ_FAILED;
+    }
+    entry.submit(submit_flags());
+    count(Counter::Emitted);
+}
+
+/// Did the entry capture miss the filename or an argv string?
+#[inline(always)]
+fn exec_incomplete(c: &ExecCapture) -> bool {
+    if c.filename_len <= 0 || c.flags & exec_flags::ARGV_FAULT != 0 {
+        return true;
+    }
+    let mut i = 0;
+    while i < EXEC_ARGV_MAX {
+        if (i as u32) < c.argc && c.argv_len[i] <= 0 {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// After a failed exec: reads the filename and argv strings that the entry
+/// capture missed, through the same pointers.
+#[inline(always)]
+fn reread_exec_strings(c: &mut ExecCapture, filename: u64, argv: u64) {
+    if c.filename_len <= 0 && filename != 0 {
+        c.filename = [0; EXEC_FILENAME_MAX];
+        c.filename_len =
+            unsafe { bpf_probe_read_user_str(c.filename.as_mut_ptr() as *mut _, EXEC_FILENAME_MAX as u32, filename as *const _) } as i32;
+    }
+    if argv == 0 {
+        return;
+    }
+    let mut i = 0;
+    let mut found = 0u32;
+    while i < EXEC_ARGV_MAX {
+        let Ok(s) = (unsafe { bpf_probe_read_user((argv + 8 * i as u64) as *const u64) }) else { break };
+        if s == 0 {
+            break;
+        }
+        found += 1;
+        if c.argv_len[i] <= 0 {
+            c.argv[i] = [0; EXEC_ARG_SLOT];
+            c.argv_len[i] = unsafe { bpf_probe_read_user_str(c.argv[i].as_mut_ptr() as *mut _, EXEC_ARG_READ as u32, s as *const _) } as i16;
+        }
+        i += 1;
+    }
+    if found > c.argc {
+        c.argc = found;
+    }
+    if found as usize == EXEC_ARGV_MAX || i < EXEC_ARGV_MAX {
+        c.flags &= !exec_flags::ARGV_FAULT;
+    }
+}
+
+/// After a successful exec: the kernel copied the filename and the argv
+/// strings onto the new stack: argv back to back from `mm->arg_start`,
+/// the filename (AT_EXECFN) right after the environment, at
+/// `mm->env_end`; argc is at `mm->start_stack`. The argv area becomes one
+/// NUL-separated block ([`exec_flags::ARGV_BLOCK`]), split by userspace.
+#[inline(always)]
+fn exec_strings_from_new_image(c: &mut ExecCapture) {
+    let task = unsafe { aya_ebpf::helpers::generated::bpf_get_current_task() } as *const u8;
+    let Some(mm) = read_at::<*const u8>(task, config!(offs.task_mm)) else { return };
+    let arg_start: u64 = read_at(mm, config!(offs.mm_arg_start)).unwrap_or(0);
+    let arg_end: u64 = read_at(mm, config!(offs.mm_arg_end)).unwrap_or(0);
+    let env_end: u64 = read_at(mm, config!(offs.mm_env_end)).unwrap_or(0);
+    let start_stack: u64 = read_at(mm, config!(offs.mm_start_stack)).unwrap_or(0);
+    if c.filename_len <= 0 && env_end != 0 {
+        c.filename = [0; EXEC_FILENAME_MAX];
+        c.filename_len =
+            unsafe { bpf_probe_read_user_str(c.filename.as_mut_ptr() as *mut _, EXEC_FILENAME_MAX as u32, env_end as *const _) } as i32;
+    }
+    if arg_end <= arg_start || arg_start == 0 {
+        return;
+    }
+    let len = arg_end - arg_start;
+    let n = if len > EXEC_ARGV_BLOCK as u64 { EXEC_ARGV_BLOCK } else { len as usize };
+    // Masked so the verifier sees a bounded length.
+    let n = n & 0x1ff;
+    if n == 0 || n > EXEC_ARGV_BLOCK {
+        return;
+    }
+    let block = unsafe { core::slice::from_raw_parts_mut(c.argv.as_mut_ptr() as *mut u8, EXEC_ARGV_BLOCK) };
+    block.fill(0);
+    if unsafe { bpf_probe_read_user_buf(arg_start as *const u8, &mut block[..n]) }.is_err() {
+        return;
+    }
+    c.argv_len = [0; EXEC_ARGV_MAX];
+    c.argv_len[0] = n as i16;
+    c.flags &= !exec_flags::ARGV_FAULT;
+    c.flags |= exec_flags::ARGV_BLOCK | if len > EXEC_ARGV_BLOCK as u64 { exec_flags::ARGV_BLOCK_CUT } else { 0 };
+    if let Ok(argc) = unsafe { bpf_probe_read_user(start_stack as *const u64) } {
+        if argc < EXEC_COUNT_MAX as u64 {
+            c.argc = argc as u32;
+        }
+    }
+}
+
+/// What the kernel wrote back through a pointer argument, after a
+/// successful call: `n` bytes from `addr` into `extra[off..off + n]`.
+#[inline(always)]
+fn read_out(r: &mut SyscallRecordExtra, addr: u64, dst_off: usize, n: usize) {
+    if addr == 0 {
+        return;
+    }
+    match unsafe { bpf_probe_read_user_buf(addr as *const u8, &mut r.extra[dst_off..dst_off + n]) } {
+        Ok(()) => r.base.flags |= syscall_flags::EXTRA_OUT,
+        Err(_) => {
+            r.extra[dst_off..dst_off + n].fill(0);
+            r.base.flags |= syscall_flags::EXIT_READ_FAILED;
+        }
+    }
 }
 
 #[inline(always)]
@@ -291,20 +617,49 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     let r = unsafe { &mut *entry.as_mut_ptr() };
     fill_syscall(&mut r.base, p, id, ret, now, pid_tgid);
     r.extra = [0; EXTRA_MAX];
-    if id == nr::CLONE3 {
-        r.extra[..CLONE_ARGS_SIZE].copy_from_slice(&p.clone_args);
+    let cap = entry_capture(p, pid_tgid);
+    if id == nr::RT_SIGPROCMASK || id == nr::RT_SIGACTION || id == nr::PRLIMIT64 {
+        let sigset_ok = p.args[3] == capture::SIGSET_SIZE as u64;
+        let (n, in_ptr, out_ptr) = match id {
+            nr::RT_SIGPROCMASK if sigset_ok => (capture::SIGSET_SIZE, p.args[1], p.args[2]),
+            nr::RT_SIGPROCMASK => (capture::SIGSET_SIZE, 0, 0),
+            nr::RT_SIGACTION => (capture::SIGACTION_SIZE, p.args[1], p.args[2]),
+            _ => (capture::RLIMIT_SIZE, p.args[2], p.args[3]),
+        };
+        if p.flags & syscall_flags::EXTRA_IN != 0 {
+            r.extra[..n].copy_from_slice(&p.small[..n]);
+        } else if r.base.flags & syscall_flags::ENTER_READ_FAILED != 0 && in_ptr != 0 && in_ptr != out_ptr {
+            // The entry read fails when the page is not resident (BPF
+            // cannot fault it in: a set in libc's untouched .rodata, say).
+            // The kernel has copied it in by now, faulting the page; read
+            // it again, unless the call wrote its old value over it.
+            if unsafe { bpf_probe_read_user_buf(in_ptr as *const u8, &mut r.extra[..n]) }.is_ok() {
+                r.base.flags &= !syscall_flags::ENTER_READ_FAILED;
+                r.base.flags |= syscall_flags::EXTRA_IN;
+            } else {
+                r.extra[..n].fill(0);
+            }
+        }
+        if ret == 0 {
+            read_out(r, out_ptr, n, n);
+        }
+        r.base.extra_len = (2 * n) as u32;
+    } else if id == nr::CLONE3 {
+        if p.flags & syscall_flags::EXTRA_CLONE_ARGS != 0 && !copy_capture(cap, &mut r.extra[..CLONE_ARGS_SIZE]) {
+            r.extra[..CLONE_ARGS_SIZE].fill(0);
+            r.base.flags &= !syscall_flags::EXTRA_CLONE_ARGS;
+            r.base.flags |= syscall_flags::ENTER_READ_FAILED;
+        }
         r.base.extra_len = p.extra_len;
         // What the kernel stored at clone_args.parent_tid (strace's
         // `=> {parent_tid=[N]}`): only meaningful once the call succeeded.
         let flags = u64::from_le_bytes([
-            p.clone_args[0], p.clone_args[1], p.clone_args[2], p.clone_args[3],
-            p.clone_args[4], p.clone_args[5], p.clone_args[6], p.clone_args[7],
+            r.extra[0], r.extra[1], r.extra[2], r.extra[3], r.extra[4], r.extra[5], r.extra[6], r.extra[7],
         ]);
         let parent_tid = u64::from_le_bytes([
-            p.clone_args[24], p.clone_args[25], p.clone_args[26], p.clone_args[27],
-            p.clone_args[28], p.clone_args[29], p.clone_args[30], p.clone_args[31],
+            r.extra[24], r.extra[25], r.extra[26], r.extra[27], r.extra[28], r.extra[29], r.extra[30], r.extra[31],
         ]) as *const u8;
-        if ret > 0 && p.flags & syscall_flags::EXTRA_CLONE_ARGS != 0 && flags & nr::CLONE_PARENT_SETTID != 0 && !parent_tid.is_null() {
+        if ret > 0 && r.base.flags & syscall_flags::EXTRA_CLONE_ARGS != 0 && flags & nr::CLONE_PARENT_SETTID != 0 && !parent_tid.is_null() {
             match unsafe { bpf_probe_read_user_buf(parent_tid, &mut r.extra[PARENT_TID_OFFSET..PARENT_TID_OFFSET + 4]) } {
                 Ok(()) => r.base.flags |= syscall_flags::EXTRA_PARENT_TID,
                 Err(_) => {
@@ -345,6 +700,6 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
         }
         r.base.extra_len = (RUSAGE_OFFSET + RUSAGE_SIZE) as u32;
     }
-    entry.submit(0);
+    entry.submit(submit_flags());
     count(Counter::Emitted);
 }

@@ -1,10 +1,13 @@
 //! Per-syscall argument decoding, as strace decodes them: names from the
 //! kernel's `SYSCALL_DEFINE` prototypes, flags as symbolic strings,
-//! pointers as hex, sizes/fds/pids as integers, and the user structs the
-//! kernel side captured (clone3's `clone_args`, wait4's status and rusage)
-//! as nested objects. Pure; the JSON shape is fixed by `docs/schema.json`.
+//! pointers as hex, sizes/fds/pids as integers, and the user memory the
+//! kernel side captured (clone3's `clone_args`, wait4's status and rusage,
+//! execve's strings, signal sets and actions, resource limits) as nested
+//! values. Syscalls without a decoder here have no `args` (their six
+//! registers are in `raw`). Pure; the JSON shape is fixed by
+//! `docs/schema.json`.
 
-use crate::decode::{CloneArgs, Extra, Rusage, SyscallEvent};
+use crate::decode::{CloneArgs, ExecArgs, Extra, KSigaction, Rlimit, Rusage, SyscallEvent, UserStr};
 use crate::names;
 use tracer_common::{nr, syscall_flags};
 
@@ -20,6 +23,7 @@ pub enum Value {
     Str(String),
     Bool(bool),
     Obj(Vec<(&'static str, Value)>),
+    Arr(Vec<Value>),
 }
 
 pub type Args = Vec<(&'static str, Value)>;
@@ -92,9 +96,167 @@ pub fn decode_args(ev: &SyscallEvent) -> (Args, Vec<&'static str>) {
             }
             v
         }
+        nr::MUNMAP => vec![("addr", Value::Ptr(a[0])), ("len", Value::Int(a[1] as i64))],
+        nr::BRK => vec![("brk", Value::Ptr(a[0]))],
+        nr::EXIT | nr::EXIT_GROUP => vec![("error_code", Value::Int(a[0] as i32 as i64))],
+        nr::SET_TID_ADDRESS => vec![("tidptr", Value::Ptr(a[0]))],
+        nr::SET_ROBUST_LIST => vec![("head", Value::Ptr(a[0])), ("len", Value::Int(a[1] as i64))],
+        // rseq(struct rseq *rseq, u32 rseq_len, int flags, u32 sig)
+        nr::RSEQ => vec![
+            ("rseq", Value::Ptr(a[0])),
+            ("rseq_len", Value::Int(a[1] as u32 as i64)),
+            ("flags", Value::Str(hex_or_zero(a[2] as u32 as u64))),
+            ("sig", Value::Ptr(a[3] as u32 as u64)),
+        ],
+        nr::ARCH_PRCTL => vec![("option", Value::Str(names::arch_prctl_option(a[0]))), ("arg2", Value::Ptr(a[1]))],
+        nr::RT_SIGPROCMASK => {
+            let mut v = vec![
+                ("how", Value::Str(names::sigprocmask_how(a[0]))),
+                ("nset", Value::Ptr(a[1])),
+                ("oset", Value::Ptr(a[2])),
+                ("sigsetsize", Value::Int(a[3] as i64)),
+            ];
+            if let Extra::Sigset { set, oldset } = &ev.extra {
+                v.extend(set.map(|m| ("set", Value::Str(names::sigset(m)))));
+                v.extend(oldset.map(|m| ("oldset", Value::Str(names::sigset(m)))));
+            }
+            in_out_failed(ev, &mut failed, "set", "oldset");
+            v
+        }
+        nr::RT_SIGACTION => {
+            let mut v = vec![
+                ("sig", Value::Str(names::signal_string(a[0]))),
+                ("act", Value::Ptr(a[1])),
+                ("oact", Value::Ptr(a[2])),
+                ("sigsetsize", Value::Int(a[3] as i64)),
+            ];
+            if let Extra::Sigaction { act, oldact } = &ev.extra {
+                v.extend(act.map(|s| ("action", sigaction_value(&s))));
+                v.extend(oldact.map(|s| ("old_action", sigaction_value(&s))));
+            }
+            in_out_failed(ev, &mut failed, "action", "old_action");
+            v
+        }
+        nr::PRLIMIT64 => {
+            let mut v = vec![
+                ("pid", Value::Int(a[0] as i32 as i64)),
+                ("resource", Value::Str(names::rlimit_resource(a[1]))),
+                ("new_rlim", Value::Ptr(a[2])),
+                ("old_rlim", Value::Ptr(a[3])),
+            ];
+            if let Extra::Rlimit { new, old } = &ev.extra {
+                v.extend(new.map(|r| ("new_limit", rlimit_value(&r))));
+                v.extend(old.map(|r| ("old_limit", rlimit_value(&r))));
+            }
+            in_out_failed(ev, &mut failed, "new_limit", "old_limit");
+            v
+        }
+        nr::EXECVE | nr::EXECVEAT => {
+            let at = ev.nr == nr::EXECVEAT;
+            // execveat(dfd, filename, argv, envp, flags)
+            let (fname, argv, envp) = if at { (a[1], a[2], a[3]) } else { (a[0], a[1], a[2]) };
+            let mut v = Vec::new();
+            if at {
+                v.push(("dfd", Value::Int(a[0] as i32 as i64)));
+            }
+            match &ev.extra {
+                Extra::Exec(x) => exec_args(x, fname, argv, envp, &mut v, &mut failed),
+                _ => {
+                    if ev.enter_read_failed() {
+                        failed.push("filename");
+                    }
+                    v.push(("envp", Value::Ptr(envp)));
+                }
+            }
+            if at {
+                v.push(("flags", Value::Str(names::execveat_flags(a[4]))));
+            }
+            v
+        }
         _ => Vec::new(),
     };
     (args, failed)
+}
+
+/// Strings that were cut short (at strace's 32 bytes for argv, at the
+/// capture's size for the filename), as `filename`, `argv[1]`, and `argv`
+/// itself when it has more entries than were read.
+pub fn truncated(ev: &SyscallEvent) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Extra::Exec(x) = &ev.extra {
+        if x.filename.as_ref().is_some_and(|f| f.truncated) {
+            out.push("filename".to_string());
+        }
+        for (i, s) in x.argv.iter().enumerate() {
+            if s.as_ref().is_some_and(|s| s.truncated) {
+                out.push(format!("argv[{i}]"));
+            }
+        }
+        if (x.argc as usize) > x.argv.len() {
+            out.push("argv".to_string());
+        }
+    }
+    out
+}
+
+fn exec_args(x: &ExecArgs, fname: u64, argv: u64, envp: u64, v: &mut Args, failed: &mut Vec<&'static str>) {
+    match &x.filename {
+        Some(f) => v.push(("filename", Value::Str(lossy(f)))),
+        None => failed.push("filename"),
+    }
+    let _ = fname;
+    if argv != 0 {
+        let strings: Vec<Value> = x.argv.iter().map(|s| Value::Str(s.as_ref().map(lossy).unwrap_or_default())).collect();
+        if x.argv.iter().any(Option::is_none) || x.argv_fault {
+            failed.push("argv");
+        }
+        v.push(("argv", Value::Arr(strings)));
+    }
+    v.push(("argc", Value::Int(x.argc.into())));
+    v.push(("envp", Value::Ptr(envp)));
+    if x.envp_fault {
+        failed.push("envp");
+    }
+    v.push(("envc", Value::Int(x.envc.into())));
+}
+
+/// A user string for JSON: UTF-8 as is, other bytes as U+FFFD.
+fn lossy(s: &UserStr) -> String {
+    String::from_utf8_lossy(&s.bytes).into_owned()
+}
+
+/// `0` or `0x…`, as strace prints rseq's flags.
+fn hex_or_zero(v: u64) -> String {
+    if v == 0 { "0".into() } else { names::hex(v) }
+}
+
+/// The input/output struct of a capturing call that could not be read.
+fn in_out_failed(ev: &SyscallEvent, failed: &mut Vec<&'static str>, input: &'static str, output: &'static str) {
+    if ev.enter_read_failed() {
+        failed.push(input);
+    }
+    if ev.exit_read_failed() {
+        failed.push(output);
+    }
+}
+
+/// The kernel's `struct sigaction`, in strace's words.
+pub fn sigaction_value(s: &KSigaction) -> Value {
+    let mut o = vec![
+        ("sa_handler", Value::Str(names::sa_handler(s.handler))),
+        ("sa_mask", Value::Str(names::sigset(s.mask))),
+        ("sa_flags", Value::Str(names::sa_flags(s.flags))),
+    ];
+    if s.flags & names::SA_RESTORER != 0 {
+        o.push(("sa_restorer", Value::Ptr(s.restorer)));
+    }
+    Value::Obj(o)
+}
+
+/// `struct rlimit64` in strace's words (`8192*1024`, `RLIM64_INFINITY`):
+/// strings, as the values can exceed 2^53.
+pub fn rlimit_value(r: &Rlimit) -> Value {
+    Value::Obj(vec![("rlim_cur", Value::Str(names::rlim(r.cur))), ("rlim_max", Value::Str(names::rlim(r.max)))])
 }
 
 fn clone_args(ca: &CloneArgs) -> Value {
@@ -161,7 +323,7 @@ mod tests {
 
     fn ev(nr: u32, args: [u64; 6], ret: i64, extra: Extra) -> SyscallEvent {
         SyscallEvent {
-            header: Header { cpu: 0, ts_boot_ns: 0, pid: 1, tid: 1, ppid: 0, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t") },
+            header: Header { cpu: 0, ts_boot_ns: 0, pid: 1, tid: 1, ppid: 0, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: 1, ns_tid: 1, ns_ppid: 0 },
             nr,
             flags: 0,
             args,
@@ -264,5 +426,165 @@ mod tests {
         let (a, _) = decode_args(&ev(nr::WAIT4, [u64::MAX, 0, 0x4000_0001, 0, 0, 0], 5, Extra::None));
         assert_eq!(get(&a, "upid"), &Value::Int(-1));
         assert_eq!(get(&a, "options"), &Value::Str("WNOHANG|__WALL".into()));
+    }
+
+    fn with(nr: u32, args: [u64; 6], ret: i64, extra: Extra, flags: u32) -> SyscallEvent {
+        let mut e = ev(nr, args, ret, extra);
+        e.flags = flags;
+        e
+    }
+
+    fn s(v: &str) -> Value {
+        Value::Str(v.into())
+    }
+
+    // strace: munmap(0x7f8979a32000, 90175)           = 0
+    // strace: brk(0x62f72cc1a000)                     = 0x62f72cc1a000
+    // strace: exit_group(0)                           = ?
+    // strace: set_tid_address(0x7f8979a2fa10)         = 74199
+    // strace: set_robust_list(0x7f8979a2fa20, 24)     = 0
+    #[test]
+    fn simple_calls_of_the_walkthrough() {
+        assert_eq!(decode_args(&ev(nr::MUNMAP, [0x7f89_79a3_2000, 90175, 0, 0, 0, 0], 0, Extra::None)).0, vec![("addr", Value::Ptr(0x7f89_79a3_2000)), ("len", Value::Int(90175))]);
+        assert_eq!(decode_args(&ev(nr::BRK, [0x62f7_2cc1_a000, 0, 0, 0, 0, 0], 0x62f7_2cc1_a000, Extra::None)).0, vec![("brk", Value::Ptr(0x62f7_2cc1_a000))]);
+        assert_eq!(decode_args(&ev(nr::EXIT_GROUP, [0, 0, 0, 0, 0, 0], 0, Extra::None)).0, vec![("error_code", Value::Int(0))]);
+        // exit(3) = ?  ; the code is an int
+        assert_eq!(decode_args(&ev(nr::EXIT, [0xffff_ffff, 0, 0, 0, 0, 0], 0, Extra::None)).0, vec![("error_code", Value::Int(-1))]);
+        assert_eq!(decode_args(&ev(nr::SET_TID_ADDRESS, [0x7f89_79a2_fa10, 0, 0, 0, 0, 0], 74199, Extra::None)).0, vec![("tidptr", Value::Ptr(0x7f89_79a2_fa10))]);
+        assert_eq!(decode_args(&ev(nr::SET_ROBUST_LIST, [0x7f89_79a2_fa20, 24, 0, 0, 0, 0], 0, Extra::None)).0, vec![("head", Value::Ptr(0x7f89_79a2_fa20)), ("len", Value::Int(24))]);
+    }
+
+    // strace: rseq(0x7f8979a300e0, 0x20, 0, 0x53053053) = 0
+    // strace: rseq(0x7f0000e0, 0x20, 0x1, 0x53053053) = -1 ENOSYS (INJECTED)
+    // strace: arch_prctl(ARCH_SET_FS, 0x7f8979a2f740) = 0
+    // strace: arch_prctl(0x3001 /* ARCH_??? */, 0x7ffd43db1be0) = -1 EINVAL (Invalid argument)
+    #[test]
+    fn rseq_and_arch_prctl() {
+        let (a, _) = decode_args(&ev(nr::RSEQ, [0x7f89_79a3_00e0, 0x20, 0, 0x5305_3053, 0, 0], 0, Extra::None));
+        assert_eq!(a, vec![("rseq", Value::Ptr(0x7f89_79a3_00e0)), ("rseq_len", Value::Int(32)), ("flags", s("0")), ("sig", Value::Ptr(0x5305_3053))]);
+        assert_eq!(get(&decode_args(&ev(nr::RSEQ, [0, 0x20, 1, 0, 0, 0], -38, Extra::None)).0, "flags"), &s("0x1"));
+        let (a, _) = decode_args(&ev(nr::ARCH_PRCTL, [0x1002, 0x7f89_79a2_f740, 0, 0, 0, 0], 0, Extra::None));
+        assert_eq!(a, vec![("option", s("ARCH_SET_FS")), ("arg2", Value::Ptr(0x7f89_79a2_f740))]);
+        let (a, _) = decode_args(&ev(nr::ARCH_PRCTL, [0x3001, 0x7ffd_43db_1be0, 0, 0, 0, 0], -22, Extra::None));
+        assert_eq!(get(&a, "option"), &s("0x3001 /* ARCH_??? */"));
+    }
+
+    // strace: rt_sigprocmask(SIG_BLOCK, ~[], [], 8)   = 0
+    // strace: rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0
+    // strace: rt_sigprocmask(SIG_UNBLOCK, [RTMIN RT_1], NULL, 8) = 0
+    #[test]
+    fn rt_sigprocmask_sets() {
+        let e = with(nr::RT_SIGPROCMASK, [0, 0x7ffd_0000, 0x7ffd_0100, 8, 0, 0], 0, Extra::Sigset { set: Some(u64::MAX), oldset: Some(0) }, 0);
+        let (a, f) = decode_args(&e);
+        assert!(f.is_empty());
+        assert_eq!(get(&a, "how"), &s("SIG_BLOCK"));
+        assert_eq!(get(&a, "set"), &s("~[]"));
+        assert_eq!(get(&a, "oldset"), &s("[]"));
+        assert_eq!(get(&a, "sigsetsize"), &Value::Int(8));
+        let e = with(nr::RT_SIGPROCMASK, [2, 0x7ffd_0000, 0, 8, 0, 0], 0, Extra::Sigset { set: Some(0), oldset: None }, 0);
+        let (a, _) = decode_args(&e);
+        assert_eq!((get(&a, "how"), get(&a, "set"), get(&a, "oset")), (&s("SIG_SETMASK"), &s("[]"), &Value::Ptr(0)));
+        assert!(a.iter().all(|(n, _)| *n != "oldset"));
+        let e = with(nr::RT_SIGPROCMASK, [1, 0x7ffd_0000, 0, 8, 0, 0], 0, Extra::Sigset { set: Some((1 << 31) | (1 << 32)), oldset: None }, 0);
+        assert_eq!(get(&decode_args(&e).0, "set"), &s("[RTMIN RT_1]"));
+        // The set pointer was bad: rt_sigprocmask(SIG_BLOCK, 0x8, NULL, 8) = -1 EFAULT
+        let e = with(nr::RT_SIGPROCMASK, [0, 8, 0, 8, 0, 0], -14, Extra::Sigset { set: None, oldset: None }, tracer_common::syscall_flags::ENTER_READ_FAILED);
+        assert_eq!(decode_args(&e).1, vec!["set"]);
+    }
+
+    // strace: rt_sigaction(SIGRT_1, {sa_handler=0x7f8979891870, sa_mask=[], sa_flags=SA_RESTORER|SA_ONSTACK|SA_RESTART|SA_SIGINFO, sa_restorer=0x7f8979842520}, NULL, 8) = 0
+    // strace: rt_sigaction(SIGUSR1, {sa_handler=SIG_DFL, sa_mask=[CHLD], sa_flags=0}, …, 8)
+    #[test]
+    fn rt_sigaction_of_glibc_sigcancel() {
+        let act = KSigaction { handler: 0x7f89_7989_1870, flags: 0x1c00_0004, restorer: 0x7f89_7984_2520, mask: 0 };
+        let e = with(nr::RT_SIGACTION, [33, 0x7ffd_0000, 0, 8, 0, 0], 0, Extra::Sigaction { act: Some(act), oldact: None }, 0);
+        let (a, f) = decode_args(&e);
+        assert!(f.is_empty());
+        assert_eq!(get(&a, "sig"), &s("SIGRT_1"));
+        assert_eq!(get(&a, "oact"), &Value::Ptr(0));
+        assert_eq!(get(&a, "action"), &Value::Obj(vec![
+            ("sa_handler", s("0x7f8979891870")),
+            ("sa_mask", s("[]")),
+            ("sa_flags", s("SA_RESTORER|SA_ONSTACK|SA_RESTART|SA_SIGINFO")),
+            ("sa_restorer", Value::Ptr(0x7f89_7984_2520)),
+        ]));
+        let old = KSigaction { handler: 0, flags: 0, restorer: 0, mask: 1 << 16 };
+        let e = with(nr::RT_SIGACTION, [10, 0, 0x7ffd_0000, 8, 0, 0], 0, Extra::Sigaction { act: None, oldact: Some(old) }, 0);
+        let (a, _) = decode_args(&e);
+        assert_eq!(get(&a, "old_action"), &Value::Obj(vec![("sa_handler", s("SIG_DFL")), ("sa_mask", s("[CHLD]")), ("sa_flags", s("0"))]));
+    }
+
+    // strace: prlimit64(0, RLIMIT_STACK, NULL, {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}) = 0
+    #[test]
+    fn prlimit64_of_the_stack_limit() {
+        let old = Rlimit { cur: 8192 * 1024, max: u64::MAX };
+        let e = with(nr::PRLIMIT64, [0, 3, 0, 0x7ffd_0000, 0, 0], 0, Extra::Rlimit { new: None, old: Some(old) }, 0);
+        let (a, f) = decode_args(&e);
+        assert!(f.is_empty());
+        assert_eq!(a, vec![
+            ("pid", Value::Int(0)),
+            ("resource", s("RLIMIT_STACK")),
+            ("new_rlim", Value::Ptr(0)),
+            ("old_rlim", Value::Ptr(0x7ffd_0000)),
+            ("old_limit", Value::Obj(vec![("rlim_cur", s("8192*1024")), ("rlim_max", s("RLIM64_INFINITY"))])),
+        ]);
+    }
+
+    fn ustr(b: &[u8], truncated: bool) -> Option<UserStr> {
+        Some(UserStr { bytes: b.to_vec(), truncated })
+    }
+
+    // strace: execve("./th", ["./th"], 0x7ffe22c1ed10 /* 75 vars */) = 0
+    // strace: execve("/nonexistent/prog", ["./th", "a-long-argument-that-is-longer-t"..., "exactly-32-bytes-long-argument!!", "x", "\1\177\377\"\\\n", "6", "7", "8", "9", "10"], 0x7ffdeeafe050 /* 2 vars */) = -1 ENOENT
+    #[test]
+    fn execve_filename_argv_and_counts() {
+        let x = ExecArgs { filename: ustr(b"./th", false), argv: vec![ustr(b"./th", false)], argc: 1, envc: 75, ..Default::default() };
+        let e = with(nr::EXECVE, [0x5555_0000, 0x7ffe_0000, 0x7ffe_22c1_ed10, 0, 0, 0], 0, Extra::Exec(Box::new(x)), 0);
+        let (a, f) = decode_args(&e);
+        assert!(f.is_empty());
+        assert_eq!(a, vec![
+            ("filename", s("./th")),
+            ("argv", Value::Arr(vec![s("./th")])),
+            ("argc", Value::Int(1)),
+            ("envp", Value::Ptr(0x7ffe_22c1_ed10)),
+            ("envc", Value::Int(75)),
+        ]);
+        assert!(truncated(&e).is_empty());
+        let argv = vec![
+            ustr(b"./th", false),
+            ustr(b"a-long-argument-that-is-longer-t", true),
+            ustr(b"exactly-32-bytes-long-argument!!", false),
+            ustr(b"x", false),
+            ustr(b"\x01\x7f\xff\"\\\n", false),
+            ustr(b"6", false),
+            ustr(b"7", false),
+            ustr(b"8", false),
+        ];
+        let x = ExecArgs { filename: ustr(b"/nonexistent/prog", false), argv, argc: 10, envc: 2, ..Default::default() };
+        let e = with(nr::EXECVE, [0x5555_0000, 0x7ffe_0000, 0x7ffd_eeaf_e050, 0, 0, 0], -2, Extra::Exec(Box::new(x)), 0);
+        let (a, _) = decode_args(&e);
+        let Value::Arr(v) = get(&a, "argv") else { panic!() };
+        assert_eq!(v.len(), 8);
+        assert_eq!(v[4], s("\u{1}\u{7f}\u{fffd}\"\\\n"));
+        assert_eq!(get(&a, "argc"), &Value::Int(10));
+        assert_eq!(truncated(&e), vec!["argv[1]", "argv"]);
+    }
+
+    // strace: execveat(AT_FDCWD, "rel/prog", ["only"], 0x7ffdeeafe050 /* 2 vars */, AT_EMPTY_PATH) = -1 ENOSYS (INJECTED)
+    // strace: execve("/nonexistent/prog", NULL, NULL) = -1 ENOENT (No such file or directory)
+    #[test]
+    fn execveat_and_null_arrays() {
+        let x = ExecArgs { filename: ustr(b"rel/prog", false), argv: vec![ustr(b"only", false)], argc: 1, envc: 2, ..Default::default() };
+        let e = with(nr::EXECVEAT, [-100i64 as u64, 0x5555_0000, 0x7ffe_0000, 0x7ffd_eeaf_e050, 0x1000, 0], -38, Extra::Exec(Box::new(x)), 0);
+        let (a, _) = decode_args(&e);
+        assert_eq!(get(&a, "dfd"), &Value::Int(-100));
+        assert_eq!(get(&a, "filename"), &s("rel/prog"));
+        assert_eq!(get(&a, "flags"), &s("AT_EMPTY_PATH"));
+        let x = ExecArgs { filename: ustr(b"/nonexistent/prog", false), ..Default::default() };
+        let e = with(nr::EXECVE, [0x5555_0000, 0, 0, 0, 0, 0], -2, Extra::Exec(Box::new(x)), 0);
+        let (a, f) = decode_args(&e);
+        assert!(f.is_empty());
+        assert!(a.iter().all(|(n, _)| *n != "argv"));
+        assert_eq!((get(&a, "argc"), get(&a, "envc"), get(&a, "envp")), (&Value::Int(0), &Value::Int(0), &Value::Ptr(0)));
     }
 }

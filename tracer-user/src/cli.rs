@@ -25,11 +25,12 @@ pub const DEFAULT_RINGBUF_SIZE: u32 = 8 << 20;
 #[command(
     name = "tracer",
     version,
-    about = "Low-overhead eBPF tracer for thread and process creation: clone, clone3, mmap, mprotect, wait4 as JSON lines",
+    about = "Low-overhead eBPF tracer for thread and process creation: clone, clone3, mmap, mprotect, wait4 (or any syscall), forks, execs, exits and SIGCHLD, as JSON lines or strace-shaped text",
     after_help = AFTER_HELP
 )]
 pub struct Cli {
-    /// Comma-separated syscall names to trace (x86-64 names, as in strace).
+    /// Comma-separated syscall names to trace (x86-64 names, as in strace),
+    /// strace classes %process, %memory, %signal, or all.
     #[arg(long, value_name = "LIST", default_value = DEFAULT_SYSCALLS, env = "TRACER_SYSCALLS")]
     pub syscalls: String,
 
@@ -55,6 +56,21 @@ pub struct Cli {
     /// stop when it exits, with its exit status.
     #[arg(last = true, value_name = "CMD [ARGS]", value_parser = clap::value_parser!(OsString))]
     pub command: Vec<OsString>,
+
+    // ---- output shape and lifecycle events (issue 4) ----
+    /// Output format: `json` (one object per line, docs/schema.json) or
+    /// `text` (strace's line shape, for people).
+    #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = parse_format, env = "TRACER_FORMAT")]
+    pub format: crate::output::Format,
+
+    /// Do not join raw events into thread_create / reaped / unreaped records.
+    #[arg(long, env = "TRACER_NO_CORRELATE")]
+    pub no_correlate: bool,
+
+    /// Do not attach the fork/exec/exit/signal hooks (no lifecycle events,
+    /// and no cost on the machine's forks, exits and signals).
+    #[arg(long, env = "TRACER_NO_LIFECYCLE")]
+    pub no_lifecycle: bool,
 
     // Sinks, loss accounting, daemon operation: see `DaemonArgs` below.
     #[command(flatten)]
@@ -89,7 +105,15 @@ Examples:
   tracer --cgroup /sys/fs/cgroup/unified/user.slice --comm bash
                                         tasks named bash AND in user.slice
   tracer --pid 4321                     process 4321, its threads, and what it starts from now on
-  tracer -- ./threads                   like `strace -f ./threads`, as JSON lines";
+  tracer -- ./threads                   like `strace -f ./threads`, as JSON lines
+  tracer --syscalls all --format text -- ./threads
+                                        like `strace -f ./threads`, as strace prints it
+  tracer --syscalls %process,%signal    strace's classes (also %memory)
+
+Besides syscalls, tracer reports fork, exec and exit of every task and SIGCHLD generated
+and delivered (--no-lifecycle: not), and joins raw events into thread_create (clone3 +
+stack mmap + guard mprotect), reaped (fork -> exit -> SIGCHLD -> wait4) and unreaped
+records (--no-correlate: not).";
 
 /// The filters as given on the command line, checked for what can be checked
 /// without looking at the machine.
@@ -157,19 +181,45 @@ pub fn parse_pid(s: &str) -> Result<u32, String> {
     }
 }
 
-/// Parses `--syscalls`: names → numbers, rejecting unknown names.
+pub fn parse_format(s: &str) -> Result<crate::output::Format, String> {
+    match s {
+        "json" => Ok(crate::output::Format::Json),
+        "text" => Ok(crate::output::Format::Text),
+        _ => Err(format!("unknown format '{}' (json or text)", s.escape_default())),
+    }
+}
+
+/// Parses `--syscalls`: names → numbers, rejecting unknown names. `all`
+/// is every syscall number; `%process`, `%memory`, `%signal` are strace's
+/// classes (`syscall_groups`).
 pub fn parse_syscalls(list: &str) -> Result<Vec<u32>, String> {
     let mut out = Vec::new();
+    let mut add = |nr: u32| {
+        if !out.contains(&nr) {
+            out.push(nr);
+        }
+    };
     for name in list.split(',').map(str::trim) {
         if name.is_empty() {
             continue;
         }
-        let nr = crate::syscall_table::number(name).ok_or_else(|| {
-            format!("unknown syscall '{}' (x86-64 syscall names, e.g. {DEFAULT_SYSCALLS})", name.escape_default())
-        })?;
-        if !out.contains(&nr) {
-            out.push(nr);
+        if name == "all" {
+            (0..tracer_common::SYSCALL_BITMAP_BITS as u32).for_each(&mut add);
+            continue;
         }
+        if name.starts_with('%') {
+            let members = crate::syscall_groups::group(name).ok_or_else(|| {
+                format!("unknown syscall class '{}' (%process, %memory or %signal)", name.escape_default())
+            })?;
+            for m in members {
+                add(crate::syscall_table::number(m).expect("syscall_groups names only known syscalls"));
+            }
+            continue;
+        }
+        let nr = crate::syscall_table::number(name).ok_or_else(|| {
+            format!("unknown syscall '{}' (x86-64 syscall names, e.g. {DEFAULT_SYSCALLS}, a class such as %process, or all)", name.escape_default())
+        })?;
+        add(nr);
     }
     if out.is_empty() {
         return Err("--syscalls names no syscall".into());
@@ -244,6 +294,10 @@ pub struct DaemonArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464).
     #[arg(long, value_name = "IP:PORT", env = "TRACER_METRICS")]
     pub metrics: Option<std::net::SocketAddr>,
+
+    /// Once attached, with every output open, become USER (a name or uid) and give up every capability.
+    #[arg(long, value_name = "USER", env = "TRACER_DROP_PRIVILEGES")]
+    pub drop_privileges: Option<String>,
 
     /// Read settings from a TOML file (keys are flag names: rotate-size = "100M"); flags and TRACER_… variables win.
     #[arg(long, value_name = "FILE", env = "TRACER_CONFIG")]
@@ -456,6 +510,23 @@ mod tests {
         assert!(e.contains("unknown syscall 'frobnicate'"), "{e}");
         assert!(parse_syscalls("\x1b[31m").unwrap_err().contains("\\u{1b}"));
         assert!(parse_syscalls(",").is_err());
+    }
+
+    #[test]
+    fn all_and_strace_classes() {
+        let all = parse_syscalls("all").unwrap();
+        assert_eq!(all.len(), tracer_common::SYSCALL_BITMAP_BITS);
+        let mem = parse_syscalls("%memory").unwrap();
+        assert!(mem.contains(&9) && mem.contains(&12) && !mem.contains(&56));
+        // A class and names mix; duplicates collapse.
+        let mix = parse_syscalls("%process,mmap,clone").unwrap();
+        assert_eq!(mix.iter().filter(|&&n| n == 56).count(), 1);
+        assert!(mix.contains(&9) && mix.contains(&231) && mix.contains(&61));
+        assert!(parse_syscalls("%files").unwrap_err().contains("unknown syscall class '%files'"));
+        assert_eq!(parse_format("text"), Ok(crate::output::Format::Text));
+        assert!(parse_format("yaml").is_err());
+        let c = Cli::try_parse_from(["tracer", "--format", "text", "--no-correlate"]).unwrap();
+        assert_eq!((c.format, c.no_correlate, c.no_lifecycle), (crate::output::Format::Text, true, false));
     }
 
     #[test]

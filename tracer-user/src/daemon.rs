@@ -45,16 +45,20 @@ use tokio::{
 };
 use tracer_common::Counter;
 
-use crate::decode::{Event, decode};
-use crate::format::{Clock, write_json_line};
+use crate::decode::decode;
+use crate::format::Clock;
 use crate::launch::HeldCommand;
 use crate::load::{Loaded, PerCpuCounters};
 use crate::metrics::SharedSnapshot;
-use crate::report::{LossPlace, Lost, SinkSnapshot, Snapshot, write_lost_line, write_stats_line};
-use crate::sink::{Batch, LineKind, Queue, SinkCounters, SinkEvent};
+use crate::output::Output;
+use crate::report::{LossPlace, Lost, SinkLoss, SinkSnapshot, Snapshot, write_lost_line, write_stats_line};
+use crate::sink::{Batch, LineKind, LineMeta, Queue, SinkCounters, SinkEvent};
 
 /// Hand a batch to the sinks once this much is formatted within one drain.
 const FLUSH_AT: usize = 1 << 16;
+/// How long a record may wait in the ring in a quiet period: the kernel
+/// side batches wake-ups, this timer drains what stays below the threshold.
+pub const DRAIN_TICK: Duration = Duration::from_millis(10);
 /// Records handled per wake-up before signals and timers get a turn.
 const MAX_PER_WAKE: usize = 16_384;
 /// How often kernel loss counters (and sink drops) are checked: a loss shows
@@ -64,6 +68,23 @@ pub const LOSS_POLL: Duration = Duration::from_millis(500);
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
 /// A `lost` record about a sink is offered to it only with this much room.
 const REPORT_ROOM: usize = 1024;
+/// How often freed heap memory is handed back to the kernel.
+const TRIM_EVERY: Duration = Duration::from_secs(10);
+
+/// Hands free heap pages back to the kernel. A burst fills the sinks'
+/// queues with batches; once written they are freed, but glibc keeps the
+/// pages in its arenas, so without this tracer's RSS would stay at the
+/// high-water mark of its worst burst for the rest of a months-long run
+/// (the soak showed +3.5 MiB steps that never came back). malloc_trim also
+/// releases whole free pages inside the heap, not only at its top; on a
+/// heap of a few MiB it takes well under a millisecond.
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 
 pub enum Outcome {
     /// Stopped by SIGINT/SIGTERM.
@@ -98,6 +119,59 @@ pub struct SinkSlot {
     first_seq: u64,
     last_seq: u64,
     since_ns: i128,
+    /// Its write failures, as reported in `write_error` records.
+    failures: FailureAccount,
+}
+
+/// One sink's account of write failures (`write_error` records), kept so
+/// that the counts of the records the sink itself writes add up exactly to
+/// the lines missing from its stream — like its `queue_full` records:
+/// - A record counts every failure since the creation of the last record
+///   about this sink that the sink *wrote* (`base`); a record it could not
+///   write is itself a failure, counted in the next one.
+/// - Whether it wrote a record is known only once its thread has handled it
+///   (`SinkCounters::reports_settled`); until then no new record is made
+///   (the counts would overlap).
+/// - A new record needs new failures of real lines (not only of these
+///   records), or the sink having written something since the last record
+///   (it works again): a full disk on an idle machine gets no record per
+///   poll.
+#[derive(Debug, Default)]
+struct FailureAccount {
+    /// `write_errors` when the last record this sink wrote was made.
+    base: u64,
+    /// (seq, `write_errors` at creation) of the last record made, until
+    /// its sink has handled it.
+    outstanding: Option<(u64, u64)>,
+    /// The sink's `written` count when the last record was made.
+    written_at_report: u64,
+    /// Failed real lines since the last record was made.
+    new_real: bool,
+    /// Seqs and start of the failures since `base`, and of those since the
+    /// last record was made.
+    span: Option<Span>,
+    span_after: Option<Span>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    first_seq: u64,
+    last_seq: u64,
+    since_ns: i128,
+}
+
+impl Span {
+    fn merge(a: Option<Span>, f: &crate::sink::Failures) -> Option<Span> {
+        let b = Span { first_seq: f.first_seq, last_seq: f.last_seq, since_ns: f.since_ns };
+        Some(match a {
+            None => b,
+            Some(a) => Span {
+                first_seq: a.first_seq.min(b.first_seq),
+                last_seq: a.last_seq.max(b.last_seq),
+                since_ns: a.since_ns.min(b.since_ns),
+            },
+        })
+    }
 }
 
 impl SinkSlot {
@@ -113,6 +187,7 @@ impl SinkSlot {
             first_seq: 0,
             last_seq: 0,
             since_ns: 0,
+            failures: FailureAccount::default(),
         }
     }
 
@@ -205,6 +280,9 @@ impl Drop for RingFill {
 pub struct Drainer {
     sinks: Vec<SinkSlot>,
     clock: Clock,
+    /// Decoded event → its lines (enrich, JSON or text, correlation):
+    /// `output.rs`.
+    output: Output,
     seq: u64,
     batch: Batch,
     /// Decoded calls per syscall number (x86-64 numbers are < 512).
@@ -218,6 +296,7 @@ pub struct Drainer {
     kernel_totals: [u64; 2],
     last_kernel: crate::load::Counters,
     started: Instant,
+    last_trim: Instant,
     ringbuf_size: u32,
     fill: Option<RingFill>,
     snapshot: SharedSnapshot,
@@ -227,10 +306,11 @@ pub struct Drainer {
 const KERNEL_LOSSES: [Counter; 2] = [Counter::RingbufFull, Counter::StashFailed];
 
 impl Drainer {
-    pub fn new(sinks: Vec<SinkSlot>, clock: Clock, ringbuf_size: u32, snapshot: SharedSnapshot) -> Self {
+    pub fn new(sinks: Vec<SinkSlot>, clock: Clock, ringbuf_size: u32, snapshot: SharedSnapshot, output: Output) -> Self {
         Drainer {
             sinks,
             clock,
+            output,
             seq: 0,
             batch: Batch::with_capacity(2 * FLUSH_AT),
             events: vec![0; 512],
@@ -243,6 +323,7 @@ impl Drainer {
             kernel_totals: [0; 2],
             last_kernel: Default::default(),
             started: Instant::now(),
+            last_trim: Instant::now(),
             ringbuf_size,
             fill: None,
             snapshot,
@@ -262,15 +343,22 @@ impl Drainer {
     pub fn record(&mut self, bytes: &[u8]) {
         match decode(bytes) {
             Ok(ev) => {
-                write_json_line(&mut self.batch.buf, &ev, self.seq, &self.clock);
-                let Event::Syscall(s) = &ev;
-                let unix_ns = self.clock.unix_ns(s.header.ts_boot_ns);
-                self.batch.push_line(self.seq, unix_ns, LineKind::Syscall { pid: s.header.pid, tid: s.header.tid, nr: s.nr });
-                self.seq += 1;
-                match self.events.get_mut(s.nr as usize) {
-                    Some(n) => *n += 1,
-                    None => *self.events_other.entry(s.nr).or_default() += 1,
-                }
+                // --- the render hook: one event in, its lines out (output.rs) ---
+                let (clock, lines) = (&self.clock, &mut self.batch.lines);
+                let (events, events_other) = (&mut self.events, &mut self.events_other);
+                self.output.render(ev, &mut self.seq, &mut self.batch.buf, |w| {
+                    let kind = match w.nr {
+                        Some(nr) => {
+                            match events.get_mut(nr as usize) {
+                                Some(n) => *n += 1,
+                                None => *events_other.entry(nr).or_default() += 1,
+                            }
+                            LineKind::Syscall { pid: w.pid, tid: w.tid, nr }
+                        }
+                        None => LineKind::Task { pid: w.pid, tid: w.tid, event: w.event },
+                    };
+                    lines.push(LineMeta { end: w.end, seq: w.seq, unix_ns: clock.unix_ns(w.ts_boot_ns), kind });
+                });
             }
             Err(e) => {
                 if self.decode_errors == self.decode_reported {
@@ -292,8 +380,8 @@ impl Drainer {
         self.dispatch_about(None);
     }
 
-    /// As `dispatch`; the batch is a `lost` record about sink `about`.
-    fn dispatch_about(&mut self, about: Option<usize>) {
+    /// As `dispatch`; the batch is a `lost` record about sink `about.0`.
+    fn dispatch_about(&mut self, about: Option<(usize, SinkLoss)>) {
         if self.batch.is_empty() {
             return;
         }
@@ -306,26 +394,45 @@ impl Drainer {
         let n = batch.lines.len();
         for (i, slot) in self.sinks.iter_mut().enumerate() {
             let took = slot.queue.push(&batch, 0..n);
-            if about == Some(i) && took == n {
-                // It has the account of everything it lost so far.
-                slot.unreported = 0;
+            let mine = about.filter(|&(a, _)| a == i).map(|(_, r)| r);
+            match mine {
+                // It has the account of everything its queue dropped so far.
+                Some(SinkLoss::QueueFull) if took == n => slot.unreported = 0,
+                // It will never see this one: handled, not written.
+                Some(SinkLoss::WriteError) if took < n => slot.failures.outstanding = None,
+                _ => {}
             }
-            slot.note_drops(&batch, took, about != Some(i));
+            slot.note_drops(&batch, took, mine.is_none());
         }
     }
 
-    fn emit_lost(&mut self, lost: &Lost, about: Option<usize>) {
+    fn emit_lost(&mut self, lost: &Lost) {
         self.dispatch();
         let now = now_unix_ns();
         write_lost_line(&mut self.batch.buf, lost, self.seq, now);
-        self.batch.push_line(self.seq, now, LineKind::Lost);
+        let about = match &lost.place {
+            LossPlace::Sink { name, reason, .. } => self.sinks.iter().position(|s| &s.name == name).map(|i| (i, *reason)),
+            _ => None,
+        };
+        let kind = match about {
+            Some((i, SinkLoss::WriteError)) => LineKind::LostWriteError { sink: i as u16 },
+            _ => LineKind::Lost,
+        };
+        self.batch.push_line(self.seq, now, kind);
         self.seq += 1;
         self.dispatch_about(about);
     }
 
     /// Turns new losses (kernel per CPU, undecodable records, sink queue
-    /// overflows) into `lost` records, and refreshes the metrics snapshot.
+    /// overflows and write failures) into `lost` records, and refreshes the
+    /// metrics snapshot.
     pub fn poll_loss(&mut self, loaded: &Loaded) {
+        self.poll_loss_now(loaded, false);
+    }
+
+    /// As `poll_loss`; `last`: the final poll, when every sink's write
+    /// failures are reported whatever they were.
+    fn poll_loss_now(&mut self, loaded: &Loaded, last: bool) {
         self.dispatch();
         let now = now_unix_ns();
         match loaded.counters_per_cpu() {
@@ -347,7 +454,7 @@ impl Drainer {
                                 total: self.kernel_totals[k],
                                 since_unix_ns: self.kernel_prev_ns,
                             };
-                            self.emit_lost(&l, None);
+                            self.emit_lost(&l);
                         }
                     }
                 } else {
@@ -362,7 +469,7 @@ impl Drainer {
                                 total: count,
                                 since_unix_ns: self.kernel_prev_ns,
                             };
-                            self.emit_lost(&l, None);
+                            self.emit_lost(&l);
                         }
                     }
                 }
@@ -380,10 +487,64 @@ impl Drainer {
                 since_unix_ns: self.decode_since_ns,
             };
             self.decode_reported = self.decode_errors;
-            self.emit_lost(&l, None);
+            self.emit_lost(&l);
         }
         self.report_sink_drops();
+        self.report_sink_failures(last);
         self.refresh_snapshot();
+        if self.last_trim.elapsed() >= TRIM_EVERY {
+            self.last_trim = Instant::now();
+            trim_heap();
+        }
+    }
+
+    /// A `write_error` record for each sink whose write failures call for
+    /// one (see [`FailureAccount`]); `last`: the final poll, where failures
+    /// of only these records are reported too.
+    fn report_sink_failures(&mut self, last: bool) {
+        for i in 0..self.sinks.len() {
+            let slot = &mut self.sinks[i];
+            let c = &slot.counters;
+            let a = &mut slot.failures;
+            if let Some(f) = c.take_failures(|_| true) {
+                a.span = Span::merge(a.span, &f);
+                a.span_after = Span::merge(a.span_after, &f);
+                a.new_real |= f.real;
+            }
+            if let Some((seq, cum)) = a.outstanding {
+                if c.reports_settled.load(Ordering::Relaxed) <= seq {
+                    continue;
+                }
+                if c.reports_written.load(Ordering::Relaxed) > seq {
+                    a.base = cum;
+                    a.span = a.span_after;
+                }
+                a.outstanding = None;
+            }
+            let cum = c.write_errors.load(Ordering::Relaxed);
+            let written = c.written.load(Ordering::Relaxed);
+            let works = written > a.written_at_report;
+            if cum <= a.base || !(a.new_real || works || last) {
+                continue;
+            }
+            let span = a.span.unwrap_or(Span { first_seq: 0, last_seq: 0, since_ns: now_unix_ns() });
+            a.outstanding = Some((self.seq, cum));
+            a.written_at_report = written;
+            a.new_real = false;
+            a.span_after = None;
+            let l = Lost {
+                place: LossPlace::Sink {
+                    name: slot.name.clone(),
+                    reason: SinkLoss::WriteError,
+                    first_seq: span.first_seq,
+                    last_seq: span.last_seq,
+                },
+                count: cum - a.base,
+                total: cum,
+                since_unix_ns: span.since_ns,
+            };
+            self.emit_lost(&l);
+        }
     }
 
     /// A `lost` record for each sink with unreported drops (see the module
@@ -395,13 +556,13 @@ impl Drainer {
                 continue;
             }
             let l = Lost {
-                place: LossPlace::Sink { name: s.name.clone(), first_seq: s.first_seq, last_seq: s.last_seq },
+                place: LossPlace::Sink { name: s.name.clone(), reason: SinkLoss::QueueFull, first_seq: s.first_seq, last_seq: s.last_seq },
                 count: s.unreported,
                 total: s.dropped.load(Ordering::Relaxed),
                 since_unix_ns: s.since_ns,
             };
             self.sinks[i].new_real_drops = false;
-            self.emit_lost(&l, Some(i));
+            self.emit_lost(&l);
         }
     }
 
@@ -451,14 +612,16 @@ impl Drainer {
     /// every sink thread is done or at `deadline`, naming the ones that
     /// were not.
     pub fn finish(&mut self, loaded: &Loaded, deadline: Instant) {
-        self.poll_loss(loaded);
-        // A sink's last `lost` record may not have fitted: its thread is
-        // still writing, so wait for room rather than lose the account of
-        // its losses — but leave a second of the bound for the flush.
+        self.poll_loss_now(loaded, true);
+        // A sink's last `lost` record may not have fitted, or not be written
+        // yet: its thread is still writing, so wait for room (or for it to
+        // handle the record) rather than lose the account of its losses —
+        // but leave a second of the bound for the flush.
         let report_until = deadline.checked_sub(Duration::from_secs(1)).unwrap_or(deadline);
-        while self.sinks.iter().any(|s| s.unreported > 0) && Instant::now() < report_until {
+        while self.sinks.iter().any(|s| s.unreported > 0 || s.failures.outstanding.is_some()) && Instant::now() < report_until {
             std::thread::sleep(Duration::from_millis(10));
             self.report_sink_drops();
+            self.report_sink_failures(false);
         }
         for s in &self.sinks {
             s.queue.close();
@@ -530,12 +693,12 @@ impl Signals {
 /// strace does. A [`crate::launch::LaunchError`] in the error chain means
 /// the command could not be exec'd.
 pub async fn run(
-    loaded: &mut Loaded,
+    loaded: &Loaded,
+    ring: RingBuf<MapData>,
     d: &mut Drainer,
     opts: RunOptions,
     mut command: Option<&mut HeldCommand>,
 ) -> anyhow::Result<Outcome> {
-    let ring = loaded.take_ring()?;
     d.fill = RingFill::new(ring.as_fd(), d.ringbuf_size);
     // SAFETY: the AsyncFd owns the ring buffer, and with it the map fd, for
     // as long as it is registered; nothing else closes that fd.
@@ -545,6 +708,10 @@ pub async fn run(
     let Signals { int: mut sigint, term: mut sigterm, hup: mut sighup } = opts.signals;
     let mut loss = tokio::time::interval(LOSS_POLL);
     loss.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The kernel side wakes us only once `wakeup_bytes` wait (see
+    // `load`): this drains what a quieter period leaves below that.
+    let mut drain_tick = tokio::time::interval(DRAIN_TICK);
+    drain_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut sink_events = opts.sink_events;
     let mut stats = opts.stats_interval.map(|p| {
         let mut i = tokio::time::interval_at(tokio::time::Instant::now() + p, p);
@@ -563,6 +730,9 @@ pub async fn run(
                 if !drain_ring(guard.get_inner_mut(), d) {
                     guard.clear_ready();
                 }
+            }
+            _ = drain_tick.tick() => {
+                drain_ring(afd.get_mut(), d);
             }
             _ = loss.tick() => d.poll_loss(loaded),
             _ = async { match stats.as_mut() { Some(i) => i.tick().await, None => std::future::pending().await } } => {
@@ -598,21 +768,38 @@ pub async fn run(
     Ok(outcome)
 }
 
-/// Opens every sink named in `args` (stdout if none) and starts its thread.
-pub fn start_sinks(args: &crate::cli::DaemonArgs) -> anyhow::Result<(Vec<SinkSlot>, UnboundedReceiver<SinkEvent>)> {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+/// A sink whose destination is open and whose thread has not started.
+pub struct OpenSink {
+    pub spec: crate::sink::SinkSpec,
+    writer: Box<dyn crate::sink::Writer>,
+}
+
+/// Opens every sink named in `args` (stdout if none): files are created now,
+/// so a bad path is an error before anything is loaded.
+pub fn open_sinks(args: &crate::cli::DaemonArgs) -> anyhow::Result<Vec<OpenSink>> {
     let opts = crate::sink::FileOptions { rotate_size: args.rotate_size, rotate_keep: args.rotate_keep };
+    args.sinks().into_iter().map(|spec| Ok(OpenSink { writer: crate::sink::open(&spec, opts)?, spec })).collect()
+}
+
+/// Starts each open sink's thread behind a queue of `queue_size` bytes.
+pub fn spawn_sinks(open: Vec<OpenSink>, queue_size: u64) -> anyhow::Result<(Vec<SinkSlot>, UnboundedReceiver<SinkEvent>)> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut slots = Vec::new();
-    for spec in args.sinks() {
-        let writer = crate::sink::open(&spec, opts)?;
-        let queue = Arc::new(Queue::new(usize::try_from(args.queue_size).unwrap_or(usize::MAX)));
+    for OpenSink { spec, writer } in open {
+        let queue = Arc::new(Queue::new(usize::try_from(queue_size).unwrap_or(usize::MAX)));
         let counters = Arc::new(SinkCounters::default());
-        let ctx = crate::sink::SinkContext { queue: Arc::clone(&queue), counters: Arc::clone(&counters), events: tx.clone() };
+        let index = u16::try_from(slots.len()).context("too many sinks")?;
+        let ctx = crate::sink::SinkContext { index, queue: Arc::clone(&queue), counters: Arc::clone(&counters), events: tx.clone() };
         let name = spec.name();
         let thread = crate::sink::spawn(name.clone(), writer, ctx).context("starting a sink thread")?;
         slots.push(SinkSlot::new(name, queue, counters, thread));
     }
     Ok((slots, rx))
+}
+
+/// Opens every sink named in `args` (stdout if none) and starts its thread.
+pub fn start_sinks(args: &crate::cli::DaemonArgs) -> anyhow::Result<(Vec<SinkSlot>, UnboundedReceiver<SinkEvent>)> {
+    spawn_sinks(open_sinks(args)?, args.queue_size)
 }
 
 #[cfg(test)]
@@ -622,7 +809,8 @@ mod tests {
     fn drainer_with_one_sink(capacity: usize) -> (Drainer, Arc<Queue>) {
         let queue = Arc::new(Queue::new(capacity));
         let slot = SinkSlot::new("t".into(), Arc::clone(&queue), Arc::default(), std::thread::spawn(|| {}));
-        (Drainer::new(vec![slot], Clock::with_offset(0), 4096, SharedSnapshot::default()), queue)
+        let output = crate::output::Output::new(crate::output::Format::Json, Clock::with_offset(0), true, Default::default());
+        (Drainer::new(vec![slot], Clock::with_offset(0), 4096, SharedSnapshot::default(), output), queue)
     }
 
     /// Appends a stats-like line of about 200 bytes.
@@ -640,7 +828,7 @@ mod tests {
         for c in q.take(Duration::ZERO).chunks {
             for (i, m) in c.metas().iter().enumerate() {
                 seqs.push(m.seq);
-                if m.kind == LineKind::Lost {
+                if m.kind.is_lost() {
                     let v: serde_json::Value = serde_json::from_slice(c.batch.line(c.lines.start + i)).unwrap();
                     counts.push(v["count"].as_u64().unwrap());
                 }
@@ -678,5 +866,92 @@ mod tests {
         assert_eq!(missing, 2, "line 10 and the first report");
         assert_eq!(counted, vec![2], "one report it received, counting both");
         assert_eq!(d.sinks[0].dropped.load(Ordering::Relaxed), 2);
+    }
+
+    /// Plays the sink's thread: takes what is queued and writes it, or,
+    /// while `full`, fails every line. Returns what was written: (seqs,
+    /// counts of lost records).
+    fn work(d: &Drainer, q: &Queue, full: bool) -> (Vec<u64>, Vec<u64>) {
+        let c = &d.sinks[0].counters;
+        let (mut seqs, mut counts) = (vec![], vec![]);
+        for chunk in q.take(Duration::ZERO).chunks {
+            let n = chunk.lines.len();
+            let failed: Vec<u32> = if full { (0..n as u32).collect() } else { vec![] };
+            c.add_written(n - failed.len());
+            c.add_failed(&chunk, &failed);
+            c.settle_reports(&chunk, 0, &failed);
+            if !full {
+                for (i, m) in chunk.metas().iter().enumerate() {
+                    seqs.push(m.seq);
+                    if m.kind.is_lost() {
+                        let v: serde_json::Value = serde_json::from_slice(chunk.batch.line(chunk.lines.start + i)).unwrap();
+                        assert_eq!(v["reason"], "write_error");
+                        counts.push(v["count"].as_u64().unwrap());
+                    }
+                }
+            }
+            q.release(chunk.bytes().len());
+        }
+        (seqs, counts)
+    }
+
+    #[test]
+    fn a_sinks_write_error_counts_add_up_to_its_gaps_and_an_idle_full_disk_is_not_reported_every_poll() {
+        let (mut d, q) = drainer_with_one_sink(1 << 20);
+        // (seqs written, counts of the lost records written)
+        let mut got: (Vec<u64>, Vec<u64>) = (vec![], vec![]);
+        fn keep(got: &mut (Vec<u64>, Vec<u64>), (s, c): (Vec<u64>, Vec<u64>)) {
+            got.0.extend(s);
+            got.1.extend(c);
+        }
+        for _ in 0..3 {
+            line(&mut d);
+        }
+        keep(&mut got, work(&d, &q, false));
+        // The disk fills: 5 lines fail, and so does the record about them.
+        for _ in 0..5 {
+            line(&mut d);
+        }
+        keep(&mut got, work(&d, &q, true));
+        d.report_sink_failures(false);
+        assert_eq!(d.seq, 9, "a record about the 5 failures");
+        keep(&mut got, work(&d, &q, true));
+        // Idle machine, disk still full: no record per poll.
+        for _ in 0..3 {
+            d.report_sink_failures(false);
+            keep(&mut got, work(&d, &q, true));
+        }
+        assert_eq!(d.seq, 9, "no new record while only records failed");
+        for _ in 0..2 {
+            line(&mut d);
+        }
+        keep(&mut got, work(&d, &q, true));
+        d.report_sink_failures(false);
+        assert_eq!(d.seq, 12, "new real failures: a new record");
+        keep(&mut got, work(&d, &q, true));
+        // Space returns: the next line is written, and the sink gets the
+        // whole account (5 + 1 + 2 + 1), once.
+        line(&mut d);
+        keep(&mut got, work(&d, &q, false));
+        d.report_sink_failures(false);
+        assert_eq!(d.seq, 14);
+        d.report_sink_failures(false);
+        assert_eq!(d.seq, 14, "outstanding: no second record");
+        keep(&mut got, work(&d, &q, false));
+        d.report_sink_failures(false);
+        assert_eq!(d.seq, 14, "written, settled, nothing new");
+        assert_eq!(got.1, vec![9]);
+        let missing = (0..d.seq).filter(|s| !got.0.contains(s)).count() as u64;
+        assert_eq!(missing, 9);
+        assert_eq!(d.sinks[0].failures.base, 9);
+        // A later failure is counted from there.
+        line(&mut d);
+        keep(&mut got, work(&d, &q, true));
+        line(&mut d);
+        keep(&mut got, work(&d, &q, false));
+        d.report_sink_failures(false);
+        keep(&mut got, work(&d, &q, false));
+        assert_eq!(got.1, vec![9, 1]);
+        assert_eq!((0..d.seq).filter(|s| !got.0.contains(s)).count(), 10);
     }
 }

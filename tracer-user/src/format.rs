@@ -2,13 +2,13 @@
 //! shape is written down in `docs/schema.json` (version [`SCHEMA_VERSION`])
 //! and every field keeps one JSON type across all events.
 
-use crate::args::{Value, decode_args};
-use crate::decode::{Comm, Event, SyscallEvent};
+use crate::args::{Value, decode_args, truncated};
+use crate::decode::{Comm, Event, Header, SyscallEvent};
 use crate::json::{JsonWriter, push_hex, push_i64, push_u64};
 use crate::{names, syscall_table};
 
 /// Bumped whenever a field changes meaning or type.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Converts CLOCK_BOOTTIME stamps (what the kernel side records) to wall-clock
 /// time, using the offset between the two clocks taken once at start-up.
@@ -106,23 +106,78 @@ pub fn syscall_name(nr: u32) -> std::borrow::Cow<'static, str> {
 pub fn write_json_line(out: &mut Vec<u8>, ev: &Event, seq: u64, clock: &Clock) {
     match ev {
         Event::Syscall(s) => write_syscall(out, s, seq, clock),
+        Event::Fork(e) => crate::format_lifecycle::write_fork(out, e, seq, clock),
+        Event::Exec(e) => crate::format_lifecycle::write_exec(out, e, seq, clock),
+        Event::Exit(e) => crate::format_lifecycle::write_exit(out, e, seq, clock),
+        Event::Signal(e) => crate::format_lifecycle::write_signal(out, e, seq, clock),
     }
     out.push(b'\n');
 }
 
-fn write_comm(w: &mut JsonWriter<'_>, comm: &Comm) {
+/// Opens an event's object with the fields every event starts with:
+/// `schema`, `seq`, `ts`, `cpu`, `event`.
+pub(crate) fn begin_event(w: &mut JsonWriter<'_>, h: &Header, seq: u64, clock: &Clock, event: &str) {
+    w.begin_object();
+    w.key("schema");
+    w.u64(SCHEMA_VERSION);
+    w.key("seq");
+    w.u64(seq);
+    w.key("ts");
+    // RFC 3339 text is plain ASCII: written in place, no escaping needed.
+    w.ascii_str_with(|out| push_rfc3339(out, clock.unix_ns(h.ts_boot_ns)));
+    w.key("cpu");
+    w.u64(h.cpu.into());
+    w.key("event");
+    w.str(event);
+}
+
+/// The task the event belongs to: host ids, namespace ids when the task
+/// is not in the initial pid namespace, credentials, comm, cgroup.
+pub(crate) fn write_task(w: &mut JsonWriter<'_>, h: &Header) {
+    w.key("pid");
+    w.u64(h.pid.into());
+    w.key("tid");
+    w.u64(h.tid.into());
+    w.key("ppid");
+    w.u64(h.ppid.into());
+    if h.ns_level > 0 {
+        w.key("ns_level");
+        w.u64(h.ns_level.into());
+        w.key("ns_pid");
+        w.u64(h.ns_pid.into());
+        w.key("ns_tid");
+        w.u64(h.ns_tid.into());
+        w.key("ns_ppid");
+        w.u64(h.ns_ppid.into());
+    }
+    w.key("uid");
+    w.u64(h.uid.into());
+    w.key("gid");
+    w.u64(h.gid.into());
+    write_comm(w, &h.comm);
+    w.key("cgroup_id");
+    w.u64(h.cgroup_id);
+}
+
+pub(crate) fn write_comm(w: &mut JsonWriter<'_>, comm: &Comm) {
+    write_comm_as(w, comm, "comm", "comm_hex");
+}
+
+/// A comm under `key`, with `hex_key` holding the exact bytes when they
+/// are not UTF-8.
+pub(crate) fn write_comm_as(w: &mut JsonWriter<'_>, comm: &Comm, key: &str, hex_key: &str) {
     let bytes = comm.as_bytes();
     match std::str::from_utf8(bytes) {
         Ok(s) => {
-            w.key("comm");
+            w.key(key);
             w.str(s);
         }
         Err(_) => {
             // Not UTF-8: a readable approximation in `comm`, and the exact
             // bytes in `comm_hex` so nothing is lost.
-            w.key("comm");
+            w.key(key);
             w.str(&String::from_utf8_lossy(bytes));
-            w.key("comm_hex");
+            w.key(hex_key);
             w.ascii_str_with(|out| {
                 for b in bytes {
                     out.push(b"0123456789abcdef"[(b >> 4) as usize]);
@@ -133,7 +188,7 @@ fn write_comm(w: &mut JsonWriter<'_>, comm: &Comm) {
     }
 }
 
-fn write_value(w: &mut JsonWriter<'_>, v: &Value) {
+pub(crate) fn write_value(w: &mut JsonWriter<'_>, v: &Value) {
     match v {
         Value::Int(i) => w.i64(*i),
         Value::Ptr(p) => w.hex(*p),
@@ -147,26 +202,23 @@ fn write_value(w: &mut JsonWriter<'_>, v: &Value) {
             }
             w.end_object();
         }
+        Value::Arr(items) => {
+            w.begin_array();
+            for v in items {
+                write_value(w, v);
+            }
+            w.end_array();
+        }
     }
 }
 
 fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) {
     let h = &ev.header;
     let (args, failed) = decode_args(ev);
+    let cut = truncated(ev);
 
     let mut w = JsonWriter::new(out);
-    w.begin_object();
-    w.key("schema");
-    w.u64(SCHEMA_VERSION);
-    w.key("seq");
-    w.u64(seq);
-    w.key("ts");
-    // RFC 3339 text is plain ASCII: written in place, no escaping needed.
-    w.ascii_str_with(|out| push_rfc3339(out, clock.unix_ns(h.ts_boot_ns)));
-    w.key("cpu");
-    w.u64(h.cpu.into());
-    w.key("event");
-    w.str("syscall");
+    begin_event(&mut w, h, seq, clock, "syscall");
     w.key("syscall");
     match syscall_table::name(ev.nr) {
         Some(name) => w.str(name),
@@ -178,19 +230,7 @@ fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) 
     }
     w.key("nr");
     w.u64(ev.nr.into());
-    w.key("pid");
-    w.u64(h.pid.into());
-    w.key("tid");
-    w.u64(h.tid.into());
-    w.key("ppid");
-    w.u64(h.ppid.into());
-    w.key("uid");
-    w.u64(h.uid.into());
-    w.key("gid");
-    w.u64(h.gid.into());
-    write_comm(&mut w, &h.comm);
-    w.key("cgroup_id");
-    w.u64(h.cgroup_id);
+    write_task(&mut w, h);
     w.key_object("args");
     for (k, v) in &args {
         w.key(k);
@@ -204,20 +244,30 @@ fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) 
         }
         w.end_array();
     }
-    w.key("ret");
-    w.i64(ev.ret);
-    if let Some(e) = names::errno_from_ret(ev.ret) {
-        w.key("errno");
-        w.str(e);
-    } else if (-4095..0).contains(&ev.ret) {
-        w.key("errno");
-        w.ascii_str_with(|out| {
-            out.push(b'E');
-            push_i64(out, -ev.ret);
-        });
+    if !cut.is_empty() {
+        w.key_array("truncated");
+        for f in &cut {
+            w.str(f);
+        }
+        w.end_array();
     }
-    w.key("duration_ns");
-    w.u64(ev.duration_ns);
+    // exit/exit_group never return: no ret, no errno, no duration.
+    if !ev.no_return() {
+        w.key("ret");
+        w.i64(ev.ret);
+        if let Some(e) = names::errno_from_ret(ev.ret) {
+            w.key("errno");
+            w.str(e);
+        } else if (-4095..0).contains(&ev.ret) {
+            w.key("errno");
+            w.ascii_str_with(|out| {
+                out.push(b'E');
+                push_i64(out, -ev.ret);
+            });
+        }
+        w.key("duration_ns");
+        w.u64(ev.duration_ns);
+    }
     w.key_array("raw");
     for a in ev.args {
         w.hex(a);
@@ -237,12 +287,12 @@ pub fn hex_string(v: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{Extra, Header};
+    use crate::decode::Extra;
     use tracer_common::nr;
 
     fn mmap_event(comm: &[u8], ret: i64) -> Event {
         Event::Syscall(SyscallEvent {
-            header: Header { cpu: 1, ts_boot_ns: 1_000_000_007, pid: 74199, tid: 74199, ppid: 1, uid: 0, gid: 0, cgroup_id: 9007199254740993, comm: Comm::from_bytes(comm) },
+            header: Header { cpu: 1, ts_boot_ns: 1_000_000_007, pid: 74199, tid: 74199, ppid: 1, uid: 0, gid: 0, cgroup_id: 9007199254740993, comm: Comm::from_bytes(comm), ns_level: 0, ns_pid: 74199, ns_tid: 74199, ns_ppid: 1 },
             nr: nr::MMAP,
             flags: 0,
             args: [0, 8392704, 0, 0x20022, u64::MAX, 0],
@@ -263,7 +313,7 @@ mod tests {
     #[test]
     fn syscall_line_has_every_documented_field() {
         let v = line(&mmap_event(b"threads", 0x7f89_78e0_0000));
-        assert_eq!(v["schema"], 1);
+        assert_eq!(v["schema"], 2);
         assert_eq!(v["seq"], 7);
         assert_eq!(v["ts"], "2025-11-27T06:45:47.000000007Z");
         assert_eq!(v["event"], "syscall");
@@ -300,6 +350,24 @@ mod tests {
     }
 
     #[test]
+    fn exit_group_has_no_return_value_and_namespaced_tasks_show_their_ids() {
+        let Event::Syscall(mut e) = mmap_event(b"threads", 0) else { panic!() };
+        e.nr = tracer_common::nr::EXIT_GROUP;
+        e.flags = tracer_common::syscall_flags::NO_RETURN;
+        e.header.ns_level = 1;
+        e.header.ns_pid = 1;
+        e.header.ns_tid = 1;
+        e.header.ns_ppid = 0;
+        let v = line(&Event::Syscall(e));
+        assert_eq!(v["syscall"], "exit_group");
+        assert_eq!(v["args"]["error_code"], 0);
+        assert!(v.get("ret").is_none() && v.get("duration_ns").is_none() && v.get("errno").is_none());
+        assert_eq!((v["pid"].as_u64(), v["ns_pid"].as_u64(), v["ns_ppid"].as_u64(), v["ns_level"].as_u64()), (Some(74199), Some(1), Some(0), Some(1)));
+        // In the initial namespace the ns ids are not repeated.
+        assert!(line(&mmap_event(b"x", 0)).get("ns_pid").is_none());
+    }
+
+    #[test]
     fn rfc3339_formatting() {
         let f = |ns: i128| {
             let mut o = Vec::new();
@@ -320,7 +388,7 @@ mod tests {
         let mut ev = mmap_event(b"x", -4000);
         let v = line(&ev);
         assert_eq!(v["errno"], "E4000");
-        let Event::Syscall(s) = &mut ev;
+        let Event::Syscall(s) = &mut ev else { panic!() };
         s.nr = 999;
         s.ret = i64::MIN;
         s.duration_ns = u64::MAX;

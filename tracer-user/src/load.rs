@@ -4,10 +4,12 @@
 use anyhow::{Context as _, anyhow};
 use aya::{
     Ebpf, EbpfLoader,
-    maps::{CgroupArray, HashMap, MapData, PerCpuArray, RingBuf},
+    maps::{CgroupArray, HashMap, Map, MapData, RingBuf},
     programs::{BtfTracePoint, RawTracePoint},
 };
-use tracer_common::{COMM_LEN, COUNTER_COUNT, Config, Counter, MAX_TRACKED, SYSCALL_BITMAP_BITS};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tracer_common::{COMM_LEN, COUNTER_COUNT, COUNTER_STRIDE, Config, Counter, MAX_TRACKED, SYSCALL_BITMAP_BITS};
 
 use crate::btf;
 use crate::filter::Filters;
@@ -19,14 +21,40 @@ static BPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), 
 /// in attach order. `sched_process_fork` goes first so that by the time
 /// anything is traced, every fork of a tracked process is followed; it is
 /// attached only when the pid filter is active, so no other run pays for it
-/// on every fork.
+/// on every fork. The hooks that free or move `PENDING` entries
+/// (`sched_process_exit`/`exec`) and `sys_exit` come before `sys_enter`:
+/// an entry stashed from the first traced call on always has them to meet
+/// (attached the other way round, a thread dying in between leaked its
+/// entry).
 const HOOKS: [(&str, &str); 5] = [
     ("sched_process_fork", "sched_process_fork"),
-    ("sys_enter", "sys_enter"),
-    ("sys_exit", "sys_exit"),
     ("sched_process_exit", "sched_process_exit"),
     ("sched_process_exec", "sched_process_exec"),
+    ("sys_exit", "sys_exit"),
+    ("sys_enter", "sys_enter"),
 ];
+
+/// Lifecycle programs (`tracer-ebpf/src/sched.rs`, `signal.rs`), attached
+/// only when lifecycle events are wanted. The exit hook comes in two forms;
+/// [`exit_program`] picks the one the running kernel's tracepoint fits.
+const LIFECYCLE_HOOKS: [(&str, &str); 4] = [
+    ("lifecycle_fork", "sched_process_fork"),
+    ("lifecycle_exec", "sched_process_exec"),
+    ("signal_generate", "signal_generate"),
+    ("signal_deliver", "signal_deliver"),
+];
+
+fn exit_program(has_group_dead: bool) -> (&'static str, &'static str) {
+    if has_group_dead {
+        ("lifecycle_exit", "sched_process_exit")
+    } else {
+        ("lifecycle_exit_live", "sched_process_exit")
+    }
+}
+
+/// Signals reported by default: SIGCHLD, the one the walkthrough follows
+/// (bit n-1 for signal n).
+pub const DEFAULT_SIGNAL_MASK: u64 = 1 << (17 - 1);
 
 #[derive(Debug, Default)]
 pub struct LoadOptions {
@@ -36,6 +64,10 @@ pub struct LoadOptions {
     pub ringbuf_size: u32,
     /// In-kernel filters; empty: the whole machine.
     pub filters: Filters,
+    /// Attach the fork/exec/exit/signal hooks.
+    pub lifecycle: bool,
+    /// Signals whose generation and delivery are reported (bit n-1: signal n).
+    pub signal_mask: u64,
 }
 
 /// Errors a user can cause or fix, with their own exit codes.
@@ -49,6 +81,7 @@ pub enum LoadError {
 
 pub struct Loaded {
     pub ebpf: Ebpf,
+    counters: CounterMap,
 }
 
 /// Builds the bitmap the kernel side tests first.
@@ -97,6 +130,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut cfg = Config::zeroed();
     cfg.syscalls = syscall_bitmap(&opts.syscalls);
     cfg.self_tgid = std::process::id();
+    // Wake the reader when an eighth of the ring is waiting (its drain timer
+    // takes care of less): far from full, so a wake-up always comes in time,
+    // and a wake-up per ~7,000 records (8 MiB ring) instead of per record.
+    cfg.wakeup_bytes = u64::from(opts.ringbuf_size / 8);
     cfg.task_real_parent_off = offs.real_parent;
     cfg.task_tgid_off = offs.tgid;
     cfg.task_signal_off = offs.signal;
@@ -104,17 +141,22 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let f = &opts.filters;
     cfg.filter_kinds = f.kinds();
     cfg.cgroup_count = f.cgroups.len() as u32;
+    cfg.offs = offs.more;
+    cfg.exit_has_group_dead = offs.exit_has_group_dead.into();
+    cfg.signal_mask = opts.signal_mask;
 
     // Unused filter maps shrink to one entry: a hash map's entries are
     // allocated up front, and an unfiltered run should not pay for them.
     let size = |n: usize| n.max(1) as u32;
     let tracked = if f.tgids.is_empty() { 1 } else { MAX_TRACKED };
+    let cpus = possible_cpus().context("reading /sys/devices/system/cpu/possible")?;
     let mut ebpf = EbpfLoader::new()
         .override_global("CONFIG", &cfg, true)
         .map_max_entries("EVENTS", opts.ringbuf_size)
         .map_max_entries("COMMS", size(f.comms.len()))
         .map_max_entries("CGROUPS", size(f.cgroups.len()))
         .map_max_entries("TRACKED_TGIDS", tracked)
+        .map_max_entries("COUNTERS", cpus * COUNTER_STRIDE)
         .load(BPF_OBJECT)
         .map_err(|e| {
             if is_permission(&e) {
@@ -124,6 +166,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
             }
         })?;
     fill_filter_maps(&mut ebpf, f)?;
+    let counters = match ebpf.take_map("COUNTERS") {
+        Some(Map::Array(data)) => CounterMap::new(data, cpus as usize).context("mapping the COUNTERS array")?,
+        _ => return Err(anyhow!("COUNTERS array missing from BPF object").into()),
+    };
     // sys_enter/sys_exit: BTF-typed tracepoints first (they read pt_regs with
     // plain loads instead of a helper call on every syscall of the machine);
     // plain raw tracepoints where the kernel refuses tracing programs.
@@ -132,6 +178,14 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         Some(v) if v == "1" => None,
         _ => aya::Btf::from_sys_fs().ok(),
     };
+    // Lifecycle hooks first: on one tracepoint programs run in attach
+    // order, and the exit record must judge a dying process by the filters
+    // before sched_process_exit drops it from the tracked set.
+    if opts.lifecycle {
+        for (prog, tp) in LIFECYCLE_HOOKS.into_iter().chain([exit_program(offs.exit_has_group_dead)]) {
+            attach_raw(&mut ebpf, prog, tp)?;
+        }
+    }
     for (prog, tp) in HOOKS {
         if prog == "sched_process_fork" && f.tgids.is_empty() {
             continue;
@@ -149,7 +203,72 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         }
         attach_raw(&mut ebpf, prog, tp)?;
     }
-    Ok(Loaded { ebpf })
+    Ok(Loaded { ebpf, counters })
+}
+
+/// One past the highest possible CPU id: the kernel's CPU ids (what
+/// `bpf_get_smp_processor_id` returns) are below it.
+fn possible_cpus() -> anyhow::Result<u32> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible")?;
+    parse_cpu_list_end(text.trim()).ok_or_else(|| anyhow!("cannot parse {text:?}"))
+}
+
+/// `"0-3,8"` → 9.
+fn parse_cpu_list_end(list: &str) -> Option<u32> {
+    let mut end = None;
+    for part in list.split(',') {
+        let last = part.rsplit('-').next()?.trim().parse::<u32>().ok()?;
+        end = end.max(Some(last + 1));
+    }
+    end
+}
+
+/// The `COUNTERS` array (see `tracer-ebpf/src/main.rs`), mapped read-only
+/// at load time: reading it is a plain memory load, no `bpf()` call, so it
+/// keeps working after the privileges are dropped.
+struct CounterMap {
+    slots: *const AtomicU64,
+    mapped_len: usize,
+    cpus: usize,
+    /// Keeps the map's fd (the mapping alone would keep the map alive too).
+    _map: MapData,
+}
+
+// SAFETY: the mapping is owned by CounterMap and only read with atomic loads.
+unsafe impl Send for CounterMap {}
+unsafe impl Sync for CounterMap {}
+
+impl CounterMap {
+    fn new(map: MapData, cpus: usize) -> std::io::Result<CounterMap> {
+        use std::os::fd::{AsFd as _, AsRawFd as _};
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let bytes = cpus * COUNTER_STRIDE as usize * 8;
+        let mapped_len = bytes.div_ceil(page) * page;
+        // SAFETY: a fresh shared read-only mapping of the map's fd; an
+        // mmap-able array's memory is at least this long (rounded to pages).
+        let p = unsafe {
+            libc::mmap(std::ptr::null_mut(), mapped_len, libc::PROT_READ, libc::MAP_SHARED, map.fd().as_fd().as_raw_fd(), 0)
+        };
+        if p == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(CounterMap { slots: p as *const AtomicU64, mapped_len, cpus, _map: map })
+    }
+
+    fn get(&self, cpu: usize, c: usize) -> u64 {
+        debug_assert!(cpu < self.cpus && c < COUNTER_STRIDE as usize);
+        // SAFETY: in bounds of the mapping (cpu < cpus, c < stride); the
+        // kernel writes these u64s with plain aligned stores.
+        unsafe { (*self.slots.add(cpu * COUNTER_STRIDE as usize + c)).load(Ordering::Relaxed) }
+    }
+}
+
+impl Drop for CounterMap {
+    fn drop(&mut self) {
+        // SAFETY: unmapping our own mapping.
+        unsafe { libc::munmap(self.slots as *mut _, self.mapped_len) };
+    }
 }
 
 fn attach_btf(ebpf: &mut Ebpf, prog: &str, btf: &aya::Btf) -> anyhow::Result<()> {
@@ -210,24 +329,16 @@ impl Loaded {
         Ok(RingBuf::try_from(map)?)
     }
 
+    /// Kernel-side counters summed over CPUs.
     pub fn counters(&self) -> anyhow::Result<Counters> {
-        let map = self.ebpf.map("COUNTERS").ok_or_else(|| anyhow!("COUNTERS map missing"))?;
-        let arr: PerCpuArray<_, u64> = PerCpuArray::try_from(map)?;
-        let mut c = Counters::default();
-        for (i, slot) in c.values.iter_mut().enumerate() {
-            *slot = arr.get(&(i as u32), 0)?.iter().sum();
-        }
-        Ok(c)
+        Ok(self.counters_per_cpu()?.sum())
     }
 
     /// Kernel-side counters, one value per possible CPU (index = CPU id).
+    /// Memory reads only: works without any privilege.
     pub fn counters_per_cpu(&self) -> anyhow::Result<PerCpuCounters> {
-        let map = self.ebpf.map("COUNTERS").ok_or_else(|| anyhow!("COUNTERS map missing"))?;
-        let arr: PerCpuArray<_, u64> = PerCpuArray::try_from(map)?;
-        let mut values = Vec::with_capacity(COUNTER_COUNT as usize);
-        for i in 0..COUNTER_COUNT {
-            values.push(arr.get(&i, 0)?.to_vec());
-        }
+        let m = &self.counters;
+        let values = (0..COUNTER_COUNT as usize).map(|c| (0..m.cpus).map(|cpu| m.get(cpu, c)).collect()).collect();
         Ok(PerCpuCounters { values })
     }
 }
@@ -274,5 +385,15 @@ mod tests {
         assert_eq!(b[0], (1 << 9) | (1 << 10) | (1 << 56) | (1 << 61));
         assert_eq!(b[435 / 64], 1 << (435 % 64));
         assert_eq!(b.iter().map(|w| w.count_ones()).sum::<u32>(), 5);
+    }
+
+    #[test]
+    fn cpu_list_end_is_one_past_the_highest_id() {
+        assert_eq!(parse_cpu_list_end("0"), Some(1));
+        assert_eq!(parse_cpu_list_end("0-1"), Some(2));
+        assert_eq!(parse_cpu_list_end("0-3,8"), Some(9));
+        assert_eq!(parse_cpu_list_end("0,2-5"), Some(6));
+        assert_eq!(parse_cpu_list_end(""), None);
+        assert_eq!(parse_cpu_list_end("x"), None);
     }
 }

@@ -4,12 +4,14 @@ use tracer_common::Counter;
 use tracer_user::{
     cli::{filter_args, parse_syscalls, run_command},
     config::{ConfigError, parse},
-    daemon::{Drainer, Outcome, RunOptions, SHUTDOWN_BOUND, Signals, run, start_sinks},
+    daemon::{Drainer, Outcome, RunOptions, SHUTDOWN_BOUND, Signals, open_sinks, run, spawn_sinks},
     filter,
     format::{Clock, syscall_name},
     launch::{self, HeldCommand},
-    load::{LoadError, LoadOptions, load},
-    metrics,
+    load::{DEFAULT_SIGNAL_MASK, LoadError, LoadOptions, load},
+    metrics, privilege,
+    output::Output,
+    procs::ProcTable,
 };
 
 /// Exit codes: 0 done, 1 runtime failure, 2 bad usage (including a filter
@@ -56,6 +58,18 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let drop_to = match cli.daemon.drop_privileges.as_deref().map(privilege::lookup_user).transpose() {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("tracer: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if drop_to.is_some() && !cli.command.is_empty() {
+        // CMD would still run as root, and tracer could no longer signal it.
+        eprintln!("tracer: --drop-privileges cannot be combined with -- CMD");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let mut command = None;
     if let Some(cmd) = cli.command.first() {
         let spawned = launch::resolve_command(cmd, std::env::var_os("PATH").as_deref())
@@ -74,14 +88,16 @@ fn main() -> ExitCode {
     }
 
     // Sinks and the metrics port first: a bad path or a taken port is a
-    // usage error before anything is loaded into the kernel.
-    let (sinks, sink_events) = match start_sinks(&cli.daemon) {
+    // usage error before anything is loaded into the kernel. Their threads
+    // start only after the privileges are dropped (see `privilege`).
+    let open = match open_sinks(&cli.daemon) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("tracer: {e:#}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let specs: Vec<_> = open.iter().map(|s| s.spec.clone()).collect();
     let metrics_listener = match cli.daemon.metrics.map(std::net::TcpListener::bind).transpose() {
         Ok(l) => l,
         Err(e) => {
@@ -105,12 +121,25 @@ fn main() -> ExitCode {
     };
     // Signal handlers exist from here on, before anything is attached: a
     // SIGINT sent as soon as tracer says it is attached is handled.
+    if let Err(e) = privilege::check(drop_to.as_ref()) {
+        eprintln!("tracer: {e}");
+        return ExitCode::from(EXIT_NOPERM);
+    }
     let what = filters.describe();
-    let opts = LoadOptions { syscalls: syscalls.clone(), ringbuf_size: cli.ringbuf_size, filters };
+    let opts = LoadOptions {
+        syscalls: syscalls.clone(),
+        ringbuf_size: cli.ringbuf_size,
+        filters,
+        lifecycle: !cli.no_lifecycle,
+        signal_mask: DEFAULT_SIGNAL_MASK,
+    };
     let mut loaded = match load(&opts) {
         Ok(l) => l,
         Err(LoadError::Permission(e)) => {
-            eprintln!("tracer: loading BPF programs needs root, or CAP_BPF and CAP_PERFMON: {e}");
+            eprintln!(
+                "tracer: the kernel refused to load the BPF programs although tracer has CAP_BPF and CAP_PERFMON \
+                 (kernel lockdown, an LSM or a seccomp policy?): {e}"
+            );
             return ExitCode::from(EXIT_NOPERM);
         }
         Err(LoadError::Other(e)) => {
@@ -119,14 +148,50 @@ fn main() -> ExitCode {
         }
     };
     drop(opts);
-    let names: Vec<_> = syscalls.iter().map(|&n| syscall_name(n)).collect();
+    let ring = match loaded.take_ring() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tracer: {e:#}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    if let Some(user) = &drop_to {
+        for w in privilege::hand_outputs_to(user, &specs, cli.daemon.rotate_size.is_some()) {
+            eprintln!("tracer: warn: {w}");
+        }
+        if let Err(e) = privilege::drop_to(user) {
+            eprintln!("tracer: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    }
+    let (sinks, sink_events) = match spawn_sinks(open, cli.daemon.queue_size) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tracer: {e:#}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let names: Vec<_> = if syscalls.len() == tracer_common::SYSCALL_BITMAP_BITS {
+        vec!["all".into()]
+    } else {
+        syscalls.iter().map(|&n| syscall_name(n)).collect()
+    };
+    let hooks = if cli.no_lifecycle { "" } else { ", sched_process_fork/exec/exit, signal_generate/deliver" };
+    let dropped = drop_to.as_ref().map(|u| format!(", running as {} without capabilities", u.name)).unwrap_or_default();
     eprintln!(
-        "tracer: attached to raw_syscalls:sys_enter/sys_exit, tracing {} {what} (ring buffer {} KiB)",
+        "tracer: attached to raw_syscalls:sys_enter/sys_exit{hooks}, tracing {} {what} (ring buffer {} KiB){dropped}",
         names.join(","),
         cli.ringbuf_size / 1024
     );
     let snapshot = metrics::SharedSnapshot::default();
-    let mut drainer = Drainer::new(sinks, Clock::now(), cli.ringbuf_size, snapshot.clone());
+    // /proc is read once the hooks are attached, so no process falls
+    // between the two: one that starts now is seen by both.
+    let clock = Clock::now();
+    let mut output = Output::new(cli.format, clock, !cli.no_correlate, ProcTable::from_proc());
+    if !syscalls.contains(&tracer_common::nr::MMAP) {
+        output = output.mmap_not_traced();
+    }
+    let mut drainer = Drainer::new(sinks, clock, cli.ringbuf_size, snapshot.clone(), output);
     let run_opts = RunOptions { stats_interval: cli.daemon.stats_interval, sink_events, signals };
     let result = rt.block_on(async {
         if let Some(l) = metrics_listener {
@@ -134,7 +199,7 @@ fn main() -> ExitCode {
             let l = tokio::net::TcpListener::from_std(l)?;
             tokio::spawn(metrics::serve(l, std::sync::Arc::new(metrics::registry(snapshot))));
         }
-        run(&mut loaded, &mut drainer, run_opts, command.as_mut()).await
+        run(&loaded, ring, &mut drainer, run_opts, command.as_mut()).await
     });
     // Sink threads still stuck (a dead peer) must not hold the exit.
     rt.shutdown_timeout(SHUTDOWN_BOUND);

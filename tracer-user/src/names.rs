@@ -530,6 +530,225 @@ pub fn errno_from_ret(ret: i64) -> Option<&'static str> {
 }
 
 // ---------------------------------------------------------------------------
+// signal sets, sigaction, signal info
+// ---------------------------------------------------------------------------
+
+/// A signal's name as strace writes it inside a set (`[CHLD RTMIN RT_1]`):
+/// the name without `SIG`, `RTMIN` for 32, `RT_<n>` above, else decimal.
+fn set_member(sig: u32) -> String {
+    match signal_name(sig.into()) {
+        Some(n) => n[3..].to_string(),
+        None if sig as i32 == SIGRTMIN => "RTMIN".to_string(),
+        None if sig as i32 > SIGRTMIN && sig as i32 <= SIGRTMAX => format!("RT_{}", sig as i32 - SIGRTMIN),
+        None => sig.to_string(),
+    }
+}
+
+/// A 64-signal `sigset_t` as strace prints it: `[]`, `[CHLD]`,
+/// `[RTMIN RT_1]`; when at least two thirds of the 64 bits are set, the
+/// complement: `~[]` (all), `~[KILL STOP]` (strace's `sprintsigmask_n`).
+pub fn sigset(mask: u64) -> String {
+    let (bits, prefix) = if mask.count_ones() >= 64 * 2 / 3 { (!mask, "~[") } else { (mask, "[") };
+    let mut s = String::from(prefix);
+    let mut first = true;
+    for bit in 0..64 {
+        if bits & (1 << bit) != 0 {
+            if !first {
+                s.push(' ');
+            }
+            first = false;
+            s.push_str(&set_member(bit + 1));
+        }
+    }
+    s.push(']');
+    s
+}
+
+/// rt_sigprocmask `how`. Values: asm-generic/signal-defs.h.
+pub const SIGPROCMASK_HOW: &Table = &[(0, "SIG_BLOCK"), (1, "SIG_UNBLOCK"), (2, "SIG_SETMASK")];
+
+/// rt_sigprocmask `how`, e.g. `SIG_BLOCK`, `0x3 /* SIG_??? */`.
+pub fn sigprocmask_how(v: u64) -> String {
+    value_or_unknown(SIGPROCMASK_HOW, u64::from(v as u32), "SIG_???")
+}
+
+/// `sa_flags` bits. Values: x86 asm/signal.h and asm-generic/signal-defs.h.
+/// Order: strace 6.1's (SA_RESTORER first, not bit order).
+pub const SA_FLAGS: &Table = &[
+    (0x0400_0000, "SA_RESTORER"),
+    (0x0800_0000, "SA_ONSTACK"),
+    (0x1000_0000, "SA_RESTART"),
+    (0x2000_0000, "SA_INTERRUPT"),
+    (0x4000_0000, "SA_NODEFER"),
+    (0x8000_0000, "SA_RESETHAND"),
+    (0x4, "SA_SIGINFO"),
+    (0x1, "SA_NOCLDSTOP"),
+    (0x2, "SA_NOCLDWAIT"),
+];
+pub const SA_RESTORER: u64 = 0x0400_0000;
+
+/// `sa_flags`, e.g. `SA_RESTORER|SA_ONSTACK|SA_RESTART|SA_SIGINFO`, `0`,
+/// `0x400 /* SA_??? */` (all 64 bits decoded).
+pub fn sa_flags(v: u64) -> String {
+    let mut s = String::new();
+    push_flags(&mut s, v, SA_FLAGS, Some("SA_???"));
+    s
+}
+
+/// `sa_handler`: `SIG_DFL` (0), `SIG_IGN` (1), else the address in hex.
+pub fn sa_handler(v: u64) -> String {
+    match v {
+        0 => "SIG_DFL".into(),
+        1 => "SIG_IGN".into(),
+        _ => hex(v),
+    }
+}
+
+/// `si_code` of a SIGCHLD from the kernel (uapi asm-generic/siginfo.h).
+pub const CLD_CODES: &Table = &[
+    (1, "CLD_EXITED"),
+    (2, "CLD_KILLED"),
+    (3, "CLD_DUMPED"),
+    (4, "CLD_TRAPPED"),
+    (5, "CLD_STOPPED"),
+    (6, "CLD_CONTINUED"),
+];
+
+/// `si_code` values any signal can carry (uapi asm-generic/siginfo.h;
+/// as i32, stored two's complement).
+pub const SI_CODES: &Table = &[
+    (0, "SI_USER"),
+    (0x80, "SI_KERNEL"),
+    (0xffff_ffff, "SI_QUEUE"),
+    (0xffff_fffe, "SI_TIMER"),
+    (0xffff_fffd, "SI_MESGQ"),
+    (0xffff_fffc, "SI_ASYNCIO"),
+    (0xffff_fffb, "SI_SIGIO"),
+    (0xffff_fffa, "SI_TKILL"),
+    (0xffff_fff9, "SI_DETHREAD"),
+    (0xffff_fff8, "SI_ASYNCNL"),
+];
+
+/// `si_code` as strace prints it for signal `sig`: `CLD_EXITED` for a
+/// SIGCHLD from the kernel (code > 0), `SI_USER`, `SI_TKILL`, …, else the
+/// number.
+pub fn si_code(sig: u32, code: i32) -> String {
+    let by_signal = (sig == 17 && code > 0).then(|| lookup(CLD_CODES, code as u64)).flatten();
+    match by_signal.or_else(|| lookup(SI_CODES, u64::from(code as u32))) {
+        Some(n) => n.to_string(),
+        None => code.to_string(),
+    }
+}
+
+/// signal_generate's `result` (include/trace/events/signal.h,
+/// `enum trace_signal_result`), lower-case.
+pub fn signal_result(r: i32) -> String {
+    match r {
+        0 => "delivered".into(),
+        1 => "ignored".into(),
+        2 => "already_pending".into(),
+        3 => "overflow_fail".into(),
+        4 => "lose_info".into(),
+        _ => r.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// arch_prctl, prlimit64, execveat
+// ---------------------------------------------------------------------------
+
+/// arch_prctl options. Values: x86 asm/prctl.h. Names: those strace 6.1
+/// knows (it prints the CET/shadow-stack and LAM codes 0x3001.., 0x4001..,
+/// 0x5001.. as unknown).
+pub const ARCH_PRCTL: &Table = &[
+    (0x1001, "ARCH_SET_GS"),
+    (0x1002, "ARCH_SET_FS"),
+    (0x1003, "ARCH_GET_FS"),
+    (0x1004, "ARCH_GET_GS"),
+    (0x1011, "ARCH_GET_CPUID"),
+    (0x1012, "ARCH_SET_CPUID"),
+    (0x1021, "ARCH_GET_XCOMP_SUPP"),
+    (0x1022, "ARCH_GET_XCOMP_PERM"),
+    (0x1023, "ARCH_REQ_XCOMP_PERM"),
+    (0x1024, "ARCH_GET_XCOMP_GUEST_PERM"),
+    (0x1025, "ARCH_REQ_XCOMP_GUEST_PERM"),
+    (0x2001, "ARCH_MAP_VDSO_X32"),
+    (0x2002, "ARCH_MAP_VDSO_32"),
+    (0x2003, "ARCH_MAP_VDSO_64"),
+];
+pub const ARCH_GET_CPUID: u64 = 0x1011;
+
+/// arch_prctl `option` (an int), e.g. `ARCH_SET_FS`, `0x3001 /* ARCH_??? */`.
+pub fn arch_prctl_option(v: u64) -> String {
+    value_or_unknown(ARCH_PRCTL, u64::from(v as u32), "ARCH_???")
+}
+
+/// Resource limits. Values: asm-generic/resource.h.
+pub const RLIMITS: &Table = &[
+    (0, "RLIMIT_CPU"),
+    (1, "RLIMIT_FSIZE"),
+    (2, "RLIMIT_DATA"),
+    (3, "RLIMIT_STACK"),
+    (4, "RLIMIT_CORE"),
+    (5, "RLIMIT_RSS"),
+    (6, "RLIMIT_NPROC"),
+    (7, "RLIMIT_NOFILE"),
+    (8, "RLIMIT_MEMLOCK"),
+    (9, "RLIMIT_AS"),
+    (10, "RLIMIT_LOCKS"),
+    (11, "RLIMIT_SIGPENDING"),
+    (12, "RLIMIT_MSGQUEUE"),
+    (13, "RLIMIT_NICE"),
+    (14, "RLIMIT_RTPRIO"),
+    (15, "RLIMIT_RTTIME"),
+];
+
+/// prlimit64 `resource` (an unsigned int), e.g. `RLIMIT_STACK`,
+/// `0x10 /* RLIMIT_??? */`.
+pub fn rlimit_resource(v: u64) -> String {
+    value_or_unknown(RLIMITS, u64::from(v as u32), "RLIMIT_???")
+}
+
+/// One `rlim64_t` as strace prints it: `RLIM64_INFINITY`, `8192*1024` for
+/// a multiple of 1024 above 1024, else decimal.
+pub fn rlim(v: u64) -> String {
+    if v == u64::MAX {
+        "RLIM64_INFINITY".into()
+    } else if v > 1024 && v.is_multiple_of(1024) {
+        format!("{}*1024", v / 1024)
+    } else {
+        v.to_string()
+    }
+}
+
+/// `AT_*` flags execveat takes. Values: linux/fcntl.h.
+pub const AT_FLAGS: &Table = &[(0x100, "AT_SYMLINK_NOFOLLOW"), (0x1000, "AT_EMPTY_PATH")];
+
+/// execveat `flags`, e.g. `AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH`, `0`,
+/// `0x10000 /* AT_??? */`.
+pub fn execveat_flags(v: u64) -> String {
+    let mut s = String::new();
+    push_flags(&mut s, u64::from(v as u32), AT_FLAGS, Some("AT_???"));
+    s
+}
+
+/// A dirfd: `AT_FDCWD` for -100, else the number.
+pub fn dirfd(v: u64) -> String {
+    match v as u32 as i32 {
+        -100 => "AT_FDCWD".into(),
+        fd => fd.to_string(),
+    }
+}
+
+/// `name` from `table` for exactly `v`, else `0x… /* FAMILY */`.
+fn value_or_unknown(table: &Table, v: u64, family: &str) -> String {
+    match lookup(table, v) {
+        Some(n) => n.to_string(),
+        None => format!("{v:#x} /* {family} */"),
+    }
+}
+
+// ---------------------------------------------------------------------------
 // misc
 // ---------------------------------------------------------------------------
 
@@ -834,6 +1053,113 @@ mod tests {
         assert_eq!(signal_name(32), None);
         assert_eq!(signal_name(0x1_0000_0009), None);
         assert!((1..=31).all(|s| signal_name(s).is_some()));
+    }
+
+    #[test]
+    fn sigset_strings() {
+        // rt_sigprocmask(SIG_BLOCK, [], NULL, 8)  = 0
+        assert_eq!(sigset(0), "[]");
+        // rt_sigprocmask(SIG_BLOCK, ~[], NULL, 8) = 0
+        assert_eq!(sigset(u64::MAX), "~[]");
+        // rt_sigprocmask(SIG_BLOCK, [CHLD], NULL, 8) = 0
+        assert_eq!(sigset(1 << 16), "[CHLD]");
+        // rt_sigprocmask(SIG_BLOCK, [RTMIN RT_1], NULL, 8) = 0
+        assert_eq!(sigset((1 << 31) | (1 << 32)), "[RTMIN RT_1]");
+        // rt_sigprocmask(SIG_BLOCK, ~[KILL STOP], NULL, 8) = -1 ENOSYS (INJECTED)
+        assert_eq!(sigset(!(1u64 << 8) & !(1 << 18)), "~[KILL STOP]");
+        // rt_sigprocmask(SIG_BLOCK, [RT_32], NULL, 8) = -1 ENOSYS (INJECTED)
+        assert_eq!(sigset(1 << 63), "[RT_32]");
+        // rt_sigprocmask(SIG_BLOCK, [HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1], NULL, 8)
+        assert_eq!(sigset(0x3ff), "[HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1]");
+        // 41 bits set is listed, 42 is shown as the complement:
+        // rt_sigprocmask(SIG_BLOCK, [HUP ... RTMIN RT_1 ... RT_9], NULL, 8)
+        assert!(sigset(u64::MAX >> 23).starts_with("[HUP INT "));
+        assert!(sigset(u64::MAX >> 23).ends_with(" RT_8 RT_9]"));
+        // rt_sigprocmask(SIG_BLOCK, ~[RT_11 RT_12 ... RT_32], NULL, 8)
+        assert!(sigset(u64::MAX >> 22).starts_with("~[RT_11 RT_12 "));
+        assert!(sigset(u64::MAX >> 22).ends_with(" RT_31 RT_32]"));
+    }
+
+    #[test]
+    fn sigaction_strings() {
+        // rt_sigprocmask(SIG_BLOCK, …) / SIG_UNBLOCK / SIG_SETMASK / 0x3 /* SIG_??? */
+        assert_eq!(sigprocmask_how(0), "SIG_BLOCK");
+        assert_eq!(sigprocmask_how(1), "SIG_UNBLOCK");
+        assert_eq!(sigprocmask_how(2), "SIG_SETMASK");
+        assert_eq!(sigprocmask_how(3), "0x3 /* SIG_??? */");
+        // rt_sigaction(SIGRT_1, {sa_handler=0x7f8979891870, sa_mask=[], sa_flags=SA_RESTORER|SA_ONSTACK|SA_RESTART|SA_SIGINFO, sa_restorer=0x7f8979842520}, NULL, 8) = 0
+        assert_eq!(sa_flags(0x1c00_0004), "SA_RESTORER|SA_ONSTACK|SA_RESTART|SA_SIGINFO");
+        // rt_sigaction(SIGCHLD, {sa_handler=0x1234, sa_mask=[], sa_flags=0}, NULL, 8) = 0
+        assert_eq!(sa_flags(0), "0");
+        // sa_flags=SA_NOCLDSTOP / SA_NOCLDWAIT / SA_NODEFER / SA_RESETHAND
+        assert_eq!(sa_flags(1), "SA_NOCLDSTOP");
+        assert_eq!(sa_flags(2), "SA_NOCLDWAIT");
+        assert_eq!(sa_flags(0x4000_0000), "SA_NODEFER");
+        assert_eq!(sa_flags(0x8000_0000), "SA_RESETHAND");
+        // sa_flags=0x400 /* SA_??? */ ; sa_flags=0x100000000 /* SA_??? */
+        assert_eq!(sa_flags(0x400), "0x400 /* SA_??? */");
+        assert_eq!(sa_flags(0x1_0000_0000), "0x100000000 /* SA_??? */");
+        // sa_flags=SA_RESTORER|SA_ONSTACK|SA_RESTART|SA_INTERRUPT|SA_NODEFER|SA_RESETHAND|SA_SIGINFO|SA_NOCLDSTOP|SA_NOCLDWAIT|0x3fffff8
+        assert_eq!(
+            sa_flags(0xffff_ffff),
+            "SA_RESTORER|SA_ONSTACK|SA_RESTART|SA_INTERRUPT|SA_NODEFER|SA_RESETHAND|SA_SIGINFO|SA_NOCLDSTOP|SA_NOCLDWAIT|0x3fffff8"
+        );
+        // sa_handler=SIG_DFL / SIG_IGN / 0x2
+        assert_eq!(sa_handler(0), "SIG_DFL");
+        assert_eq!(sa_handler(1), "SIG_IGN");
+        assert_eq!(sa_handler(2), "0x2");
+    }
+
+    #[test]
+    fn si_code_strings() {
+        // --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=13766, si_uid=0, si_status=1, si_utime=0, si_stime=0} ---
+        assert_eq!(si_code(17, 1), "CLD_EXITED");
+        // --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, …, si_status=SIGKILL, …} ---
+        assert_eq!(si_code(17, 2), "CLD_KILLED");
+        assert_eq!(si_code(17, 5), "CLD_STOPPED");
+        assert_eq!(si_code(17, 6), "CLD_CONTINUED");
+        // --- SIGCHLD {si_signo=SIGCHLD, si_code=SI_USER, si_pid=13765, si_uid=0} ---
+        assert_eq!(si_code(17, 0), "SI_USER");
+        // --- SIGCHLD {si_signo=SIGCHLD, si_code=SI_QUEUE, si_pid=5, si_uid=6} ---
+        assert_eq!(si_code(17, -1), "SI_QUEUE");
+        // --- SIGCHLD {si_signo=SIGCHLD, si_code=SI_TKILL, …} ---  and SIGSTOP's SI_TKILL
+        assert_eq!(si_code(17, -6), "SI_TKILL");
+        assert_eq!(si_code(19, -6), "SI_TKILL");
+        // CLD_* only name SIGCHLD's codes.
+        assert_eq!(si_code(10, 1), "1");
+        assert_eq!(signal_result(1), "ignored");
+    }
+
+    #[test]
+    fn arch_prctl_rlimit_and_at_strings() {
+        // arch_prctl(ARCH_SET_FS, 0x7f8979a2f740) = 0
+        assert_eq!(arch_prctl_option(0x1002), "ARCH_SET_FS");
+        // arch_prctl(ARCH_REQ_XCOMP_PERM, …) / ARCH_MAP_VDSO_64
+        assert_eq!(arch_prctl_option(0x1023), "ARCH_REQ_XCOMP_PERM");
+        assert_eq!(arch_prctl_option(0x2003), "ARCH_MAP_VDSO_64");
+        // arch_prctl(0x3001 /* ARCH_??? */, 0x7ffd43db1be0) = -1 EINVAL (Invalid argument)
+        assert_eq!(arch_prctl_option(0x3001), "0x3001 /* ARCH_??? */");
+        assert_eq!(arch_prctl_option(7), "0x7 /* ARCH_??? */");
+        // prlimit64(0, RLIMIT_STACK, NULL, {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}) = 0
+        assert_eq!(rlimit_resource(3), "RLIMIT_STACK");
+        assert_eq!(rlim(8192 * 1024), "8192*1024");
+        assert_eq!(rlim(u64::MAX), "RLIM64_INFINITY");
+        // prlimit64(123, RLIMIT_NOFILE, {rlim_cur=1000, rlim_max=1024}, …); {rlim_cur=0, rlim_max=2*1024}
+        assert_eq!(rlimit_resource(7), "RLIMIT_NOFILE");
+        assert_eq!((rlim(1000), rlim(1024), rlim(0), rlim(2048)), ("1000".into(), "1024".into(), "0".into(), "2*1024".into()));
+        // prlimit64(0, 0x10 /* RLIMIT_??? */, …); prlimit64(-1, 0x64 /* RLIMIT_??? */, NULL, NULL)
+        assert_eq!(rlimit_resource(16), "0x10 /* RLIMIT_??? */");
+        assert_eq!(rlimit_resource(100), "0x64 /* RLIMIT_??? */");
+        assert_eq!(rlimit_resource(15), "RLIMIT_RTTIME");
+        // execveat(AT_FDCWD, "rel/prog", ["only"], 0x7ffdeeafe050 /* 2 vars */, AT_EMPTY_PATH)
+        assert_eq!(dirfd(-100i64 as u64), "AT_FDCWD");
+        assert_eq!(dirfd(3), "3");
+        assert_eq!(execveat_flags(0x1000), "AT_EMPTY_PATH");
+        // execveat(3, "", ["only"], … , AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH)
+        assert_eq!(execveat_flags(0x1100), "AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH");
+        // execveat(3, "", ["only"], … , 0x10000 /* AT_??? */)
+        assert_eq!(execveat_flags(0x10000), "0x10000 /* AT_??? */");
+        assert_eq!(execveat_flags(0), "0");
     }
 
     #[test]

@@ -12,16 +12,17 @@
 //! sum, `since` the start of the window in which the loss happened):
 //!
 //! ```json
-//! {"schema":1,"seq":8,"ts":"…","event":"lost","where":"kernel","reason":"ringbuf_full","count":12,"total":12,"since":"…","per_cpu":{"0":10,"1":2}}
-//! {"schema":1,"seq":9,"ts":"…","event":"lost","where":"sink","reason":"queue_full","sink":"socket:tcp:127.0.0.1:5170","count":40,"total":40,"since":"…","first_seq":3,"last_seq":42}
-//! {"schema":1,"seq":10,"ts":"…","event":"lost","where":"decode","reason":"undecodable","count":1,"total":1,"since":"…"}
+//! {"schema":2,"seq":8,"ts":"…","event":"lost","where":"kernel","reason":"ringbuf_full","count":12,"total":12,"since":"…","per_cpu":{"0":10,"1":2}}
+//! {"schema":2,"seq":9,"ts":"…","event":"lost","where":"sink","reason":"queue_full","sink":"socket:tcp:127.0.0.1:5170","count":40,"total":40,"since":"…","first_seq":3,"last_seq":42}
+//! {"schema":2,"seq":10,"ts":"…","event":"lost","where":"sink","reason":"write_error","sink":"file:/var/log/t.jsonl","count":7,"total":7,"since":"…","first_seq":5,"last_seq":11}
+//! {"schema":2,"seq":11,"ts":"…","event":"lost","where":"decode","reason":"undecodable","count":1,"total":1,"since":"…"}
 //! ```
 //!
 //! `stats` (cumulative counters since start; the `--metrics` endpoint serves
 //! the same [`Snapshot`]):
 //!
 //! ```json
-//! {"schema":1,"seq":11,"ts":"…","event":"stats","uptime_ns":…,"records":11,
+//! {"schema":2,"seq":11,"ts":"…","event":"stats","uptime_ns":…,"records":11,
 //!  "events":{"mmap":120,"clone3":2},
 //!  "kernel":{"emitted":122,"ringbuf_full":0,"exit_without_enter":3,"stash_failed":0,"filtered":0,"child_return":2},
 //!  "decode_errors":0,"ringbuf":{"size_bytes":8388608,"used_bytes":0},
@@ -42,9 +43,19 @@ pub enum LossPlace {
     Kernel { reason: Counter, per_cpu: Vec<u64> },
     /// Records that reached userspace but could not be decoded.
     Decode,
-    /// Lines the named sink's queue had no room for: seqs in
-    /// `first_seq..=last_seq` (every one of them, if `count` equals the span).
-    Sink { name: String, first_seq: u64, last_seq: u64 },
+    /// Lines the named sink lost: its queue had no room for them, or writing
+    /// them failed. Their seqs are in `first_seq..=last_seq` (every one of
+    /// them, if `count` equals the span).
+    Sink { name: String, reason: SinkLoss, first_seq: u64, last_seq: u64 },
+}
+
+/// Why a sink lost lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SinkLoss {
+    /// `queue_full`: the sink's queue had no room (a slow or dead sink).
+    QueueFull,
+    /// `write_error`: the write failed (ENOSPC, EIO, …).
+    WriteError,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,7 +91,8 @@ pub fn write_lost_line(out: &mut Vec<u8>, l: &Lost, seq: u64, now_unix_ns: i128)
     let (place, reason) = match &l.place {
         LossPlace::Kernel { reason, .. } => ("kernel", reason.name()),
         LossPlace::Decode => ("decode", "undecodable"),
-        LossPlace::Sink { .. } => ("sink", "queue_full"),
+        LossPlace::Sink { reason: SinkLoss::QueueFull, .. } => ("sink", "queue_full"),
+        LossPlace::Sink { reason: SinkLoss::WriteError, .. } => ("sink", "write_error"),
     };
     w.key("where");
     w.str(place);
@@ -223,7 +235,7 @@ mod tests {
         write_lost_line(&mut out, &l, 8, NOW);
         assert_eq!(
             parse(&out),
-            json!({"schema": 1, "seq": 8, "ts": "2025-11-27T06:45:47.000000001Z", "event": "lost", "where": "kernel",
+            json!({"schema": 2, "seq": 8, "ts": "2025-11-27T06:45:47.000000001Z", "event": "lost", "where": "kernel",
                    "reason": "ringbuf_full", "count": 12, "total": 30, "since": "2025-11-27T06:45:46.500000001Z",
                    "per_cpu": {"0": 10, "2": 2}})
         );
@@ -233,7 +245,7 @@ mod tests {
     fn sink_loss_names_the_sink_and_the_seq_span() {
         let mut out = Vec::new();
         let l = Lost {
-            place: LossPlace::Sink { name: "socket:unix:/run/a \"b\".sock".into(), first_seq: 3, last_seq: 42 },
+            place: LossPlace::Sink { name: "socket:unix:/run/a \"b\".sock".into(), reason: SinkLoss::QueueFull, first_seq: 3, last_seq: 42 },
             count: 40,
             total: 41,
             since_unix_ns: NOW,

@@ -350,6 +350,8 @@ pub const SYSCALLS: &[(u32, &str)] = &[
     (332, "statx"),
     (333, "io_pgetevents"),
     (334, "rseq"),
+    (335, "uretprobe"), // added by hand (kernel 6.18 numbering)
+    (336, "uprobe"), // added by hand (kernel 6.18 numbering)
     (424, "pidfd_send_signal"),
     (425, "io_uring_setup"),
     (426, "io_uring_enter"),
@@ -394,6 +396,8 @@ pub const SYSCALLS: &[(u32, &str)] = &[
     (465, "listxattrat"), // added by hand (kernel 6.18 numbering)
     (466, "removexattrat"), // added by hand (kernel 6.18 numbering)
     (467, "open_tree_attr"), // added by hand (kernel 6.18 numbering)
+    (468, "file_getattr"), // added by hand (kernel 6.18 numbering)
+    (469, "file_setattr"), // added by hand (kernel 6.18 numbering)
 ];
 
 /// Name of x86-64 syscall `nr`, e.g. `name(9) == Some("mmap")`.
@@ -444,6 +448,7 @@ mod tests {
     #[test]
     fn hand_added() {
         assert_eq!(name(462), Some("mseal"));
+        assert_eq!((name(335), name(336), name(469)), (Some("uretprobe"), Some("uprobe"), Some("file_setattr")));
         assert_eq!(number("open_tree_attr"), Some(467));
         assert_eq!(name(463), Some("setxattrat"));
     }
@@ -453,7 +458,7 @@ mod tests {
         assert_eq!(number("no_such_syscall"), None);
         assert_eq!(number(""), None);
         assert_eq!(number("MMAP"), None);
-        assert_eq!(name(335), None); // gap between rseq (334) and pidfd_send_signal (424)
+        assert_eq!(name(337), None); // gap between uprobe (336) and pidfd_send_signal (424)
         assert_eq!(name(512), None); // x32-only rows are excluded
         assert_eq!(name(u32::MAX), None);
     }

@@ -30,7 +30,12 @@ fn sigkilled_tracer_leaves_no_program_attached() {
     require_root();
     let tracer = Tracer::start(&[]);
     let mine = bpf_ids(tracer.pid(), "prog_id:");
-    assert_eq!(mine.len(), 4, "sys_enter, sys_exit, sched_process_exit, sched_process_exec: {mine:?}");
+    assert_eq!(
+        mine.len(),
+        9,
+        "sys_enter, sys_exit, sched_process_exit, sched_process_exec, and the lifecycle hooks \
+         lifecycle_fork, lifecycle_exec, lifecycle_exit, signal_generate, signal_deliver: {mine:?}"
+    );
     assert!(mine.is_subset(&loaded_program_ids()));
     unsafe { libc::kill(tracer.pid() as i32, libc::SIGKILL) };
     drop(tracer); // reaps it

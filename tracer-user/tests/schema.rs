@@ -50,20 +50,34 @@ fn collect_types(v: &Value, path: &str, seen: &mut BTreeMap<String, &'static str
     }
 }
 
+/// Every kind of event, and the syscalls with decoders, on real programs.
+const SYSCALLS: &str = "%process,%memory,%signal,set_robust_list,rseq,arch_prctl,prlimit64,set_tid_address";
+
 #[test]
 fn real_output_matches_the_documented_schema() {
     require_root();
     let dir = TempDir::new("schema");
     let threads = compile(dir.path(), "threads", "threads", &[]);
+    let threads2 = compile(dir.path(), "threads2", "threads2", &[]);
     let process = compile(dir.path(), "process", "process_status", &["-DWITH_STATUS"]);
+    let handler = compile(dir.path(), "process", "process_handler", &["-DWITH_HANDLER"]);
+    let orphan = compile(dir.path(), "orphan", "orphan", &[]);
     let odd = compile(dir.path(), "odd_calls", "odd_calls", &[]);
-    let tracer = Tracer::start(&[]);
+    let exec = compile(dir.path(), "exec_args", "exec_args", &[]);
+    let tracer = Tracer::start(&["--syscalls", SYSCALLS]);
     run_program(&mut Command::new(&threads));
+    run_program(&mut Command::new(&threads2));
     run_program(&mut Command::new(&process));
+    run_program(&mut Command::new(&handler));
+    run_program(&mut Command::new(&orphan));
+    run_program(Command::new("unshare").arg("--pid").arg("--fork").arg(&process));
     let (odd_pid, code) = run_program(&mut Command::new(&odd));
     assert_eq!(code, 0);
+    let (exec_pid, code) = run_program(&mut Command::new(&exec));
+    assert_eq!(code, 0);
+    std::thread::sleep(std::time::Duration::from_millis(200));
     let events = tracer.stop();
-    assert!(events.len() > 50);
+    assert!(events.len() > 500);
 
     let validator = jsonschema::validator_for(&schema()).expect("docs/schema.json is a valid schema");
     let mut types = BTreeMap::new();
@@ -87,6 +101,23 @@ fn real_output_matches_the_documented_schema() {
         collect_types(e, "", &mut types);
     }
 
+    // Every kind of event was seen (so the schema saw it), and the fields
+    // that only appear sometimes.
+    for kind in ["syscall", "fork", "exec", "exit", "signal", "thread_create", "reaped", "unreaped"] {
+        assert!(events.iter().any(|e| e["event"] == kind), "no {kind} event");
+    }
+    for path in [
+        "ns_pid", "child_ns_pid", "signal", "core_dumped", "old_comm", "sa_handler", "stack_reused", "reused_from_tid",
+        "zombie_ns", "lifetime_ns", "truncated", "args.set", "args.oldset", "args.action.sa_restorer", "args.old_limit.rlim_max",
+        "args.argv[]", "args.envc", "args.option", "args.rseq_len", "args.error_code", "args.brk",
+    ] {
+        assert!(types.contains_key(path), "no event had {path}");
+    }
+    let (ret, dur) = (types.get("ret"), types.get("duration_ns"));
+    assert_eq!((ret.copied(), dur.copied()), (Some("integer"), Some("integer")));
+    let exit_groups: Vec<_> = events.iter().filter(|e| e["syscall"] == "exit_group").collect();
+    assert!(!exit_groups.is_empty() && exit_groups.iter().all(|e| e.get("ret").is_none() && e.get("duration_ns").is_none()));
+
     // The odd corners were really exercised (so the schema saw them).
     let odd_ev = events_of_pid(&events, odd_pid);
     let bad_map = syscalls_named(&odd_ev, "mmap").into_iter().find(|e| e["args"]["fd"] == 999).expect("EBADF mmap");
@@ -105,4 +136,21 @@ fn real_output_matches_the_documented_schema() {
     let seven = waits.iter().find(|e| e["args"]["status"]["exited"] == 7).expect("exit 7 status");
     assert_eq!(seven["args"]["options"], "WNOHANG|__WALL");
     assert!(waits.iter().any(|e| e["ret"] == 0 && e["args"].get("status").is_none()), "WNOHANG polls that found nothing have no status");
+    let killed_child = killed["ret"].as_u64().unwrap() as u32;
+    let death = events_named(&events_of_pid(&events, killed_child), "exit");
+    assert_eq!((death[0]["signal"].as_str(), death[0]["core_dumped"].as_bool()), (Some("SIGKILL"), Some(false)));
+
+    // execve: what strace shows, bounded as strace -s 32 (and 8 strings).
+    let ev = events_of_pid(&events, exec_pid);
+    let execs = syscalls_named(&ev, "execve");
+    let failed = execs.iter().find(|e| e["args"]["filename"] == "/nonexistent/prog").expect("the failing execve");
+    assert_eq!(failed["errno"], "ENOENT");
+    assert_eq!(failed["args"]["argv"], json!(["true", "a-long-argument-that-is-longer-t", "2", "3", "4", "5", "6", "7"]));
+    assert_eq!((failed["args"]["argc"].as_u64(), failed["args"]["envc"].as_u64()), (Some(10), Some(1)));
+    assert_eq!(failed["truncated"], json!(["argv[1]", "argv"]));
+    let ok = execs.iter().find(|e| e["args"]["filename"] == "/bin/true").expect("the execve of /bin/true");
+    assert_eq!((ok["ret"].as_i64(), ok["comm"].as_str()), (Some(0), Some("true")), "returns in the new program");
+    let exec_ev = events_named(&ev, "exec");
+    let last = exec_ev.last().unwrap();
+    assert_eq!((last["filename"].as_str(), last["old_comm"].as_str(), last["comm"].as_str()), (Some("/bin/true"), Some("exec_args"), Some("true")));
 }

@@ -2,6 +2,10 @@
 //! up late, rotation watched with inotify, logrotate's rename + SIGHUP,
 //! per-pid files, a closed pipe, a Prometheus scrape with curl, and the
 //! systemd unit checked by systemd-analyze.
+//!
+//! The tests that count lines trace `getcpu` machine-wide with
+//! `--no-lifecycle`: they are about sinks, and the machine's forks, execs
+//! and exits would add lines they do not count.
 
 mod common;
 use common::*;
@@ -192,7 +196,9 @@ fn syslog_messages_reach_rsyslog_over_tcp_udp_and_unix_with_every_field_intact()
     // UDP (one message per datagram) and the unix datagram socket (/dev/log's kind).
     for endpoint in [format!("udp:127.0.0.1:{}", rs.udp), format!("unix:{}", rs.sock.display())] {
         let before = rsyslog_lines(&rs.out).len();
-        let tracer = Tracer::start(&["--syscalls", "clone,wait4", "--syslog", &endpoint]);
+        // Datagrams may be dropped under load: keep the traffic to the
+        // program itself (--comm), not every process on the machine.
+        let tracer = Tracer::start(&["--syscalls", "clone,wait4", "--comm", "process", "--syslog", &endpoint]);
         let tracer_pid = tracer.pid();
         let pid = run_process(&bin);
         tracer.stop();
@@ -238,7 +244,7 @@ fn late_listener_gets_everything_after_and_lost_accounts_for_the_rest(unix: bool
     let port = free_port();
     let sock = dir.path().join("lines.sock");
     let endpoint = if unix { format!("unix:{}", sock.display()) } else { format!("tcp:127.0.0.1:{port}") };
-    let tracer = Tracer::start(&["--syscalls", "getcpu", "--socket", &endpoint, "--queue-size", "64K"]);
+    let tracer = Tracer::start(&["--no-lifecycle", "--syscalls", "getcpu", "--socket", &endpoint, "--queue-size", "64K"]);
     let up = Instant::now();
     // ~1 MB of lines while nobody listens: the 64 KiB queue overflows.
     getcpu(3000);
@@ -373,7 +379,7 @@ fn rotation_keeps_n_files_of_mode_0600_and_never_makes_n_plus_1() {
     let out = logs.join("events.jsonl");
     let watch = Watch::new(&logs);
     let tracer = Tracer::start(&[
-        "--syscalls", "getcpu",
+        "--no-lifecycle", "--syscalls", "getcpu",
         "--output", out.to_str().unwrap(),
         "--output", "-",
         "--rotate-size", "16K",
@@ -412,7 +418,7 @@ fn rotated_files_together_hold_exactly_what_was_emitted() {
     let dir = TempDir::new("rotate-all");
     let out = dir.path().join("events.jsonl");
     let tracer = Tracer::start(&[
-        "--syscalls", "getcpu",
+        "--no-lifecycle", "--syscalls", "getcpu",
         "--output", out.to_str().unwrap(),
         "--output", "-",
         "--rotate-size", "8K",
@@ -443,7 +449,7 @@ fn logrotate_rename_then_sighup_loses_nothing() {
     let dir = TempDir::new("logrotate");
     let out = dir.path().join("events.jsonl");
     let moved = dir.path().join("events.jsonl.1");
-    let tracer = Tracer::start(&["--syscalls", "getcpu", "--output", out.to_str().unwrap(), "--output", "-"]);
+    let tracer = Tracer::start(&["--no-lifecycle", "--syscalls", "getcpu", "--output", out.to_str().unwrap(), "--output", "-"]);
     let count = |f: &Path| read_jsonl(f).len();
     getcpu(100);
     wait_for("100 lines", Duration::from_secs(5), || (count(&out) == 100).then_some(()));
@@ -650,7 +656,7 @@ fn metrics_scraped_with_curl_match_the_stats_record() {
     let out = dir.path().join("all.jsonl");
     let port = free_port();
     let tracer = Tracer::start(&[
-        "--syscalls", "getcpu",
+        "--no-lifecycle", "--syscalls", "getcpu",
         "--output", out.to_str().unwrap(),
         "--stats-interval", "1s",
         "--metrics", &format!("127.0.0.1:{port}"),
@@ -738,7 +744,7 @@ fn config_file_env_and_flags_reach_the_running_daemon() {
     std::fs::write(&conf, format!("syscalls = \"clone\"\noutput = [\"{}\"]\nstats-interval = \"200ms\"\n", from_file.display())).unwrap();
     // TRACER_OUTPUT wins over the file's `output`; the flag wins over both for --syscalls.
     let child = Command::new(env!("CARGO_BIN_EXE_tracer"))
-        .args(["--config", conf.to_str().unwrap(), "--syscalls", "getcpu"])
+        .args(["--config", conf.to_str().unwrap(), "--no-lifecycle", "--syscalls", "getcpu"])
         .env("TRACER_OUTPUT", &from_env)
         .env("TRACER_SYSCALLS", "mmap")
         .stdout(Stdio::null())
@@ -769,7 +775,7 @@ fn config_file_env_and_flags_reach_the_running_daemon() {
 fn a_full_ring_buffer_shows_up_as_lost_records_with_per_cpu_counts_within_a_second() {
     require_root();
     // One page of ring buffer: ~28 records; a burst of calls overflows it.
-    let tracer = Tracer::start(&["--syscalls", "getcpu", "--ringbuf-size", "4K"]);
+    let tracer = Tracer::start(&["--no-lifecycle", "--syscalls", "getcpu", "--ringbuf-size", "4K"]);
     let burst = std::thread::spawn(|| getcpu(200_000));
     getcpu(200_000);
     burst.join().unwrap();

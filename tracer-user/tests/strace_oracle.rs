@@ -136,7 +136,7 @@ fn trace_both(bin: &std::path::Path, comm: &str) -> (BTreeMap<u32, Vec<String>>,
         from_strace.insert(tid, lines);
     }
     let mut from_tracer: BTreeMap<u32, Vec<String>> = BTreeMap::new();
-    for e in events.iter().filter(|e| e["comm"] == comm) {
+    for e in events.iter().filter(|e| e["comm"] == comm && e["event"] == "syscall") {
         let tid = e["tid"].as_u64().unwrap() as u32;
         if from_strace.contains_key(&tid) {
             from_tracer.entry(tid).or_default().push(render(e));

@@ -9,8 +9,8 @@
 //! Methodology and the latest numbers: `docs/benchmarks.md`.
 
 mod config;
-mod process;
-mod quiet;
+pub(crate) mod process;
+pub(crate) mod quiet;
 mod report;
 mod workload;
 
@@ -500,7 +500,7 @@ fn parse_replay(workload: Workload, line: &str) -> Option<Replay> {
     })
 }
 
-fn target_dir(root: &Path) -> Result<PathBuf> {
+pub(crate) fn target_dir(root: &Path) -> Result<PathBuf> {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => cmd::absolute(dir),
         _ => Ok(root.join("target")),

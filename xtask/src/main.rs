@@ -1,4 +1,4 @@
-//! Developer tasks for tracer: `cargo xtask <bootstrap|build|run|test|bench>`.
+//! Developer tasks for tracer: `cargo xtask <bootstrap|build|run|test|bench|soak>`.
 //!
 //! `bootstrap` runs implicitly before every other command; see
 //! [`bootstrap`] for what it installs and where.
@@ -6,6 +6,7 @@
 mod bench;
 mod bootstrap;
 mod cmd;
+mod soak;
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt as _;
@@ -56,6 +57,10 @@ enum Task {
     /// the floor (two empty BPF programs); needs root. Prints a markdown
     /// table, writes JSON to target/bench/.
     Bench(bench::BenchArgs),
+    /// Run tracer under a storm of threads, forks and mmaps (10 minutes by
+    /// default) and check that its memory stays flat and per-process state
+    /// is released; needs root. Figures in target/soak/.
+    Soak(soak::SoakArgs),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +99,10 @@ fn run(task: Task) -> Result<()> {
         Task::Bench(args) => {
             let toolchain = bootstrap::ensure(&root)?;
             bench::run(&root, &toolchain, &args)
+        }
+        Task::Soak(args) => {
+            let toolchain = bootstrap::ensure(&root)?;
+            soak::run(&root, &toolchain, &args)
         }
     }
 }

@@ -104,8 +104,10 @@ fn run() -> Result<(), String> {
         }
     }) / n;
     // No sinks: each 64 KiB batch is formatted, copied for the (absent)
-    // queues and dropped — the drain's own cost, none of a sink's.
-    let mut drainer = Drainer::new(Vec::new(), clock, 4096, Default::default());
+    // queues and dropped — the drain's own cost, none of a sink's. As the
+    // daemon runs by default: JSON, with correlation.
+    let output = tracer_user::output::Output::new(tracer_user::output::Format::Json, clock, true, Default::default());
+    let mut drainer = Drainer::new(Vec::new(), clock, 4096, Default::default(), output);
     let total_ns = time_passes(Duration::from_secs_f64(seconds), || {
         for r in &records {
             drainer.record(black_box(r));

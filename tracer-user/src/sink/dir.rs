@@ -2,7 +2,8 @@
 //! `strace -ff -o`. Threads' calls go to their process's (tgid's) file;
 //! tracer's own `lost` and `stats` records go to `DIR/tracer.jsonl`.
 //!
-//! Files are created 0600 without following symlinks, as `--output` files.
+//! Files are created 0600 without following symlinks, as `--output` files,
+//! and a failed write leaves no partial line behind (`file::append_lines`).
 //!
 //! Closing policy, so a months-long run does not exhaust fds: until the
 //! kernel side reports process exits as events, a process's file is closed
@@ -15,14 +16,13 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-use super::file::open_append;
+use super::file::{PartialWrite, append_lines, open_append};
 use super::{Chunk, LineKind, SinkContext, WriteError, Writer};
 
 /// A process's file is closed after this long without a line, if the process is gone.
@@ -31,6 +31,8 @@ pub const CLOSE_IDLE: Duration = Duration::from_secs(3);
 pub const SCAN_EVERY: Duration = Duration::from_secs(1);
 /// Upper bound on open per-process files.
 pub const MAX_OPEN: usize = 512;
+/// Capacity of the write buffer kept between chunks.
+const KEEP_BUF: usize = 256 << 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Key {
@@ -46,8 +48,12 @@ struct Open {
 pub struct PerPidDir {
     dir: PathBuf,
     open: HashMap<Key, Open>,
-    /// Per-destination buffers for one chunk, reused.
-    scratch: HashMap<Key, Vec<u8>>,
+    /// One file's lines of a chunk, gathered for one write; reused. One
+    /// buffer for all files, not one per open file: a buffer per pid would
+    /// keep the capacity of that pid's largest burst for as long as its
+    /// file is open (for ever, for a long-lived process), and memory would
+    /// creep up over a long run as bursty processes come and stay.
+    buf: Vec<u8>,
     last_scan: Instant,
 }
 
@@ -65,7 +71,7 @@ impl PerPidDir {
                 std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
             }
         }
-        let mut d = PerPidDir { dir: dir.to_owned(), open: HashMap::new(), scratch: HashMap::new(), last_scan: Instant::now() };
+        let mut d = PerPidDir { dir: dir.to_owned(), open: HashMap::new(), buf: Vec::new(), last_scan: Instant::now() };
         // Fail now, not at the first event, if the directory is not writable.
         let own = d.path(Key::Tracer);
         d.file(Key::Tracer).with_context(|| format!("opening {}", own.display()))?;
@@ -111,38 +117,48 @@ impl PerPidDir {
 impl Writer for PerPidDir {
     fn write(&mut self, chunk: &Chunk, _ctx: &SinkContext) -> Result<(), WriteError> {
         let b = &chunk.batch;
-        let mut counts: HashMap<Key, usize> = HashMap::new();
+        // Which lines (indices within the chunk) go to which file, in order.
+        let mut lines: HashMap<Key, Vec<u32>> = HashMap::new();
         for i in chunk.lines.clone() {
             let key = match b.lines[i].kind {
-                LineKind::Syscall { pid, .. } => Key::Pid(pid),
-                LineKind::Lost | LineKind::Stats => Key::Tracer,
+                LineKind::Syscall { pid, .. } | LineKind::Task { pid, .. } => Key::Pid(pid),
+                LineKind::Lost | LineKind::LostWriteError { .. } | LineKind::Stats => Key::Tracer,
             };
-            self.scratch.entry(key).or_default().extend_from_slice(b.line(i));
-            *counts.entry(key).or_default() += 1;
+            lines.entry(key).or_default().push((i - chunk.lines.start) as u32);
         }
-        let mut failed = 0;
+        let mut failed = vec![];
         let mut last_err = None;
-        let mut scratch = std::mem::take(&mut self.scratch);
-        for (key, buf) in scratch.iter_mut() {
-            if buf.is_empty() {
-                continue;
+        let mut buf = std::mem::take(&mut self.buf);
+        for (key, idx) in &lines {
+            buf.clear();
+            for &j in idx {
+                buf.extend_from_slice(b.line(chunk.lines.start + j as usize));
             }
-            let r = self.file(*key).and_then(|o| {
-                o.last_write = Instant::now();
-                o.file.write_all(buf)
-            });
-            if let Err(e) = r {
-                failed += counts.get(key).copied().unwrap_or(0);
+            let r = match self.file(*key) {
+                Ok(o) => {
+                    o.last_write = Instant::now();
+                    append_lines(&mut o.file, &buf)
+                }
+                Err(error) => Err(PartialWrite { lines_written: 0, error }),
+            };
+            if let Err(p) = r {
+                // The first lines_written of this file's lines made it.
+                failed.extend(&idx[p.lines_written.min(idx.len())..]);
+                let e = p.error;
                 last_err = Some(std::io::Error::new(e.kind(), format!("{}: {e}", self.path(*key).display())));
             }
-            buf.clear();
         }
-        // Keep buffers of recently active pids only.
-        scratch.retain(|k, _| self.open.contains_key(k));
-        self.scratch = scratch;
+        // A chunk is at most about one drain batch; keep no more than that.
+        if buf.capacity() > KEEP_BUF {
+            buf = Vec::new();
+        }
+        self.buf = buf;
         match last_err {
             None => Ok(()),
-            Some(error) => Err(WriteError::Some { failed, error }),
+            Some(error) => {
+                failed.sort_unstable();
+                Err(WriteError::Some { failed, error })
+            }
         }
     }
 
@@ -196,7 +212,7 @@ mod tests {
             b.push_line(i as u64, 0, kind);
         }
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let ctx = SinkContext { queue: Arc::new(Queue::new(1 << 20)), counters: Arc::new(SinkCounters::default()), events: tx };
+        let ctx = SinkContext { index: 0, queue: Arc::new(Queue::new(1 << 20)), counters: Arc::new(SinkCounters::default()), events: tx };
         d.write(&Chunk { batch: Arc::new(b), lines: 0..4 }, &ctx).unwrap();
         let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap();
         assert_eq!(read("4194305.jsonl"), "a\nd\n");

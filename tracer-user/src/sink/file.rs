@@ -12,6 +12,11 @@
 //! FILE → FILE.1 (each `rename` atomically replaces the older file, so
 //! FILE.(N+1) never exists), and a fresh FILE is opened. A single line larger
 //! than the limit goes into a file of its own. Only regular files rotate.
+//!
+//! A failed write (ENOSPC, EIO, EDQUOT) never leaves part of a line behind:
+//! [`append_lines`] cuts a regular file back to the end of the last whole
+//! line written, so once space returns the next line starts on a line of
+//! its own, and exactly the lines not in the file are counted as failed.
 
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -53,6 +58,46 @@ pub fn open_append(path: &Path) -> std::io::Result<(File, bool)> {
         }
     }
     Err(std::io::Error::other(format!("{} keeps disappearing", path.display())))
+}
+
+/// Appends `bytes` (whole lines) to `f`. On an error, a regular file is cut
+/// back to the end of the last whole line that went out; the error carries
+/// how many lines did.
+pub fn append_lines(f: &mut File, bytes: &[u8]) -> Result<(), PartialWrite> {
+    let mut done = 0;
+    while done < bytes.len() {
+        match f.write(&bytes[done..]) {
+            Ok(0) => return Err(cut_back(f, bytes, done, std::io::Error::from(ErrorKind::WriteZero))),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(cut_back(f, bytes, done, e)),
+        }
+    }
+    Ok(())
+}
+
+/// A write that failed after `lines_written` whole lines went out.
+#[derive(Debug)]
+pub struct PartialWrite {
+    pub lines_written: usize,
+    pub error: std::io::Error,
+}
+
+fn cut_back(f: &mut File, bytes: &[u8], done: usize, error: std::io::Error) -> PartialWrite {
+    let whole = bytes[..done].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let lines_written = bytes[..whole].iter().filter(|&&b| b == b'\n').count();
+    if whole < done
+        && let Ok(md) = f.metadata()
+        && md.file_type().is_file()
+    {
+        // Appending: what we wrote is the file's last `done` bytes.
+        let keep = md.len().saturating_sub((done - whole) as u64);
+        if let Err(e) = f.set_len(keep) {
+            let error = std::io::Error::new(error.kind(), format!("{error}; cutting back a partial line failed: {e}"));
+            return PartialWrite { lines_written, error };
+        }
+    }
+    PartialWrite { lines_written, error }
 }
 
 /// `FILE.n`
@@ -107,14 +152,14 @@ impl RotatingFile {
         Ok(())
     }
 
-    fn write_run(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+    fn write_run(&mut self, bytes: &[u8]) -> Result<(), PartialWrite> {
         if bytes.is_empty() {
             return Ok(());
         }
-        let r = self.file.write_all(bytes);
+        let r = append_lines(&mut self.file, bytes);
         match &r {
             Ok(()) => self.size += bytes.len() as u64,
-            // How much went out is unknown: ask the file.
+            // How much went out (and stayed) is known to the file.
             Err(_) => self.size = self.file.metadata().map(|m| m.len()).unwrap_or(self.size),
         }
         r
@@ -123,9 +168,13 @@ impl RotatingFile {
 
 impl Writer for RotatingFile {
     fn write(&mut self, chunk: &Chunk, _ctx: &SinkContext) -> Result<(), WriteError> {
+        let n = chunk.lines.len();
+        // Lines of the chunk written so far, for the count of failed ones.
+        let mut ok = 0;
+        let fail = |ok: usize, error: std::io::Error| WriteError::Some { failed: (ok as u32..n as u32).collect(), error };
         let limit = match self.opts.rotate_size {
             Some(l) if self.regular => l,
-            _ => return Ok(self.write_run(chunk.bytes())?),
+            _ => return self.write_run(chunk.bytes()).map_err(|p| fail(p.lines_written, p.error)),
         };
         let b = &chunk.batch;
         let mut run = chunk.lines.start..chunk.lines.start;
@@ -134,14 +183,14 @@ impl Writer for RotatingFile {
             let run_len = b.bytes(run.clone()).len() as u64;
             let used = self.size + run_len;
             if used > 0 && used + len > limit {
-                self.write_run(b.bytes(run.clone()))?;
-                self.rotate()?;
+                self.write_run(b.bytes(run.clone())).map_err(|p| fail(ok + p.lines_written, p.error))?;
+                ok += run.len();
+                self.rotate().map_err(|e| fail(ok, e))?;
                 run = i..i;
             }
             run.end = i + 1;
         }
-        self.write_run(b.bytes(run))?;
-        Ok(())
+        self.write_run(b.bytes(run)).map_err(|p| fail(ok + p.lines_written, p.error))
     }
 
     fn reopen(&mut self) -> std::io::Result<()> {
@@ -177,7 +226,7 @@ mod tests {
 
     fn ctx() -> SinkContext {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        SinkContext { queue: Arc::new(Queue::new(1 << 20)), counters: Arc::new(SinkCounters::default()), events: tx }
+        SinkContext { index: 0, queue: Arc::new(Queue::new(1 << 20)), counters: Arc::new(SinkCounters::default()), events: tx }
     }
 
     fn chunk(lines: &[String]) -> Chunk {

@@ -44,18 +44,32 @@ pub struct LineMeta {
 pub enum LineKind {
     /// A traced call of process `pid` (thread `tid`), syscall number `nr`.
     Syscall { pid: u32, tid: u32, nr: u32 },
+    /// Any other event of process `pid` (thread `tid`): lifecycle (`fork`,
+    /// `exec`, `exit`, `signal`) or a correlated record (`thread_create`,
+    /// `reaped`, `unreaped`); `event` is its name.
+    Task { pid: u32, tid: u32, event: &'static str },
     /// tracer's own `lost` record.
     Lost,
+    /// tracer's own `lost` record about write failures of sink number
+    /// `sink` (its index in the drain's list): that sink tells the drain
+    /// whether it wrote it, which settles its account (see `daemon`).
+    LostWriteError { sink: u16 },
     /// tracer's own `stats` record.
     Stats,
 }
 
 impl LineKind {
+    /// tracer's `lost` records, of any kind.
+    pub fn is_lost(&self) -> bool {
+        matches!(self, LineKind::Lost | LineKind::LostWriteError { .. })
+    }
+
     /// The record's `event` field.
     pub fn event(&self) -> &'static str {
         match self {
             LineKind::Syscall { .. } => "syscall",
-            LineKind::Lost => "lost",
+            LineKind::Task { event, .. } => event,
+            LineKind::Lost | LineKind::LostWriteError { .. } => "lost",
             LineKind::Stats => "stats",
         }
     }
@@ -125,14 +139,141 @@ pub struct SinkCounters {
     /// Lines that could not be written (I/O error, or still unsent when the
     /// shutdown bound ran out).
     pub write_errors: AtomicU64,
+    /// Failures not yet reported in a `lost` record (the drain takes them).
+    pending: std::sync::Mutex<Failures>,
+    /// One past the highest seq of a `write_error` record about this sink
+    /// that its thread has handled (written or failed), and written.
+    pub reports_settled: AtomicU64,
+    pub reports_written: AtomicU64,
+}
+
+/// Lines a sink failed to write since the drain last took the account.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Failures {
+    pub count: u64,
+    /// Bounds of the seqs of the chunks the failed lines were in.
+    pub first_seq: u64,
+    pub last_seq: u64,
+    /// When the first of them failed (Unix ns).
+    pub since_ns: i128,
+    /// Some failed chunk held more than tracer's `lost` records: a sink
+    /// failing only on the reports of its own failures (a full disk on an
+    /// idle machine) must not make a new report every poll.
+    pub real: bool,
 }
 
 impl SinkCounters {
     pub fn add_written(&self, n: usize) {
         self.written.fetch_add(n as u64, Ordering::Relaxed);
     }
-    pub fn add_errors(&self, n: usize) {
-        self.write_errors.fetch_add(n as u64, Ordering::Relaxed);
+
+    /// The lines of `chunk` at `failed` (indices within the chunk,
+    /// ascending) were not written.
+    pub fn add_failed(&self, chunk: &Chunk, failed: &[u32]) {
+        let (Some(&first), Some(&last)) = (failed.first(), failed.last()) else { return };
+        self.write_errors.fetch_add(failed.len() as u64, Ordering::Relaxed);
+        let metas = chunk.metas();
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if p.count == 0 {
+            p.first_seq = metas[first as usize].seq;
+            p.since_ns = crate::daemon::now_unix_ns();
+        }
+        p.last_seq = metas[last as usize].seq;
+        p.count += failed.len() as u64;
+        p.real |= failed.iter().any(|&i| !metas[i as usize].kind.is_lost());
+    }
+
+    /// Every line of `chunk` was not written.
+    pub fn add_all_failed(&self, chunk: &Chunk) {
+        self.add_failed(chunk, &(0..chunk.lines.len() as u32).collect::<Vec<_>>());
+    }
+
+    /// Notes which `write_error` records about sink `me` in `chunk` were
+    /// written (those not at `failed`).
+    pub fn settle_reports(&self, chunk: &Chunk, me: u16, failed: &[u32]) {
+        for (i, m) in chunk.metas().iter().enumerate() {
+            if m.kind == (LineKind::LostWriteError { sink: me }) {
+                if failed.binary_search(&(i as u32)).is_err() {
+                    self.reports_written.fetch_max(m.seq + 1, Ordering::Relaxed);
+                }
+                self.reports_settled.fetch_max(m.seq + 1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Takes the unreported failures if `when` says so.
+    pub fn take_failures(&self, when: impl FnOnce(&Failures) -> bool) -> Option<Failures> {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        (p.count > 0 && when(&p)).then(|| std::mem::take(&mut *p))
+    }
+}
+
+/// How often a sink that keeps failing says so on stderr.
+pub const ERROR_REPORT_EVERY: Duration = Duration::from_secs(60);
+
+/// A sink's failures on stderr: the first error of a streak at once, then
+/// at most one line per [`ERROR_REPORT_EVERY`] while it lasts, and one line
+/// when writing works again — never a line per failed write. (Every line not
+/// written is also counted in a `lost` record, reason `write_error`.)
+#[derive(Debug)]
+pub struct ErrorLog {
+    name: String,
+    /// Lines not written in the current streak, and since its last report.
+    streak: u64,
+    window: u64,
+    started: Option<std::time::Instant>,
+    reported: Option<std::time::Instant>,
+    /// The last error, for the periodic line.
+    last: String,
+}
+
+impl ErrorLog {
+    pub fn new(name: &str) -> Self {
+        ErrorLog { name: name.to_owned(), streak: 0, window: 0, started: None, reported: None, last: String::new() }
+    }
+
+    /// An error that lost `lines` lines (0 for reopen/flush errors); returns
+    /// the line to print, if one is due.
+    pub fn error(&mut self, now: std::time::Instant, e: &dyn std::fmt::Display, lines: u64) -> Option<String> {
+        self.streak += lines;
+        self.window += lines;
+        self.last = e.to_string();
+        match self.reported {
+            None => {
+                self.started = Some(now);
+                self.reported = Some(now);
+                self.window = 0;
+                Some(format!("sink {}: {e}; lines not written are counted in lost records (reason write_error)", self.name))
+            }
+            Some(r) if now.duration_since(r) >= ERROR_REPORT_EVERY => {
+                let line = format!(
+                    "sink {}: still failing: {} lines not written in the last {} s ({})",
+                    self.name,
+                    self.window,
+                    now.duration_since(r).as_secs(),
+                    self.last
+                );
+                self.reported = Some(now);
+                self.window = 0;
+                Some(line)
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// A successful write; returns the recovery line at the end of a streak.
+    pub fn ok(&mut self, now: std::time::Instant) -> Option<String> {
+        let started = self.started.take()?;
+        let line = format!(
+            "sink {}: writing again after {} s; {} lines were not written",
+            self.name,
+            now.duration_since(started).as_secs(),
+            self.streak
+        );
+        self.reported = None;
+        self.streak = 0;
+        self.window = 0;
+        Some(line)
     }
 }
 
@@ -146,6 +287,8 @@ pub enum SinkEvent {
 
 /// What a sink's thread is given.
 pub struct SinkContext {
+    /// This sink's index in the drain's list.
+    pub index: u16,
     pub queue: Arc<Queue>,
     pub counters: Arc<SinkCounters>,
     pub events: tokio::sync::mpsc::UnboundedSender<SinkEvent>,
@@ -184,9 +327,10 @@ pub enum WriteError {
     /// what is left.
     #[error("gave up at shutdown: destination unreachable")]
     GaveUp,
-    /// Only `failed` of the chunk's lines could not be written.
-    #[error("{error} ({failed} lines not written)")]
-    Some { failed: usize, error: std::io::Error },
+    /// Only the lines at `failed` (indices within the chunk, ascending)
+    /// could not be written.
+    #[error("{error} ({} lines not written)", failed.len())]
+    Some { failed: Vec<u32>, error: std::io::Error },
 }
 
 /// Runs `w` on its own thread until the queue is closed and emptied (or the
@@ -198,11 +342,10 @@ pub fn spawn(name: String, mut w: Box<dyn Writer>, ctx: SinkContext) -> std::io:
 }
 
 fn run_worker(name: &str, w: &mut dyn Writer, ctx: &SinkContext) {
-    let mut errors_logged = 0u32;
-    let mut log_error = |e: &dyn std::fmt::Display| {
-        errors_logged += 1;
-        if errors_logged <= 10 {
-            log::warn!("sink {name}: {e}");
+    let mut log = ErrorLog::new(name);
+    let report = |l: Option<String>| {
+        if let Some(l) = l {
+            log::warn!("{l}");
         }
     };
     let mut giving_up = false;
@@ -211,41 +354,47 @@ fn run_worker(name: &str, w: &mut dyn Writer, ctx: &SinkContext) {
         if taken.reopen
             && let Err(e) = w.reopen()
         {
-            log_error(&format_args!("reopening: {e}"));
+            report(log.error(std::time::Instant::now(), &format_args!("reopening: {e}"), 0));
         }
         for chunk in &taken.chunks {
             let n = chunk.lines.len();
-            if giving_up {
-                ctx.counters.add_errors(n);
+            let all = || (0..n as u32).collect::<Vec<_>>();
+            let failed = if giving_up {
+                all()
             } else {
                 match w.write(chunk, ctx) {
-                    Ok(()) => ctx.counters.add_written(n),
+                    Ok(()) => {
+                        report(log.ok(std::time::Instant::now()));
+                        vec![]
+                    }
                     Err(WriteError::Closed) => {
                         let _ = ctx.events.send(SinkEvent::OutputClosed);
-                        ctx.counters.add_errors(n);
                         giving_up = true;
+                        all()
                     }
                     Err(WriteError::GaveUp) => {
-                        ctx.counters.add_errors(n);
                         giving_up = true;
+                        all()
                     }
                     Err(WriteError::Some { failed, error }) => {
-                        ctx.counters.add_written(n.saturating_sub(failed));
-                        ctx.counters.add_errors(failed.min(n));
-                        log_error(&error);
+                        report(log.error(std::time::Instant::now(), &error, failed.len() as u64));
+                        failed
                     }
                     Err(e) => {
-                        ctx.counters.add_errors(n);
-                        log_error(&e);
+                        report(log.error(std::time::Instant::now(), &e, n as u64));
+                        all()
                     }
                 }
-            }
+            };
+            ctx.counters.add_written(n - failed.len());
+            ctx.counters.add_failed(chunk, &failed);
+            ctx.counters.settle_reports(chunk, ctx.index, &failed);
             ctx.queue.release(chunk.bytes().len());
         }
         if !taken.chunks.is_empty()
             && let Err(e) = w.flush()
         {
-            log_error(&format_args!("flushing: {e}"));
+            report(log.error(std::time::Instant::now(), &format_args!("flushing: {e}"), 0));
         }
         if !giving_up {
             match w.tick(ctx) {
@@ -253,7 +402,7 @@ fn run_worker(name: &str, w: &mut dyn Writer, ctx: &SinkContext) {
                     let _ = ctx.events.send(SinkEvent::OutputClosed);
                     giving_up = true;
                 }
-                Err(e) => log_error(&e),
+                Err(e) => report(log.error(std::time::Instant::now(), &e, 0)),
                 Ok(()) => {}
             }
         }
@@ -320,6 +469,55 @@ mod tests {
             b.push_line(i as u64, 1_700_000_000_123_456_789 + i as i128, *kind);
         }
         b
+    }
+
+    #[test]
+    fn error_log_says_it_once_per_interval_and_once_on_recovery() {
+        let t0 = std::time::Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut log = ErrorLog::new("file:/x");
+        let e = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        assert_eq!(
+            log.error(at(0), &e, 5).as_deref(),
+            Some("sink file:/x: No space left on device (os error 28); lines not written are counted in lost records (reason write_error)")
+        );
+        for s in 1..60 {
+            assert_eq!(log.error(at(s), &e, 10), None, "second {s}");
+        }
+        assert_eq!(
+            log.error(at(60), &e, 10).as_deref(),
+            Some("sink file:/x: still failing: 600 lines not written in the last 60 s (No space left on device (os error 28))")
+        );
+        assert_eq!(log.error(at(61), &e, 1), None);
+        assert_eq!(log.ok(at(62)).as_deref(), Some("sink file:/x: writing again after 62 s; 606 lines were not written"));
+        assert_eq!(log.ok(at(63)), None, "one line per recovery");
+        assert!(log.error(at(64), &e, 1).is_some(), "a new streak is told at once");
+    }
+
+    #[test]
+    fn failures_are_taken_with_their_seq_bounds_and_kind() {
+        let c = SinkCounters::default();
+        let b = Arc::new(batch(&[
+            ("a", LineKind::Lost),
+            ("b", LineKind::LostWriteError { sink: 0 }),
+            ("c", LineKind::Stats),
+            ("d", LineKind::LostWriteError { sink: 0 }),
+        ]));
+        let chunk = |r: std::ops::Range<usize>| Chunk { batch: Arc::clone(&b), lines: r };
+        c.add_failed(&chunk(0..2), &[0, 1]);
+        assert_eq!(c.take_failures(|f| f.real), None, "only lost records failed");
+        c.add_failed(&chunk(2..4), &[0]);
+        let f = c.take_failures(|f| f.real).unwrap();
+        assert_eq!((f.count, f.first_seq, f.last_seq, f.real), (3, 0, 2, true));
+        assert_eq!(c.take_failures(|_| true), None, "taken once");
+        assert_eq!(c.write_errors.load(Ordering::Relaxed), 3);
+        // Line 1 (a report about sink 0) failed, line 3 was written.
+        c.settle_reports(&chunk(0..2), 0, &[0, 1]);
+        assert_eq!((c.reports_settled.load(Ordering::Relaxed), c.reports_written.load(Ordering::Relaxed)), (2, 0));
+        c.settle_reports(&chunk(2..4), 0, &[0]);
+        assert_eq!((c.reports_settled.load(Ordering::Relaxed), c.reports_written.load(Ordering::Relaxed)), (4, 4));
+        c.settle_reports(&chunk(0..4), 1, &[]);
+        assert_eq!(c.reports_settled.load(Ordering::Relaxed), 4, "reports about other sinks are not ours");
     }
 
     #[test]

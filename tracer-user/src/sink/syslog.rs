@@ -83,7 +83,7 @@ fn push_param(out: &mut Vec<u8>, name: &str, value: &str) {
 /// Appends the RFC 5424 message for line `i` of `batch` (no framing).
 pub fn format_message(out: &mut Vec<u8>, batch: &Batch, i: usize, hostname: &str, procid: &str) {
     let meta = batch.lines[i];
-    let severity = if meta.kind == LineKind::Lost { SEVERITY_WARNING } else { SEVERITY_INFO };
+    let severity = if meta.kind.is_lost() { SEVERITY_WARNING } else { SEVERITY_INFO };
     out.push(b'<');
     out.extend_from_slice(itoa::Buffer::new().format(FACILITY_DAEMON * 8 + severity).as_bytes());
     out.extend_from_slice(b">1 ");

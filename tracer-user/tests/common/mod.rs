@@ -72,17 +72,26 @@ impl Tracer {
 
     /// As `start`, for a tracer command the caller has set up (cwd,
     /// personality, …).
-    pub fn start_command(mut cmd: Command) -> Tracer {
+    pub fn start_command(cmd: Command) -> Tracer {
+        Tracer::start_command_to(cmd, None)
+    }
+
+    /// As `start_command`, with tracer's stdout going to `stdout` (a pipe
+    /// to another process, a file) instead of being collected: `stop`
+    /// then returns no events.
+    pub fn start_command_to(mut cmd: Command, stdout: Option<Stdio>) -> Tracer {
         let mut child = cmd
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(stdout.unwrap_or_else(Stdio::piped))
             .stderr(Stdio::piped())
             .spawn()
             .expect("starting tracer");
-        let mut out = child.stdout.take().unwrap();
+        let out = child.stdout.take();
         let stdout = std::thread::spawn(move || {
             let mut v = Vec::new();
-            out.read_to_end(&mut v).unwrap();
+            if let Some(mut out) = out {
+                out.read_to_end(&mut v).unwrap();
+            }
             v
         });
         let err = child.stderr.take().unwrap();
@@ -198,7 +207,12 @@ pub fn events_of_pid(events: &[Value], pid: u32) -> Vec<&Value> {
 }
 
 pub fn syscalls_named<'a>(events: &[&'a Value], name: &str) -> Vec<&'a Value> {
-    events.iter().copied().filter(|e| e["syscall"] == name).collect()
+    events.iter().copied().filter(|e| e["event"] == "syscall" && e["syscall"] == name).collect()
+}
+
+/// Events of one kind (`fork`, `exit`, `thread_create`, …).
+pub fn events_named<'a>(events: &[&'a Value], event: &str) -> Vec<&'a Value> {
+    events.iter().copied().filter(|e| e["event"] == event).collect()
 }
 
 pub fn hex(v: u64) -> String {
@@ -233,6 +247,11 @@ impl Tracer {
     /// Sends `sig` to tracer.
     pub fn signal(&self, sig: i32) {
         unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    /// tracer's exit status if it has exited, without waiting.
+    pub fn try_exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
     }
 
     /// Waits (bounded) for tracer to exit; returns its status and how long

@@ -1,0 +1,126 @@
+//! From a decoded event to output lines: enrich (exec's old comm from the
+//! process table), format (JSON or strace-shaped text), correlate (the
+//! `thread_create`/`reaped`/`unreaped` records an event completes, each on
+//! its own line after it). The drain loop calls [`Output::render`] once per
+//! record; everything it needs to remember lives here.
+
+use crate::correlate::{Correlator, Record};
+use crate::decode::Event;
+use crate::format::{Clock, write_json_line};
+use crate::format_lifecycle::{write_reaped, write_thread_create, write_unreaped};
+use crate::procs::ProcTable;
+use crate::text;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per line (docs/schema.json): the default.
+    Json,
+    /// strace's line shape, for people.
+    Text,
+}
+
+pub struct Output {
+    format: Format,
+    clock: Clock,
+    procs: ProcTable,
+    correlator: Option<Correlator>,
+    text: String,
+}
+
+/// What the drain learns of each line written: where it ends in the
+/// buffer, its `seq`, its event's time, whose it is, and (for a syscall)
+/// which — what the sinks route and count by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub end: usize,
+    pub seq: u64,
+    pub ts_boot_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    /// The line's `event`.
+    pub event: &'static str,
+    /// Syscall lines: the syscall number.
+    pub nr: Option<u32>,
+}
+
+impl Output {
+    /// `procs` is what tracer knows of the machine at start-up
+    /// ([`ProcTable::from_proc`]).
+    pub fn new(format: Format, clock: Clock, correlate: bool, procs: ProcTable) -> Self {
+        Output { format, clock, procs, correlator: correlate.then(Correlator::new), text: String::new() }
+    }
+
+    /// For a run that does not trace mmap: `thread_create` records then
+    /// cannot tell a cached stack from a fresh one, and do not claim either.
+    pub fn mmap_not_traced(mut self) -> Self {
+        if self.correlator.is_some() {
+            self.correlator = Some(Correlator::without_mmap());
+        }
+        self
+    }
+
+    /// Appends the lines for `ev` to `out`, numbering them from `*seq`
+    /// (advanced past them), and tells `written` about each.
+    pub fn render(&mut self, mut ev: Event, seq: &mut u64, out: &mut Vec<u8>, mut written: impl FnMut(Written)) {
+        if let Event::Exec(e) = &mut ev {
+            e.old_comm = self.procs.old_comm(e.old_tid);
+        }
+        let first = *seq;
+        self.write(out, seq, Line::Event(&ev), &mut written);
+        if let Some(c) = &mut self.correlator {
+            let records = c.event(&ev, first, &mut self.procs);
+            for r in &records {
+                self.write(out, seq, Line::Record(r), &mut written);
+            }
+        }
+        self.procs.observe(&ev);
+    }
+
+    fn write(&mut self, out: &mut Vec<u8>, next: &mut u64, line: Line<'_>, written: &mut impl FnMut(Written)) {
+        let seq = *next;
+        *next += 1;
+        let (h, event, nr) = match line {
+            Line::Event(ev) => {
+                let (event, nr) = match ev {
+                    Event::Syscall(s) => ("syscall", Some(s.nr)),
+                    Event::Fork(_) => ("fork", None),
+                    Event::Exec(_) => ("exec", None),
+                    Event::Exit(_) => ("exit", None),
+                    Event::Signal(_) => ("signal", None),
+                };
+                (ev.header(), event, nr)
+            }
+            Line::Record(Record::ThreadCreate(t)) => (&t.header, "thread_create", None),
+            Line::Record(Record::Reaped(x)) => (&x.header, "reaped", None),
+            Line::Record(Record::Unreaped(x)) => (&x.header, "unreaped", None),
+        };
+        let (ts_boot_ns, pid, tid) = (h.ts_boot_ns, h.pid, h.tid);
+        match self.format {
+            Format::Json => match line {
+                Line::Event(ev) => write_json_line(out, ev, seq, &self.clock),
+                Line::Record(r) => {
+                    match r {
+                        Record::ThreadCreate(t) => write_thread_create(out, t, seq, &self.clock),
+                        Record::Reaped(x) => write_reaped(out, x, seq, &self.clock),
+                        Record::Unreaped(x) => write_unreaped(out, x, seq, &self.clock),
+                    }
+                    out.push(b'\n');
+                }
+            },
+            Format::Text => {
+                self.text.clear();
+                match line {
+                    Line::Event(ev) => text::write_event(&mut self.text, ev),
+                    Line::Record(r) => text::write_record(&mut self.text, r),
+                }
+                out.extend_from_slice(self.text.as_bytes());
+            }
+        }
+        written(Written { end: out.len(), seq, ts_boot_ns, pid, tid, event, nr });
+    }
+}
+
+enum Line<'a> {
+    Event(&'a Event),
+    Record(&'a Record),
+}

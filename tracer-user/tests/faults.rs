@@ -1,0 +1,360 @@
+//! Faults outside tracer: a stdout reader that stops reading, a full
+//! filesystem, a second tracer next to it. Each loss is counted exactly,
+//! memory stays within the queue bound, nothing crashes, and output
+//! resumes when the outside world does.
+
+mod common;
+use common::*;
+
+use std::collections::BTreeSet;
+use std::ffi::CString;
+use std::io::Write as _;
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Makes `n` getcpu calls on this thread. glibc answers sched_getcpu from
+/// the vDSO, so hardly anything calls getcpu; with `--pid` (our own pid,
+/// [`me`]) a test gets exactly the events it makes even while other test
+/// suites on a shared machine storm with it.
+fn getcpu(n: usize) {
+    for _ in 0..n {
+        unsafe { libc::syscall(libc::SYS_getcpu, std::ptr::null_mut::<u32>(), std::ptr::null_mut::<u32>(), 0usize) };
+    }
+}
+
+/// Our pid, for `--pid`.
+fn me() -> String {
+    std::process::id().to_string()
+}
+
+/// `n` getcpu calls on a new thread; returns its tid.
+fn getcpu_on_new_thread(n: usize) -> u64 {
+    std::thread::spawn(move || {
+        getcpu(n);
+        unsafe { libc::gettid() as u64 }
+    })
+    .join()
+    .unwrap()
+}
+
+fn seq(v: &Value) -> u64 {
+    v["seq"].as_u64().unwrap_or_else(|| panic!("no seq: {v}"))
+}
+
+/// Seqs below the highest one in `lines` that are not in it.
+fn missing_seqs(lines: &[Value]) -> u64 {
+    let seen: BTreeSet<u64> = lines.iter().map(seq).collect();
+    let Some(&max) = seen.last() else { return 0 };
+    max + 1 - seen.len() as u64
+}
+
+/// The running `total` of the last `lost` record about sink `name` for
+/// `reason` (other sinks may see overlapping counts; see `daemon`).
+fn lost_total_about(lines: &[Value], name: &str, reason: &str) -> u64 {
+    lines
+        .iter()
+        .filter(|v| v["event"] == "lost" && v["where"] == "sink" && v["sink"] == name && v["reason"] == reason)
+        .map(|v| v["total"].as_u64().unwrap())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Sum of the counts of `lost` records about sink `name` for `reason`.
+fn lost_about(lines: &[Value], name: &str, reason: &str) -> u64 {
+    lines
+        .iter()
+        .filter(|v| v["event"] == "lost" && v["where"] == "sink" && v["sink"] == name && v["reason"] == reason)
+        .map(|v| v["count"].as_u64().unwrap())
+        .sum()
+}
+
+fn vm_kib(pid: u32, field: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    s.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} for {pid}"))
+}
+
+/// `tracer: sink NAME: D lines dropped (queue full), E not written` → (D, E).
+fn sink_summary(stderr: &[String], name: &str) -> (u64, u64) {
+    let prefix = format!("tracer: sink {name}: ");
+    let Some(l) = stderr.iter().find_map(|l| l.strip_prefix(&prefix).filter(|r| r.contains("lines dropped"))) else {
+        return (0, 0);
+    };
+    let n: Vec<u64> = l.split(|c: char| !c.is_ascii_digit()).filter(|t| !t.is_empty()).map(|t| t.parse().unwrap()).collect();
+    (n[0], n[1])
+}
+
+// ---------------------------------------------------------------------------
+// A stdout reader that stops
+
+/// How long the reader is stopped. The 30 s is the soak's business;
+/// 5 s of a 40,000-call/s storm already produces ~60 MB of lines, seven
+/// times what the queue, the ring and the allowance below add up to.
+const READER_STOPPED: Duration = Duration::from_secs(5);
+const QUEUE: u64 = 1 << 20;
+const RING: u64 = 8 << 20;
+/// Heap, stacks and batches in flight beyond the queue's bound (module doc
+/// of `sink::queue`: metadata and the unqueued rest of a batch).
+const ALLOWANCE: u64 = 8 << 20;
+
+#[test]
+fn a_stopped_stdout_reader_costs_only_counted_drops_within_the_queue_bound() {
+    require_root();
+    let dir = TempDir::new("sigstop");
+    let received = dir.path().join("received.jsonl");
+    let reference = dir.path().join("reference.jsonl");
+    let mut cat = KillOnDrop(
+        Command::new("cat").stdin(Stdio::piped()).stdout(std::fs::File::create(&received).unwrap()).spawn().unwrap(),
+    );
+    let pipe = cat.0.stdin.take().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
+    cmd.args(["--no-lifecycle", "--syscalls", "getcpu", "--pid", &me(), "--queue-size", &QUEUE.to_string(), "--output", "-", "--output", reference.to_str().unwrap()]);
+    let mut tracer = Tracer::start_command_to(cmd, Some(Stdio::from(pipe)));
+    let pid = tracer.pid();
+    getcpu(100);
+    std::thread::sleep(Duration::from_millis(700));
+    let base = vm_kib(pid, "VmRSS:") << 10;
+    // Peak RSS from here on (start-up reads the kernel's BTF, ~5 MiB, once).
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+
+    // Stop the reader; storm for READER_STOPPED at ~40,000 calls/s.
+    unsafe { libc::kill(cat.0.id() as i32, libc::SIGSTOP) };
+    let t0 = Instant::now();
+    let mut calls = 0usize;
+    let mut peak_rss = 0;
+    while t0.elapsed() < READER_STOPPED {
+        let tick = Instant::now();
+        getcpu(400);
+        calls += 400;
+        peak_rss = peak_rss.max(vm_kib(pid, "VmRSS:") << 10);
+        std::thread::sleep(Duration::from_millis(10).saturating_sub(tick.elapsed()));
+    }
+    let hwm = vm_kib(pid, "VmHWM:") << 10;
+    unsafe { libc::kill(cat.0.id() as i32, libc::SIGCONT) };
+    // Output resumes: calls made once the reader reads again all arrive.
+    std::thread::sleep(Duration::from_secs(2));
+    let after = getcpu_on_new_thread(500);
+    std::thread::sleep(Duration::from_millis(1500));
+    tracer.signal(libc::SIGINT);
+    let (status, _) = tracer.wait_exit_status(Duration::from_secs(30));
+    assert!(status.success(), "{status}");
+    while let Ok(l) = tracer.stderr_lines.recv_timeout(Duration::from_secs(2)) {
+        tracer.stderr_seen.push(l);
+    }
+    let stderr = tracer.stderr_seen.clone();
+    // tracer has closed its end: cat reads the rest and exits.
+    assert!(cat.0.wait().unwrap().success());
+
+    let all = read_jsonl(&reference);
+    let got = read_jsonl(&received);
+    let stormed = all.iter().filter(|e| e["event"] == "syscall").count() as u64;
+    eprintln!(
+        "stdout reader stopped {READER_STOPPED:?}: {calls} calls, base RSS {} KiB, peak RSS {} KiB, VmHWM {} KiB, reference {} lines / {} KiB, received {} lines",
+        base >> 10,
+        peak_rss >> 10,
+        hwm >> 10,
+        all.len(),
+        std::fs::metadata(&reference).unwrap().len() >> 10,
+        got.len()
+    );
+    // The ring kept draining: the kernel lost nothing, and the healthy
+    // sink has every record, gapless.
+    assert_eq!(counter(&stderr, "lost (ring buffer full)"), 0);
+    assert_eq!(all.iter().map(seq).collect::<Vec<_>>(), (0..all.len() as u64).collect::<Vec<_>>());
+    assert_eq!(stormed, 100 + calls as u64 + 500, "every call reached the healthy sink");
+    // Control: the stop produced far more than the bound allows to hold.
+    let produced = std::fs::metadata(&reference).unwrap().len();
+    assert!(produced > 3 * (QUEUE + RING + ALLOWANCE), "the storm was big enough to matter ({produced} bytes)");
+    // Memory stayed within the queue bound.
+    assert!(hwm <= base + QUEUE + RING + ALLOWANCE, "VmHWM {hwm} > RSS after attach {base} + queue + ring + allowance");
+    // Drops are counted, exactly: the gaps in stdout's stream are what its
+    // lost records say, and what the exit summary says.
+    let (dropped, not_written) = sink_summary(&stderr, "stdout");
+    assert!(dropped > 0, "the stopped reader made the queue overflow");
+    assert_eq!(not_written, 0);
+    assert_eq!(missing_seqs(&got), dropped, "seqs missing on stdout");
+    assert_eq!(lost_about(&got, "stdout", "queue_full"), dropped, "stdout's own lost records account for its gaps");
+    assert_eq!(lost_total_about(&all, "stdout", "queue_full"), dropped, "the other sink was told too");
+    // Output resumed.
+    assert_eq!(got.iter().filter(|e| e["tid"] == after).count(), 500);
+}
+
+// ---------------------------------------------------------------------------
+// A full filesystem
+
+/// A 1 MiB tmpfs at a fresh directory, unmounted on drop.
+struct Tmpfs(PathBuf);
+impl Tmpfs {
+    fn mount(at: PathBuf) -> Tmpfs {
+        std::fs::create_dir_all(&at).unwrap();
+        let c = |s: &[u8]| CString::new(s).unwrap();
+        let (src, target, fs, opts) = (c(b"tmpfs"), c(at.as_os_str().as_bytes()), c(b"tmpfs"), c(b"size=1m,mode=0755"));
+        let rc = unsafe { libc::mount(src.as_ptr(), target.as_ptr(), fs.as_ptr(), 0, opts.as_ptr().cast()) };
+        assert_eq!(rc, 0, "mounting a tmpfs: {}", std::io::Error::last_os_error());
+        Tmpfs(at)
+    }
+}
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let target = CString::new(self.0.as_os_str().as_bytes()).unwrap();
+        unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+/// Fills the filesystem of `path`'s directory; returns the bytes written.
+fn fill(path: &Path) -> u64 {
+    let mut f = std::fs::File::create(path).unwrap();
+    let block = [b'x'; 4096];
+    let mut n = 0;
+    loop {
+        match f.write(&block) {
+            Ok(0) => break,
+            Ok(k) => n += k as u64,
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e}");
+                break;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn on_a_full_filesystem_failures_are_counted_reported_once_and_writing_resumes() {
+    require_root();
+    let dir = TempDir::new("enospc");
+    let mnt = Tmpfs::mount(dir.path().join("small"));
+    let file = mnt.0.join("events.jsonl");
+    let reference = dir.path().join("reference.jsonl");
+    let name = format!("file:{}", file.display());
+    let mut tracer = Tracer::start(&["--no-lifecycle", "--syscalls", "getcpu", "--pid", &me(), "--output", file.to_str().unwrap(), "--output", reference.to_str().unwrap()]);
+    let before = getcpu_on_new_thread(100);
+    wait_for("the first lines in the file", Duration::from_secs(5), || {
+        (std::fs::read(&file).ok()?.iter().filter(|&&b| b == b'\n').count() >= 100).then_some(())
+    });
+
+    let filler = mnt.0.join("filler");
+    let filled = fill(&filler);
+    assert!(filled > 512 << 10, "filled {filled} bytes");
+    // ~40 batches against a full disk over 4 s.
+    let mut failing_calls = 0;
+    for _ in 0..40 {
+        getcpu(50);
+        failing_calls += 50;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(tracer.try_exit_status().is_none(), "tracer still running on a full disk");
+    let failing_stderr: Vec<String> = std::iter::from_fn(|| tracer.stderr_lines.try_recv().ok()).collect();
+
+    // Space returns: writing resumes.
+    std::fs::remove_file(&filler).unwrap();
+    let recovered = getcpu_on_new_thread(100);
+    wait_for("the lines after recovery", Duration::from_secs(5), || {
+        let lines = read_jsonl(&file);
+        (lines.iter().filter(|e| e["tid"] == recovered).count() == 100 && lost_about(&lines, &name, "write_error") > 0).then_some(())
+    });
+    let (_, stderr_rest) = tracer.stop_with_stderr();
+    let stderr: Vec<String> = failing_stderr.iter().chain(&stderr_rest).cloned().collect();
+
+    let lines = read_jsonl(&file); // panics on a partial line: none was left behind
+    let all = read_jsonl(&reference);
+    let (dropped, not_written) = sink_summary(&stderr, &name);
+    eprintln!("full filesystem: {failing_calls} calls while full, {not_written} lines not written, {} lines in the file", lines.len());
+    assert_eq!(dropped, 0);
+    // The calls made while the disk was full failed (but the few that fit
+    // in the file's last, partly used page), and so did the lost records
+    // made meanwhile.
+    let f = failing_calls as u64;
+    assert!((f - 50..f + 50).contains(&not_written), "{not_written} lines not written");
+    // Counted exactly: the file's gaps are what its own write_error records
+    // say, and the healthy sink heard of the same total.
+    assert_eq!(missing_seqs(&lines), not_written);
+    assert_eq!(lost_about(&lines, &name, "write_error"), not_written);
+    assert_eq!(lost_total_about(&all, &name, "write_error"), not_written);
+    assert_eq!(all.iter().map(seq).collect::<Vec<_>>(), (0..all.len() as u64).collect::<Vec<_>>(), "the other sink lost nothing");
+    // The write_error records are of the documented shape.
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/schema.json")).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for e in all.iter().chain(&lines).filter(|e| e["event"] == "lost") {
+        assert_eq!(e["reason"], "write_error");
+        assert!(validator.is_valid(e), "{e}");
+    }
+    assert_eq!(lines.iter().filter(|e| e["tid"] == before).count(), 100);
+    assert_eq!(lines.iter().filter(|e| e["tid"] == recovered).count(), 100);
+    // Reported on stderr once for the streak and once on recovery — not
+    // once per failed write.
+    let about: Vec<&String> = stderr.iter().filter(|l| l.contains(&format!("sink {name}: "))).collect();
+    assert_eq!(about.len(), 3, "{about:#?}");
+    assert_eq!(
+        about[0],
+        &format!("tracer: warn: sink {name}: No space left on device (os error 28); lines not written are counted in lost records (reason write_error)")
+    );
+    assert!(about[1].starts_with(&format!("tracer: warn: sink {name}: writing again after ")), "{}", about[1]);
+    assert!(about[1].ends_with(&format!("; {not_written} lines were not written")), "{}", about[1]);
+}
+
+// ---------------------------------------------------------------------------
+// Two tracers at once
+
+#[test]
+fn two_tracers_with_different_filters_see_only_their_own_and_one_survives_the_others_sigkill() {
+    require_root();
+    let dir = TempDir::new("two");
+    let named = compile(dir.path(), "named", "named", &[]);
+    let (alpha, beta) = (dir.path().join("alpha-prog"), dir.path().join("beta-prog"));
+    std::fs::copy(&named, &alpha).unwrap();
+    std::fs::copy(&named, &beta).unwrap();
+    let run = |bin: &Path| {
+        let (pid, code) = run_program(&mut Command::new(bin));
+        assert_eq!(code, 0);
+        pid
+    };
+    let a_file = dir.path().join("a.jsonl");
+    let a = Tracer::start(&["--syscalls", "mmap", "--comm", "alpha-prog", "--output", a_file.to_str().unwrap()]);
+    let b = Tracer::start(&["--syscalls", "mmap", "--comm", "beta-prog"]);
+    let mut alphas = vec![];
+    let mut betas = vec![];
+    for _ in 0..3 {
+        alphas.push(run(&alpha));
+        betas.push(run(&beta));
+    }
+    // A has written its three processes' calls; then it dies hard.
+    wait_for("tracer A's events", Duration::from_secs(5), || {
+        let lines = read_jsonl(&a_file);
+        alphas.iter().all(|p| lines.iter().any(|e| e["pid"] == *p && e["args"]["len"] == 19 * 4096)).then_some(())
+    });
+    unsafe { libc::kill(a.pid() as i32, libc::SIGKILL) };
+    drop(a);
+    let late_alpha = run(&alpha);
+    for _ in 0..2 {
+        betas.push(run(&beta));
+    }
+    let (b_events, b_stderr) = b.stop_with_stderr();
+
+    let pids = |lines: &[Value]| -> BTreeSet<u64> { lines.iter().filter(|e| e["event"] == "syscall").map(|e| e["pid"].as_u64().unwrap()).collect() };
+    let a_events = read_jsonl(&a_file);
+    // Each saw only its own program, every one of its runs, each run's
+    // 19-page mapping exactly once.
+    assert_eq!(pids(&a_events), alphas.iter().map(|&p| p as u64).collect());
+    assert_eq!(pids(&b_events), betas.iter().map(|&p| p as u64).collect(), "B kept working after A was killed");
+    assert!(a_events.iter().filter(|e| e["event"] == "syscall").all(|e| e["comm"] == "alpha-prog"));
+    assert!(b_events.iter().filter(|e| e["event"] == "syscall").all(|e| e["comm"] == "beta-prog"));
+    for (lines, runs) in [(&a_events, &alphas), (&b_events, &betas)] {
+        for p in runs {
+            assert_eq!(mmap_lens(&events_of_pid(lines, *p)).iter().filter(|&&l| l == 19 * 4096).count(), 1, "pid {p}");
+        }
+    }
+    assert!(!pids(&b_events).contains(&(late_alpha as u64)), "control: alpha after A's death is not B's");
+    // Undisturbed: B's stream is gapless, it lost nothing, and it did judge
+    // (and reject) the other program's calls.
+    assert_eq!(b_events.iter().map(seq).collect::<Vec<_>>(), (0..b_events.len() as u64).collect::<Vec<_>>());
+    assert_eq!(counter(&b_stderr, "lost (ring buffer full)"), 0);
+    assert!(counter(&b_stderr, "filtered out in the kernel") > 0);
+}
