@@ -299,6 +299,9 @@ const _: () = assert!(capture::SIGACTION_SIZE <= SMALL_CAPTURE_MAX);
 pub mod pending_flags {
     /// An [`crate::EntryCapture`] for this call is in `CAPTURES`.
     pub const CAPTURED: u32 = 1 << 31;
+    /// The slot holds a call that has not reached `sys_exit` yet (a task's
+    /// storage starts zeroed, and the exit clears it).
+    pub const IN_FLIGHT: u32 = 1 << 30;
 }
 
 /// `sched_process_fork(parent, child)`. The header is the parent (current).
@@ -559,9 +562,13 @@ pub struct KernelOffsets {
     pub task_children: u32,
     pub task_sibling: u32,
     pub task_exit_state: u32,
-    pub _pad: u32,
+    /// `task_struct::cred`; `cred::uid` and `::gid` (a `kuid_t`'s `val`
+    /// is its first member).
+    pub task_cred: u32,
+    pub cred_uid: u32,
+    pub cred_gid: u32,
 }
-const _: () = assert!(size_of::<KernelOffsets>() == 28 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 30 * 4);
 
 impl KernelOffsets {
     pub const fn zeroed() -> Self {
@@ -593,7 +600,9 @@ impl KernelOffsets {
             task_children: 0,
             task_sibling: 0,
             task_exit_state: 0,
-            _pad: 0,
+            task_cred: 0,
+            cred_uid: 0,
+            cred_gid: 0,
         }
     }
 }

@@ -14,6 +14,7 @@ mod sched;
 mod signal;
 mod syscalls;
 mod task;
+mod task_storage;
 
 use aya_ebpf::{helpers::generated::bpf_get_smp_processor_id, macros::map, maps::Array};
 use tracer_common::{COUNTER_STRIDE, Config, Counter};

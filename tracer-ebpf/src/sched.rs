@@ -26,7 +26,7 @@ use tracer_common::{
 };
 
 use crate::task::{fill_header, parent_tgid, read_at, task_ids};
-use crate::{config, count, filter, filter::TRACKED_TGIDS, syscalls::{CAPTURES, EVENTS, PENDING}};
+use crate::{config, count, filter, filter::TRACKED_TGIDS, syscalls::{CAPTURES, EVENTS}};
 
 /// `sched:sched_process_exit(struct task_struct *p)`, fired in `do_exit` for
 /// every exiting thread (`p` is current). Linux ≥ 4.17 (raw tracepoints).
@@ -39,7 +39,6 @@ use crate::{config, count, filter, filter::TRACKED_TGIDS, syscalls::{CAPTURES, E
 pub fn sched_process_exit(_ctx: RawTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
-    let _ = PENDING.remove(&tid);
     let _ = CAPTURES.remove(&tid);
     if crate::filter::kinds() & filter_kinds::PID != 0 {
         let tgid = (pid_tgid >> 32) as u32;
@@ -103,11 +102,6 @@ pub fn sched_process_exec(ctx: RawTracePointContext) -> i32 {
     let old_tid = old_pid as u32;
     let tid = bpf_get_current_pid_tgid() as u32;
     if old_tid != tid {
-        if let Some(p) = PENDING.get_ptr(&old_tid) {
-            let p = unsafe { *p };
-            let _ = PENDING.insert(&tid, &p, 0);
-            let _ = PENDING.remove(&old_tid);
-        }
         if let Some(c) = CAPTURES.get_ptr(&old_tid) {
             let _ = CAPTURES.insert(&tid, unsafe { &*c }, 0);
             let _ = CAPTURES.remove(&old_tid);

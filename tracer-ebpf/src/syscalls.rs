@@ -13,9 +13,9 @@ use aya_ebpf::{
     helpers::{
         bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_kernel_buf, bpf_probe_read_user,
         bpf_probe_read_user_buf,
-        generated::{bpf_ktime_get_boot_ns, bpf_probe_read_user_str},
+        generated::{bpf_get_current_task_btf, bpf_ktime_get_boot_ns, bpf_probe_read_user_str},
     },
-    macros::{btf_tracepoint, map, raw_tracepoint},
+    macros::{btf_map, btf_tracepoint, map, raw_tracepoint},
     maps::{LruHashMap, PerCpuArray, RingBuf},
     programs::{BtfTracePointContext, RawTracePointContext},
 };
@@ -26,7 +26,8 @@ use tracer_common::{
     SMALL_CAPTURE_MAX, SyscallRecordExtra, capture, exec_flags, nr, pending_flags, syscall_flags,
 };
 
-use crate::task::{fill_header, read_at};
+use crate::task::{fill_header, fill_header_btf, read_at, write_u64s};
+use crate::task_storage::TaskStorage;
 use crate::{CONFIG, config, count, filter};
 
 /// Completed calls (and the lifecycle hooks' records), to userspace. Size
@@ -52,10 +53,15 @@ pub(crate) fn submit_flags() -> u64 {
     }
 }
 
-/// tid → call in flight. LRU so a thread that never returns (killed while
-/// blocked) cannot fill it; `sched_process_exit` removes a thread's entry.
-#[map]
-pub(crate) static PENDING: LruHashMap<u32, PendingSyscall> = LruHashMap::with_max_entries(16384, 0);
+/// Each thread's call in flight, in task-local storage: one
+/// `bpf_task_storage_get` at entry and one at exit, with no hashing, no
+/// bucket lock and no delete (the exit clears [`pending_flags::IN_FLIGHT`]).
+/// The kernel frees a thread's slot with its `task_struct`, so a thread
+/// killed mid-call leaves nothing behind, and nothing can fill up: there is
+/// no table. An execve from a non-leader thread keeps its slot too (the
+/// `task_struct` survives `de_thread`; only its tid changes).
+#[btf_map]
+pub(crate) static PENDING: TaskStorage<PendingSyscall> = TaskStorage::new();
 
 /// tid → user memory read at a capturing call's entry (clone_args, execve's
 /// strings, sigsets, sigaction, rlimit), kept apart from `PENDING` so the
@@ -116,7 +122,7 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         return 0;
     }
     let regs: *const u64 = ctx.arg(0);
-    try_sys_enter(|off| load_reg(regs, off), id as u32);
+    try_sys_enter::<true>(|off| load_reg(regs, off), id as u32);
     0
 }
 
@@ -129,12 +135,12 @@ pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     let regs: *const u8 = ctx.arg(0);
-    try_sys_enter(|off| probe_reg(regs, off), id as u32);
+    try_sys_enter::<false>(|off| probe_reg(regs, off), id as u32);
     0
 }
 
 #[inline(always)]
-fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
+fn try_sys_enter<const BTF: bool>(reg: impl Fn(usize) -> u64, id: u32) {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     if tgid == config!(self_tgid) {
@@ -145,37 +151,37 @@ fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
         count(Counter::Filtered);
         return;
     }
-    let mut p = PendingSyscall {
-        enter_ns: unsafe { bpf_ktime_get_boot_ns() },
-        nr: id,
-        flags: 0,
-        args: [
-            reg(PT_REGS_DI),
-            reg(PT_REGS_SI),
-            reg(PT_REGS_DX),
-            reg(PT_REGS_R10),
-            reg(PT_REGS_R8),
-            reg(PT_REGS_R9),
-        ],
-        extra_len: 0,
-        _pad: 0,
-        small: [0; SMALL_CAPTURE_MAX],
-    };
+    let enter_ns = unsafe { bpf_ktime_get_boot_ns() };
+    let args = [
+        reg(PT_REGS_DI),
+        reg(PT_REGS_SI),
+        reg(PT_REGS_DX),
+        reg(PT_REGS_R10),
+        reg(PT_REGS_R8),
+        reg(PT_REGS_R9),
+    ];
     if id == nr::EXIT || id == nr::EXIT_GROUP {
         // Never reaches sys_exit: the record is made now.
-        emit_no_return(&p, id, pid_tgid);
+        emit_no_return::<BTF>(enter_ns, &args, id, pid_tgid);
         return;
     }
-    let tid = pid_tgid as u32;
-    if is_capturing(id) {
-        capture_entry(&mut p, id, tid);
-    }
-    if PENDING.insert(&tid, &p, 0).is_err() {
+    // The slot is written in place, field by field: building the entry on
+    // the stack and assigning it compiles to a byte-wise memmove.
+    let task = unsafe { bpf_get_current_task_btf() };
+    let Some(slot) = PENDING.get(task, true) else {
         count(Counter::StashFailed);
-        if p.flags & pending_flags::CAPTURED != 0 {
-            let _ = CAPTURES.remove(&tid);
-        }
+        return;
+    };
+    let p = unsafe { &mut *slot };
+    p.enter_ns = enter_ns;
+    p.nr = id;
+    p.flags = 0;
+    p.extra_len = 0;
+    write_u64s(p.args.as_mut_ptr(), args);
+    if is_capturing(id) {
+        capture_entry(p, id, pid_tgid as u32);
     }
+    p.flags |= pending_flags::IN_FLIGHT;
 }
 
 /// Syscalls whose user memory is read at entry.
@@ -239,7 +245,7 @@ fn read_in(p: &mut PendingSyscall, addr: u64, n: usize) {
             p.extra_len = n as u32;
         }
         Err(_) => {
-            p.small = [0; SMALL_CAPTURE_MAX];
+            write_u64s(p.small.as_mut_ptr() as *mut u64, [0; SMALL_CAPTURE_MAX / 8]);
             p.flags |= syscall_flags::ENTER_READ_FAILED;
         }
     }
@@ -346,7 +352,7 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
     if !is_traced(id) {
         return 0;
     }
-    try_sys_exit(ctx.arg(1), id as u32);
+    try_sys_exit::<true>(ctx.arg(1), id as u32);
     0
 }
 
@@ -359,15 +365,20 @@ pub fn sys_exit_raw(ctx: RawTracePointContext) -> i32 {
     if !is_traced(id) {
         return 0;
     }
-    try_sys_exit(ctx.arg(1), id as u32);
+    try_sys_exit::<false>(ctx.arg(1), id as u32);
     0
 }
 
 #[inline(always)]
-fn try_sys_exit(ret: i64, id: u32) {
+fn try_sys_exit<const BTF: bool>(ret: i64, id: u32) {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
-    let Some(p) = PENDING.get_ptr(&tid) else {
+    let task = unsafe { bpf_get_current_task_btf() };
+    let slot = match PENDING.get(task, false) {
+        Some(slot) if unsafe { (*slot).flags } & pending_flags::IN_FLIGHT != 0 => Some(slot),
+        _ => None,
+    };
+    let Some(p) = slot else {
         let tgid = (pid_tgid >> 32) as u32;
         // No entry is what a call the filters rejected at entry leaves
         // behind; asking them again tells it apart from a real miss (tracer
@@ -384,11 +395,10 @@ fn try_sys_exit(ret: i64, id: u32) {
         }
         return;
     };
-    let p = unsafe { &*p };
+    let p = unsafe { &mut *p };
     if p.nr != id {
-        // A stale entry (the thread's earlier call never reached sys_exit,
-        // e.g. execve from a non-leader thread took over its tid).
-        let _ = PENDING.remove(&tid);
+        // A stale entry: the thread's earlier call never reached sys_exit.
+        p.flags = 0;
         let _ = CAPTURES.remove(&tid);
         count(Counter::ExitWithoutEnter);
         return;
@@ -397,51 +407,61 @@ fn try_sys_exit(ret: i64, id: u32) {
     let captured = p.flags & pending_flags::CAPTURED != 0;
     match id {
         nr::CLONE3 | nr::WAIT4 | nr::RT_SIGPROCMASK | nr::RT_SIGACTION | nr::PRLIMIT64 => {
-            emit_extra(p, id, ret, now, pid_tgid)
+            emit_extra::<BTF>(p, id, ret, now, pid_tgid)
         }
-        nr::EXECVE | nr::EXECVEAT => emit_exec(p, id, ret, now, pid_tgid),
-        _ => emit_plain(p, id, ret, now, pid_tgid),
+        nr::EXECVE | nr::EXECVEAT => emit_exec::<BTF>(p, id, ret, now, pid_tgid),
+        _ => emit_plain::<BTF>(p, id, ret, now, pid_tgid),
     }
-    let _ = PENDING.remove(&tid);
+    p.flags = 0;
     if captured {
         let _ = CAPTURES.remove(&tid);
     }
 }
 
 #[inline(always)]
-fn fill_syscall(r: &mut SyscallRecord, p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
-    fill_header(&mut r.header, RecordKind::Syscall as u32, now, pid_tgid);
+fn fill_syscall<const BTF: bool>(r: &mut SyscallRecord, p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
+    fill_call::<BTF>(r, p.enter_ns, &p.args, id, ret, now, pid_tgid);
+    r.flags = p.flags & !(pending_flags::CAPTURED | pending_flags::IN_FLIGHT);
+}
+
+#[inline(always)]
+fn fill_call<const BTF: bool>(r: &mut SyscallRecord, enter_ns: u64, args: &[u64; 6], id: u32, ret: i64, now: u64, pid_tgid: u64) {
+    if BTF {
+        fill_header_btf(&mut r.header, RecordKind::Syscall as u32, now, pid_tgid);
+    } else {
+        fill_header(&mut r.header, RecordKind::Syscall as u32, now, pid_tgid);
+    }
     r.nr = id;
-    r.flags = p.flags & !pending_flags::CAPTURED;
-    r.args = p.args;
+    r.flags = 0;
+    write_u64s(r.args.as_mut_ptr(), *args);
     r.ret = ret;
-    r.duration_ns = now.wrapping_sub(p.enter_ns);
+    r.duration_ns = now.wrapping_sub(enter_ns);
     r.extra_len = 0;
     r._pad1 = 0;
 }
 
 #[inline(always)]
-fn emit_plain(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
+fn emit_plain<const BTF: bool>(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     let Some(mut entry) = EVENTS.reserve::<SyscallRecord>(0) else {
         count(Counter::RingbufFull);
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_syscall(r, p, id, ret, now, pid_tgid);
+    fill_syscall::<BTF>(r, p, id, ret, now, pid_tgid);
     entry.submit(submit_flags());
     count(Counter::Emitted);
 }
 
 /// exit/exit_group at entry: no return value, no duration.
 #[inline(always)]
-fn emit_no_return(p: &PendingSyscall, id: u32, pid_tgid: u64) {
+fn emit_no_return<const BTF: bool>(enter_ns: u64, args: &[u64; 6], id: u32, pid_tgid: u64) {
     let Some(mut entry) = EVENTS.reserve::<SyscallRecord>(0) else {
         count(Counter::RingbufFull);
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_syscall(r, p, id, 0, p.enter_ns, pid_tgid);
-    r.flags |= syscall_flags::NO_RETURN;
+    fill_call::<BTF>(r, enter_ns, args, id, 0, enter_ns, pid_tgid);
+    r.flags = syscall_flags::NO_RETURN;
     entry.submit(submit_flags());
     count(Counter::Emitted);
 }
@@ -466,13 +486,13 @@ fn copy_capture(cap: Option<*const EntryCapture>, dst: &mut [u8]) -> bool {
 }
 
 #[inline(always)]
-fn emit_exec(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
+fn emit_exec<const BTF: bool>(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     let Some(mut entry) = EVENTS.reserve::<SyscallRecordExec>(0) else {
         count(Counter::RingbufFull);
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_syscall(&mut r.base, p, id, ret, now, pid_tgid);
+    fill_syscall::<BTF>(&mut r.base, p, id, ret, now, pid_tgid);
     let dst = unsafe {
         core::slice::from_raw_parts_mut(&mut r.exec as *mut ExecCapture as *mut u8, EXEC_CAPTURE_SIZE)
     };
@@ -609,14 +629,14 @@ fn read_out(r: &mut SyscallRecordExtra, addr: u64, dst_off: usize, n: usize) {
 }
 
 #[inline(always)]
-fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
+fn emit_extra<const BTF: bool>(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     let Some(mut entry) = EVENTS.reserve::<SyscallRecordExtra>(0) else {
         count(Counter::RingbufFull);
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_syscall(&mut r.base, p, id, ret, now, pid_tgid);
-    r.extra = [0; EXTRA_MAX];
+    fill_syscall::<BTF>(&mut r.base, p, id, ret, now, pid_tgid);
+    write_u64s(r.extra.as_mut_ptr() as *mut u64, [0; EXTRA_MAX / 8]);
     let cap = entry_capture(p, pid_tgid);
     if id == nr::RT_SIGPROCMASK || id == nr::RT_SIGACTION || id == nr::PRLIMIT64 {
         let sigset_ok = p.args[3] == capture::SIGSET_SIZE as u64;

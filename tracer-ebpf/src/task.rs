@@ -3,8 +3,11 @@
 //! kernel's BTF through `CONFIG` (see `tracer-user/src/btf.rs`).
 
 use aya_ebpf::helpers::{
-    bpf_get_current_comm, bpf_get_current_uid_gid, bpf_probe_read_kernel,
-    generated::{bpf_get_current_cgroup_id, bpf_get_current_task, bpf_get_smp_processor_id},
+    bpf_get_current_uid_gid, bpf_probe_read_kernel,
+    generated::{
+        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_task, bpf_get_current_task_btf,
+        bpf_get_smp_processor_id,
+    },
 };
 use tracer_common::{COMM_LEN, RecordHeader};
 
@@ -79,7 +82,9 @@ pub fn parent_tgid(task: *const u8) -> u32 {
     read_at(parent, config!(task_tgid_off)).unwrap_or(0)
 }
 
-/// Fills `h` for the current task: the header of every record.
+/// Fills `h` for the current task: the header of every record. Reads the
+/// task through helper calls, as a plain raw tracepoint must (its task
+/// pointer is an opaque number to the verifier).
 #[inline(always)]
 pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, pid_tgid: u64) {
     let task = unsafe { bpf_get_current_task() } as *const u8;
@@ -88,17 +93,73 @@ pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, pid_tgid: u64) {
     let tid = pid_tgid as u32;
     let ppid = parent_tgid(task);
     let ids = task_ids(task, pid, tid, ppid);
+    h.uid = uid_gid as u32;
+    h.gid = (uid_gid >> 32) as u32;
+    if unsafe { bpf_get_current_comm(h.comm.as_mut_ptr() as *mut _, COMM_LEN as u32) } != 0 {
+        write_u64s(h.comm.as_mut_ptr() as *mut u64, [0, 0]);
+    }
+    fill_rest(h, kind, now, pid, tid, ppid, ids);
+}
+
+/// The same for a BTF-typed program (tp_btf), which gets the current task
+/// as a typed pointer (`bpf_get_current_task_btf`) and reads its members
+/// with plain loads the verifier checks against the kernel's BTF and the
+/// JIT makes fault-safe: no helper call for the parent's tgid, the pid
+/// namespace level, the credentials or the comm. (Offsets come from
+/// `CONFIG`, frozen `.rodata`, so the verifier knows each one exactly.)
+/// A task in a child pid namespace takes the helper path for its ids: the
+/// `numbers[level]` index is not a constant.
+#[inline(always)]
+pub fn fill_header_btf(h: &mut RecordHeader, kind: u32, now: u64, pid_tgid: u64) {
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    let pid = (pid_tgid >> 32) as u32;
+    let tid = pid_tgid as u32;
+    let parent: *const u8 = load(task, config!(task_real_parent_off));
+    let ppid: u32 = load(parent, config!(task_tgid_off));
+    let thread_pid: *const u8 = load(task, config!(offs.task_thread_pid));
+    let level: u32 = load(thread_pid, config!(offs.pid_level));
+    let ids = if level == 0 {
+        TaskIds { ns_level: 0, ns_pid: pid, ns_tid: tid, ns_ppid: ppid }
+    } else {
+        task_ids(task, pid, tid, ppid)
+    };
+    let cred: *const u8 = load(task, config!(offs.task_cred));
+    h.uid = load(cred, config!(offs.cred_uid));
+    h.gid = load(cred, config!(offs.cred_gid));
+    let comm = config!(offs.task_comm);
+    write_u64s(h.comm.as_mut_ptr() as *mut u64, [load(task, comm), load(task, comm + 8)]);
+    fill_rest(h, kind, now, pid, tid, ppid, ids);
+}
+
+/// A plain load of a `T` at `base + off` through a BTF-typed pointer (a
+/// faulting address reads as zero).
+#[inline(always)]
+fn load<T>(base: *const u8, off: u32) -> T {
+    unsafe { core::ptr::read_volatile(base.add(off as usize) as *const T) }
+}
+
+/// Stores `N` u64 words at `dst` one by one (volatile, so LLVM cannot turn
+/// them into a call to a byte-wise `memcpy`/`memset` subprogram, which is
+/// what a plain array assignment becomes in BPF).
+#[inline(always)]
+pub fn write_u64s<const N: usize>(dst: *mut u64, words: [u64; N]) {
+    let mut i = 0;
+    while i < N {
+        unsafe { core::ptr::write_volatile(dst.add(i), words[i]) };
+        i += 1;
+    }
+}
+
+#[inline(always)]
+fn fill_rest(h: &mut RecordHeader, kind: u32, now: u64, pid: u32, tid: u32, ppid: u32, ids: TaskIds) {
     h.kind = kind;
     h.cpu = unsafe { bpf_get_smp_processor_id() };
     h.ts_ns = now;
     h.pid = pid;
     h.tid = tid;
     h.ppid = ppid;
-    h.uid = uid_gid as u32;
-    h.gid = (uid_gid >> 32) as u32;
     h.ns_level = ids.ns_level;
     h.cgroup_id = unsafe { bpf_get_current_cgroup_id() };
-    h.comm = bpf_get_current_comm().unwrap_or([0; COMM_LEN]);
     h.ns_pid = ids.ns_pid;
     h.ns_tid = ids.ns_tid;
     h.ns_ppid = ids.ns_ppid;

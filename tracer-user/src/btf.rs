@@ -230,6 +230,9 @@ pub fn task_offsets(btf: &Btf<'_>) -> Result<TaskOffsets, BtfError> {
     more.task_children = task("children")?;
     more.task_sibling = task("sibling")?;
     more.task_exit_state = task("exit_state")?;
+    more.task_cred = task("cred")?;
+    more.cred_uid = btf.member_offset("cred", "uid")?;
+    more.cred_gid = btf.member_offset("cred", "gid")?;
     Ok(TaskOffsets {
         real_parent: task("real_parent")?,
         tgid: task("tgid")?,

@@ -152,6 +152,8 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let cpus = possible_cpus().context("reading /sys/devices/system/cpu/possible")?;
     let mut ebpf = EbpfLoader::new()
         .override_global("CONFIG", &cfg, true)
+        // PENDING is task storage, which aya creates but has no userspace type for.
+        .allow_unsupported_maps()
         .map_max_entries("EVENTS", opts.ringbuf_size)
         .map_max_entries("COMMS", size(f.comms.len()))
         .map_max_entries("CGROUPS", size(f.cgroups.len()))
