@@ -286,15 +286,18 @@ pub struct PendingSyscall {
     /// Meaningful bytes of the entry capture (clone3: of `clone_args`).
     pub extra_len: u32,
     pub _pad: u32,
-    /// The small structs rt_sigprocmask, rt_sigaction and prlimit64 pass
-    /// in (sigset, sigaction, rlimit), read at entry and kept inline: a
-    /// round trip through `CAPTURES` costs more than these 32 bytes.
+    /// The fixed-size structs clone3, rt_sigprocmask, rt_sigaction and
+    /// prlimit64 pass in (clone_args, sigset, sigaction, rlimit), read at
+    /// entry and kept inline in the thread's slot: a round trip through
+    /// `CAPTURES` (a 512-byte LRU insert, lookup and delete) cost more than
+    /// the clone3 itself.
     pub small: [u8; SMALL_CAPTURE_MAX],
 }
-/// Room for the largest inline entry capture (`struct sigaction`).
-pub const SMALL_CAPTURE_MAX: usize = 32;
+/// Room for the largest inline entry capture (`struct clone_args`).
+pub const SMALL_CAPTURE_MAX: usize = CLONE_ARGS_SIZE;
 const _: () = assert!(size_of::<PendingSyscall>() == 8 + 8 + 48 + 8 + SMALL_CAPTURE_MAX);
 const _: () = assert!(capture::SIGACTION_SIZE <= SMALL_CAPTURE_MAX);
+const _: () = assert!(SMALL_CAPTURE_MAX % 8 == 0);
 
 pub mod pending_flags {
     /// An [`crate::EntryCapture`] for this call is in `CAPTURES`.

@@ -16,30 +16,40 @@
 use aya_ebpf::{
     helpers::{
         bpf_get_current_pid_tgid, bpf_probe_read_kernel,
-        generated::{bpf_get_current_task, bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str},
+        generated::{bpf_get_current_task, bpf_get_current_task_btf, bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str},
     },
     macros::raw_tracepoint,
     programs::RawTracePointContext,
 };
 use tracer_common::{
     Counter, EXIT_CHILDREN_MAX, ExecRecord, ExitRecord, ForkRecord, RecordKind, exit_flags, filter_kinds, fork_flags,
+    pending_flags,
 };
 
-use crate::task::{fill_header, parent_tgid, read_at, task_ids};
-use crate::{config, count, filter, filter::TRACKED_TGIDS, syscalls::{CAPTURES, EVENTS}};
+use crate::task::{fill_header, read_at, task_ids};
+use crate::{config, count, filter, filter::TRACKED_TGIDS, syscalls::{CAPTURES, EVENTS, PENDING}};
 
 /// `sched:sched_process_exit(struct task_struct *p)`, fired in `do_exit` for
 /// every exiting thread (`p` is current). Linux ≥ 4.17 (raw tracepoints).
 ///
-/// The thread's call in flight (if it was killed while blocked) will never
-/// reach `sys_exit`, so drop it here rather than wait for LRU eviction. When
-/// the thread was the last of a tracked process, forget the process: its
-/// tgid may be reused by an unrelated one once it is reaped.
+/// A thread killed in the middle of an execve never reaches `sys_exit`, so
+/// the strings its entry parked in `CAPTURES` are dropped here rather than
+/// left for LRU eviction (its pending slot goes with the task). When the
+/// thread was the last of a tracked process, forget the process: its tgid
+/// may be reused by an unrelated one once it is reaped.
 #[raw_tracepoint(tracepoint = "sched_process_exit")]
 pub fn sched_process_exit(_ctx: RawTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
-    let _ = CAPTURES.remove(&tid);
+    // Asking the slot (a pointer chase) is much cheaper than a hash delete
+    // on every thread exit of the machine.
+    let task = unsafe { bpf_get_current_task_btf() };
+    if let Some(slot) = PENDING.get(task, false) {
+        let flags = unsafe { (*slot).flags };
+        if flags & (pending_flags::IN_FLIGHT | pending_flags::CAPTURED) == pending_flags::IN_FLIGHT | pending_flags::CAPTURED {
+            let _ = CAPTURES.remove(&tid);
+        }
+    }
     if crate::filter::kinds() & filter_kinds::PID != 0 {
         let tgid = (pid_tgid >> 32) as u32;
         if TRACKED_TGIDS.get_ptr(&tgid).is_some() && thread_group_dead() {
@@ -144,7 +154,9 @@ pub fn lifecycle_fork(ctx: RawTracePointContext) -> i32 {
     fill_header(&mut r.header, RecordKind::Fork as u32, unsafe { bpf_ktime_get_boot_ns() }, pid_tgid);
     let child_pid: u32 = read_at(child, config!(task_tgid_off)).unwrap_or(0);
     let child_tid: u32 = read_at(child, config!(offs.task_pid)).unwrap_or(0);
-    let ids = task_ids(child, child_pid, child_tid, parent_tgid(child));
+    // The parent's tgid matters only in a child pid namespace (ns_ppid):
+    // task_ids reads it there, so it is not read for the common case.
+    let ids = task_ids(child, child_pid, child_tid, 0);
     r.child_pid = child_pid;
     r.child_tid = child_tid;
     r.child_ns_pid = ids.ns_pid;

@@ -26,7 +26,7 @@ use tracer_common::{
     SMALL_CAPTURE_MAX, SyscallRecordExtra, capture, exec_flags, nr, pending_flags, syscall_flags,
 };
 
-use crate::task::{fill_header, fill_header_btf, read_at, write_u64s};
+use crate::task::{fill_header, read_at, write_u64s};
 use crate::task_storage::TaskStorage;
 use crate::{CONFIG, config, count, filter};
 
@@ -122,7 +122,7 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         return 0;
     }
     let regs: *const u64 = ctx.arg(0);
-    try_sys_enter::<true>(|off| load_reg(regs, off), id as u32);
+    try_sys_enter(|off| load_reg(regs, off), id as u32);
     0
 }
 
@@ -135,12 +135,12 @@ pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     let regs: *const u8 = ctx.arg(0);
-    try_sys_enter::<false>(|off| probe_reg(regs, off), id as u32);
+    try_sys_enter(|off| probe_reg(regs, off), id as u32);
     0
 }
 
 #[inline(always)]
-fn try_sys_enter<const BTF: bool>(reg: impl Fn(usize) -> u64, id: u32) {
+fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     if tgid == config!(self_tgid) {
@@ -162,7 +162,7 @@ fn try_sys_enter<const BTF: bool>(reg: impl Fn(usize) -> u64, id: u32) {
     ];
     if id == nr::EXIT || id == nr::EXIT_GROUP {
         // Never reaches sys_exit: the record is made now.
-        emit_no_return::<BTF>(enter_ns, &args, id, pid_tgid);
+        emit_no_return(enter_ns, &args, id, pid_tgid);
         return;
     }
     // The slot is written in place, field by field: building the entry on
@@ -190,14 +190,13 @@ fn is_capturing(id: u32) -> bool {
     matches!(id, nr::CLONE3 | nr::EXECVE | nr::EXECVEAT | nr::RT_SIGPROCMASK | nr::RT_SIGACTION | nr::PRLIMIT64)
 }
 
-/// Reads what `id` passes in user memory into the per-CPU scratch and
-/// parks it in `CAPTURES` for the exit. Flags go into `p`.
+/// Reads what `id` passes in user memory at entry. The fixed-size structs
+/// (clone_args, sigset, sigaction, rlimit) go inline into the pending slot;
+/// execve's strings, 512 bytes, are assembled in the per-CPU scratch and
+/// parked in `CAPTURES`. Flags go into `p`.
 #[inline(always)]
 fn capture_entry(p: &mut PendingSyscall, id: u32, tid: u32) {
     let a = p.args;
-    // The small structs travel inline in the pending entry: a CAPTURES
-    // round trip (a 512-byte LRU insert, lookup and delete) more than
-    // doubled the cost of a traced rt_sigprocmask.
     match id {
         // rt_sigprocmask(how, set, oset, sigsetsize): the kernel takes
         // only an 8-byte sigset on x86-64.
@@ -215,28 +214,29 @@ fn capture_entry(p: &mut PendingSyscall, id: u32, tid: u32) {
             read_in(p, a[2], capture::RLIMIT_SIZE);
             return;
         }
-        nr::CLONE3 | nr::EXECVE | nr::EXECVEAT => {}
+        nr::CLONE3 => {
+            read_clone_args(p);
+            return;
+        }
+        nr::EXECVE | nr::EXECVEAT => {}
         _ => return,
     }
     let Some(buf) = SCRATCH.get_ptr_mut(0) else { return };
     let buf = unsafe { &mut *buf };
-    let captured = match id {
-        nr::CLONE3 => read_clone_args(p, &mut buf.data),
-        nr::EXECVE => capture_exec(a[0], a[1], a[2], buf),
-        _ => capture_exec(a[1], a[2], a[3], buf),
-    };
-    if captured {
-        if CAPTURES.insert(&tid, buf, 0).is_ok() {
-            p.flags |= pending_flags::CAPTURED;
-        } else {
-            count(Counter::StashFailed);
-            p.flags &= !(syscall_flags::EXTRA_CLONE_ARGS | syscall_flags::EXTRA_EXEC);
-            p.flags |= syscall_flags::ENTER_READ_FAILED;
-        }
+    if id == nr::EXECVE {
+        capture_exec(a[0], a[1], a[2], buf);
+    } else {
+        capture_exec(a[1], a[2], a[3], buf);
+    }
+    if CAPTURES.insert(&tid, buf, 0).is_ok() {
+        p.flags |= pending_flags::CAPTURED;
+    } else {
+        count(Counter::StashFailed);
+        p.flags |= syscall_flags::ENTER_READ_FAILED;
     }
 }
 
-/// One fixed-size struct passed in; flags the outcome. True if captured.
+/// One fixed-size struct passed in; flags the outcome.
 #[inline(always)]
 fn read_in(p: &mut PendingSyscall, addr: u64, n: usize) {
     match unsafe { bpf_probe_read_user_buf(addr as *const u8, &mut p.small[..n]) } {
@@ -254,28 +254,24 @@ fn read_in(p: &mut PendingSyscall, addr: u64, n: usize) {
 /// clone3(struct clone_args *uargs, size_t size): read `size` bytes (at most
 /// the 88 this build knows) now, before the kernel acts on them.
 #[inline(always)]
-fn read_clone_args(p: &mut PendingSyscall, data: &mut [u8; EXEC_CAPTURE_SIZE]) -> bool {
+fn read_clone_args(p: &mut PendingSyscall) {
     let uargs = p.args[0] as *const u8;
     let size = p.args[1];
     let n = if size > CLONE_ARGS_SIZE as u64 { CLONE_ARGS_SIZE } else { size as usize };
     // Masked so the verifier sees a bounded length.
     let n = n & 0x7f;
     if n > CLONE_ARGS_SIZE || n == 0 {
-        return false;
+        return;
     }
-    // The scratch is reused: what a short `size` leaves unread must not be
+    // The slot is reused: what a short `size` leaves unread must not be
     // another call's bytes.
-    data[..CLONE_ARGS_SIZE].fill(0);
-    match unsafe { bpf_probe_read_user_buf(uargs, &mut data[..n]) } {
+    write_u64s(p.small.as_mut_ptr() as *mut u64, [0; SMALL_CAPTURE_MAX / 8]);
+    match unsafe { bpf_probe_read_user_buf(uargs, &mut p.small[..n]) } {
         Ok(()) => {
             p.extra_len = n as u32;
             p.flags |= syscall_flags::EXTRA_CLONE_ARGS;
-            true
         }
-        Err(_) => {
-            p.flags |= syscall_flags::ENTER_READ_FAILED;
-            false
-        }
+        Err(_) => p.flags |= syscall_flags::ENTER_READ_FAILED,
     }
 }
 
@@ -283,7 +279,7 @@ fn read_clone_args(p: &mut PendingSyscall, data: &mut [u8; EXEC_CAPTURE_SIZE]) -
 /// flags): the strings live in the image the call is about to replace, so
 /// they are read now, bounded as [`ExecCapture`] says.
 #[inline(always)]
-fn capture_exec(filename: u64, argv: u64, envp: u64, buf: &mut EntryCapture) -> bool {
+fn capture_exec(filename: u64, argv: u64, envp: u64, buf: &mut EntryCapture) {
     // Every byte is sent on: none may be left from an earlier capture.
     buf.data.fill(0);
     // EntryCapture is 8-aligned and exactly an ExecCapture's size.
@@ -322,7 +318,6 @@ fn capture_exec(filename: u64, argv: u64, envp: u64, buf: &mut EntryCapture) -> 
     }
     c.argc = argc;
     c.flags = flags;
-    true
 }
 
 const COUNT_CAPPED: u32 = 1 << 31;
@@ -352,7 +347,7 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
     if !is_traced(id) {
         return 0;
     }
-    try_sys_exit::<true>(ctx.arg(1), id as u32);
+    try_sys_exit(ctx.arg(1), id as u32);
     0
 }
 
@@ -365,12 +360,12 @@ pub fn sys_exit_raw(ctx: RawTracePointContext) -> i32 {
     if !is_traced(id) {
         return 0;
     }
-    try_sys_exit::<false>(ctx.arg(1), id as u32);
+    try_sys_exit(ctx.arg(1), id as u32);
     0
 }
 
 #[inline(always)]
-fn try_sys_exit<const BTF: bool>(ret: i64, id: u32) {
+fn try_sys_exit(ret: i64, id: u32) {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
     let task = unsafe { bpf_get_current_task_btf() };
@@ -407,10 +402,10 @@ fn try_sys_exit<const BTF: bool>(ret: i64, id: u32) {
     let captured = p.flags & pending_flags::CAPTURED != 0;
     match id {
         nr::CLONE3 | nr::WAIT4 | nr::RT_SIGPROCMASK | nr::RT_SIGACTION | nr::PRLIMIT64 => {
-            emit_extra::<BTF>(p, id, ret, now, pid_tgid)
+            emit_extra(p, id, ret, now, pid_tgid)
         }
-        nr::EXECVE | nr::EXECVEAT => emit_exec::<BTF>(p, id, ret, now, pid_tgid),
-        _ => emit_plain::<BTF>(p, id, ret, now, pid_tgid),
+        nr::EXECVE | nr::EXECVEAT => emit_exec(p, id, ret, now, pid_tgid),
+        _ => emit_plain(p, id, ret, now, pid_tgid),
     }
     p.flags = 0;
     if captured {
@@ -419,18 +414,14 @@ fn try_sys_exit<const BTF: bool>(ret: i64, id: u32) {
 }
 
 #[inline(always)]
-fn fill_syscall<const BTF: bool>(r: &mut SyscallRecord, p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
-    fill_call::<BTF>(r, p.enter_ns, &p.args, id, ret, now, pid_tgid);
+fn fill_syscall(r: &mut SyscallRecord, p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
+    fill_call(r, p.enter_ns, &p.args, id, ret, now, pid_tgid);
     r.flags = p.flags & !(pending_flags::CAPTURED | pending_flags::IN_FLIGHT);
 }
 
 #[inline(always)]
-fn fill_call<const BTF: bool>(r: &mut SyscallRecord, enter_ns: u64, args: &[u64; 6], id: u32, ret: i64, now: u64, pid_tgid: u64) {
-    if BTF {
-        fill_header_btf(&mut r.header, RecordKind::Syscall as u32, now, pid_tgid);
-    } else {
-        fill_header(&mut r.header, RecordKind::Syscall as u32, now, pid_tgid);
-    }
+fn fill_call(r: &mut SyscallRecord, enter_ns: u64, args: &[u64; 6], id: u32, ret: i64, now: u64, pid_tgid: u64) {
+    fill_header(&mut r.header, RecordKind::Syscall as u32, now, pid_tgid);
     r.nr = id;
     r.flags = 0;
     write_u64s(r.args.as_mut_ptr(), *args);
@@ -441,26 +432,26 @@ fn fill_call<const BTF: bool>(r: &mut SyscallRecord, enter_ns: u64, args: &[u64;
 }
 
 #[inline(always)]
-fn emit_plain<const BTF: bool>(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
+fn emit_plain(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     let Some(mut entry) = EVENTS.reserve::<SyscallRecord>(0) else {
         count(Counter::RingbufFull);
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_syscall::<BTF>(r, p, id, ret, now, pid_tgid);
+    fill_syscall(r, p, id, ret, now, pid_tgid);
     entry.submit(submit_flags());
     count(Counter::Emitted);
 }
 
 /// exit/exit_group at entry: no return value, no duration.
 #[inline(always)]
-fn emit_no_return<const BTF: bool>(enter_ns: u64, args: &[u64; 6], id: u32, pid_tgid: u64) {
+fn emit_no_return(enter_ns: u64, args: &[u64; 6], id: u32, pid_tgid: u64) {
     let Some(mut entry) = EVENTS.reserve::<SyscallRecord>(0) else {
         count(Counter::RingbufFull);
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_call::<BTF>(r, enter_ns, args, id, 0, enter_ns, pid_tgid);
+    fill_call(r, enter_ns, args, id, 0, enter_ns, pid_tgid);
     r.flags = syscall_flags::NO_RETURN;
     entry.submit(submit_flags());
     count(Counter::Emitted);
@@ -486,13 +477,13 @@ fn copy_capture(cap: Option<*const EntryCapture>, dst: &mut [u8]) -> bool {
 }
 
 #[inline(always)]
-fn emit_exec<const BTF: bool>(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
+fn emit_exec(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     let Some(mut entry) = EVENTS.reserve::<SyscallRecordExec>(0) else {
         count(Counter::RingbufFull);
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_syscall::<BTF>(&mut r.base, p, id, ret, now, pid_tgid);
+    fill_syscall(&mut r.base, p, id, ret, now, pid_tgid);
     let dst = unsafe {
         core::slice::from_raw_parts_mut(&mut r.exec as *mut ExecCapture as *mut u8, EXEC_CAPTURE_SIZE)
     };
@@ -629,15 +620,14 @@ fn read_out(r: &mut SyscallRecordExtra, addr: u64, dst_off: usize, n: usize) {
 }
 
 #[inline(always)]
-fn emit_extra<const BTF: bool>(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
+fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     let Some(mut entry) = EVENTS.reserve::<SyscallRecordExtra>(0) else {
         count(Counter::RingbufFull);
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_syscall::<BTF>(&mut r.base, p, id, ret, now, pid_tgid);
+    fill_syscall(&mut r.base, p, id, ret, now, pid_tgid);
     write_u64s(r.extra.as_mut_ptr() as *mut u64, [0; EXTRA_MAX / 8]);
-    let cap = entry_capture(p, pid_tgid);
     if id == nr::RT_SIGPROCMASK || id == nr::RT_SIGACTION || id == nr::PRLIMIT64 {
         let sigset_ok = p.args[3] == capture::SIGSET_SIZE as u64;
         let (n, in_ptr, out_ptr) = match id {
@@ -665,10 +655,9 @@ fn emit_extra<const BTF: bool>(p: &PendingSyscall, id: u32, ret: i64, now: u64, 
         }
         r.base.extra_len = (2 * n) as u32;
     } else if id == nr::CLONE3 {
-        if p.flags & syscall_flags::EXTRA_CLONE_ARGS != 0 && !copy_capture(cap, &mut r.extra[..CLONE_ARGS_SIZE]) {
-            r.extra[..CLONE_ARGS_SIZE].fill(0);
-            r.base.flags &= !syscall_flags::EXTRA_CLONE_ARGS;
-            r.base.flags |= syscall_flags::ENTER_READ_FAILED;
+        if p.flags & syscall_flags::EXTRA_CLONE_ARGS != 0 {
+            let src = p.small.as_ptr() as *const [u64; CLONE_ARGS_SIZE / 8];
+            write_u64s(r.extra.as_mut_ptr() as *mut u64, unsafe { core::ptr::read_volatile(src) });
         }
         r.base.extra_len = p.extra_len;
         // What the kernel stored at clone_args.parent_tid (strace's

@@ -3,13 +3,10 @@
 //! kernel's BTF through `CONFIG` (see `tracer-user/src/btf.rs`).
 
 use aya_ebpf::helpers::{
-    bpf_get_current_uid_gid, bpf_probe_read_kernel,
-    generated::{
-        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_task, bpf_get_current_task_btf,
-        bpf_get_smp_processor_id,
-    },
+    bpf_probe_read_kernel,
+    generated::{bpf_get_current_cgroup_id, bpf_get_current_task_btf, bpf_get_smp_processor_id},
 };
-use tracer_common::{COMM_LEN, RecordHeader};
+use tracer_common::RecordHeader;
 
 use crate::config;
 
@@ -75,42 +72,18 @@ pub fn task_ids(task: *const u8, pid: u32, tid: u32, ppid: u32) -> TaskIds {
     TaskIds { ns_level: level, ns_pid, ns_tid, ns_ppid }
 }
 
-/// `task->real_parent->tgid`.
-#[inline(always)]
-pub fn parent_tgid(task: *const u8) -> u32 {
-    let parent: *const u8 = read_at(task, config!(task_real_parent_off)).unwrap_or(core::ptr::null());
-    read_at(parent, config!(task_tgid_off)).unwrap_or(0)
-}
-
-/// Fills `h` for the current task: the header of every record. Reads the
-/// task through helper calls, as a plain raw tracepoint must (its task
-/// pointer is an opaque number to the verifier).
-#[inline(always)]
-pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, pid_tgid: u64) {
-    let task = unsafe { bpf_get_current_task() } as *const u8;
-    let uid_gid = bpf_get_current_uid_gid();
-    let pid = (pid_tgid >> 32) as u32;
-    let tid = pid_tgid as u32;
-    let ppid = parent_tgid(task);
-    let ids = task_ids(task, pid, tid, ppid);
-    h.uid = uid_gid as u32;
-    h.gid = (uid_gid >> 32) as u32;
-    if unsafe { bpf_get_current_comm(h.comm.as_mut_ptr() as *mut _, COMM_LEN as u32) } != 0 {
-        write_u64s(h.comm.as_mut_ptr() as *mut u64, [0, 0]);
-    }
-    fill_rest(h, kind, now, pid, tid, ppid, ids);
-}
-
-/// The same for a BTF-typed program (tp_btf), which gets the current task
-/// as a typed pointer (`bpf_get_current_task_btf`) and reads its members
-/// with plain loads the verifier checks against the kernel's BTF and the
-/// JIT makes fault-safe: no helper call for the parent's tgid, the pid
+/// Fills `h` for the current task: the header of every record.
+///
+/// The current task comes as a BTF-typed pointer (`bpf_get_current_task_btf`,
+/// Linux ≥ 5.11, allowed in raw tracepoints too), whose members are read
+/// with plain loads that the verifier checks against the kernel's BTF and
+/// the JIT makes fault-safe: no helper call for the parent's tgid, the pid
 /// namespace level, the credentials or the comm. (Offsets come from
-/// `CONFIG`, frozen `.rodata`, so the verifier knows each one exactly.)
-/// A task in a child pid namespace takes the helper path for its ids: the
+/// `CONFIG`, frozen `.rodata`, so the verifier knows each one exactly.) A
+/// task in a child pid namespace takes the helper path for its ids: the
 /// `numbers[level]` index is not a constant.
 #[inline(always)]
-pub fn fill_header_btf(h: &mut RecordHeader, kind: u32, now: u64, pid_tgid: u64) {
+pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, pid_tgid: u64) {
     let task = unsafe { bpf_get_current_task_btf() } as *const u8;
     let pid = (pid_tgid >> 32) as u32;
     let tid = pid_tgid as u32;
@@ -124,11 +97,22 @@ pub fn fill_header_btf(h: &mut RecordHeader, kind: u32, now: u64, pid_tgid: u64)
         task_ids(task, pid, tid, ppid)
     };
     let cred: *const u8 = load(task, config!(offs.task_cred));
+    let comm = config!(offs.task_comm);
+    h.kind = kind;
+    h.cpu = unsafe { bpf_get_smp_processor_id() };
+    h.ts_ns = now;
+    h.pid = pid;
+    h.tid = tid;
+    h.ppid = ppid;
     h.uid = load(cred, config!(offs.cred_uid));
     h.gid = load(cred, config!(offs.cred_gid));
-    let comm = config!(offs.task_comm);
+    h.ns_level = ids.ns_level;
+    h.cgroup_id = unsafe { bpf_get_current_cgroup_id() };
     write_u64s(h.comm.as_mut_ptr() as *mut u64, [load(task, comm), load(task, comm + 8)]);
-    fill_rest(h, kind, now, pid, tid, ppid, ids);
+    h.ns_pid = ids.ns_pid;
+    h.ns_tid = ids.ns_tid;
+    h.ns_ppid = ids.ns_ppid;
+    h._pad0 = 0;
 }
 
 /// A plain load of a `T` at `base + off` through a BTF-typed pointer (a
@@ -148,20 +132,4 @@ pub fn write_u64s<const N: usize>(dst: *mut u64, words: [u64; N]) {
         unsafe { core::ptr::write_volatile(dst.add(i), words[i]) };
         i += 1;
     }
-}
-
-#[inline(always)]
-fn fill_rest(h: &mut RecordHeader, kind: u32, now: u64, pid: u32, tid: u32, ppid: u32, ids: TaskIds) {
-    h.kind = kind;
-    h.cpu = unsafe { bpf_get_smp_processor_id() };
-    h.ts_ns = now;
-    h.pid = pid;
-    h.tid = tid;
-    h.ppid = ppid;
-    h.ns_level = ids.ns_level;
-    h.cgroup_id = unsafe { bpf_get_current_cgroup_id() };
-    h.ns_pid = ids.ns_pid;
-    h.ns_tid = ids.ns_tid;
-    h.ns_ppid = ids.ns_ppid;
-    h._pad0 = 0;
 }
