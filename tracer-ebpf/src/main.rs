@@ -4,7 +4,8 @@
 //! report forks, execs and exits, and the `signal` hooks (SIGCHLD generated
 //! and delivered); `task` reads `task_struct`s for all of them.
 //!
-//! Needs Linux ≥ 5.8 (BPF ring buffer, `bpf_probe_read_user`,
+//! Needs Linux ≥ 5.11 (task storage and `bpf_get_current_task_btf` in
+//! tracing programs; BPF ring buffer, `bpf_probe_read_user`,
 //! `bpf_ktime_get_boot_ns`).
 #![no_std]
 #![no_main]
