@@ -121,9 +121,12 @@ static void doomed(const char *mode) {
 }
 
 static atomic_long eagain_fails;
+static atomic_int limit_set;
 
 static void *clone_fail_loop(void *arg) {
     long n = (long)(intptr_t)arg;
+    while (!atomic_load(&limit_set))
+        sched_yield();
     for (long i = 0; i < n; i++) {
         long r;
         if (i & 1) {
@@ -150,18 +153,17 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "eagain") == 0) {
         if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
             return 2;
-        /* Threads first: under the limit, creating them would fail too. */
-        pthread_t t[2];
-        long per[2] = {n / 2, n - n / 2};
+        /* The thread first (under the limit, creating it would fail too);
+         * it starts cloning once the limit is set. */
+        pthread_t t;
         struct rlimit lim = {0, 0};
-        for (int i = 0; i < 2; i++) {
-            if (i == 1 && setrlimit(RLIMIT_NPROC, &lim))
-                return 2;
-            if (i == 0 && pthread_create(&t[0], NULL, clone_fail_loop, (void *)(intptr_t)per[0]))
-                return 2;
-        }
-        clone_fail_loop((void *)(intptr_t)per[1]);
-        pthread_join(t[0], NULL);
+        if (pthread_create(&t, NULL, clone_fail_loop, (void *)(intptr_t)(n / 2)))
+            return 2;
+        if (setrlimit(RLIMIT_NPROC, &lim))
+            return 2;
+        atomic_store(&limit_set, 1);
+        clone_fail_loop((void *)(intptr_t)(n - n / 2));
+        pthread_join(t, NULL);
         if (atomic_load(&eagain_fails))
             return 3; /* a clone succeeded or failed otherwise */
         printf("eagain %ld %ld\n", n, n);
