@@ -220,6 +220,7 @@ fn a_stopped_stdout_reader_costs_only_counted_drops_within_the_queue_bound() {
     // Drops are counted, exactly: the gaps in stdout's stream are what its
     // lost records say, and what the exit summary says.
     let (dropped, not_written) = sink_summary(&stderr, "stdout");
+    eprintln!("stdout: {dropped} lines dropped (queue full), {not_written} not written");
     assert!(dropped > 0, "the stopped reader made the queue overflow");
     assert_eq!(not_written, 0);
     assert_eq!(missing_seqs(&got), dropped, "seqs missing on stdout");
