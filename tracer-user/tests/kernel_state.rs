@@ -134,6 +134,15 @@ const CHURN: [(&str, u32, u64, u64); 4] =
 /// sample came near PENDING's capacity, no stash failed, and the only exits
 /// without an entry are the helpers' own execve (entered under the test's
 /// comm, which the filter rejected): an evicted entry would add one.
+///
+/// "Never return" is the user's view. In the kernel a thread killed while
+/// blocked in wait4 still leaves through the syscall exit path, with
+/// -ERESTARTSYS, and the sys_exit hook frees its entry (asserted: one such
+/// event per call left in flight); `sched_process_exit`'s removal is a
+/// backstop these scenarios do not reach (without it, this test passes).
+/// What they do depend on is `sched_process_exec` moving the entry of an
+/// execve from a non-leader thread to the leader's tid: without it each
+/// exec iteration leaves an entry of a dead tid behind.
 #[test]
 fn pairing_map_returns_to_baseline_after_a_million_calls_that_never_return() {
     use std::io::BufRead as _;
@@ -185,16 +194,22 @@ fn pairing_map_returns_to_baseline_after_a_million_calls_that_never_return() {
     // Failed clones traced with EAGAIN. Two million lines: matched as text
     // (parsing each in a debug build takes a minute), one in 1,000 parsed
     // to check the match.
-    let (mut eagain, mut lines) = (0u64, 0u64);
+    // And the wait4 calls cut short: a thread killed while blocked leaves
+    // through the syscall exit path (-ERESTARTSYS), where sys_exit consumes
+    // its entry.
+    let (mut eagain, mut interrupted, mut lines) = (0u64, 0u64, 0u64);
     for line in std::io::BufReader::new(std::fs::File::open(&out).unwrap()).lines() {
         let line = line.unwrap();
-        let hit = line.contains(r#""errno":"EAGAIN""#)
+        let failed_clone = line.contains(r#""errno":"EAGAIN""#)
             && (line.contains(r#""syscall":"clone","#) || line.contains(r#""syscall":"clone3","#));
+        let cut_wait = line.contains(r#""errno":"ERESTARTSYS""#) && line.contains(r#""syscall":"wait4","#);
         if lines % 1000 == 0 {
             let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-            assert_eq!(hit, (v["syscall"] == "clone" || v["syscall"] == "clone3") && v["errno"] == "EAGAIN", "{line}");
+            let is = |names: &[&str], errno: &str| names.iter().any(|n| v["syscall"] == *n) && v["errno"] == errno;
+            assert_eq!((failed_clone, cut_wait), (is(&["clone", "clone3"], "EAGAIN"), is(&["wait4"], "ERESTARTSYS")), "{line}");
         }
-        eagain += hit as u64;
+        eagain += failed_clone as u64;
+        interrupted += cut_wait as u64;
         lines += 1;
     }
     let iterations: u64 = runs.iter().map(|r| r.1).sum();
@@ -203,7 +218,7 @@ fn pairing_map_returns_to_baseline_after_a_million_calls_that_never_return() {
     eprintln!(
         "churn: {iterations} iterations in {elapsed:?} ({runs:?}); PENDING {pending_before} before, max {max_pending} \
          of {samples} samples, {pending_after} after; CAPTURES {captures_before} / max {max_captures} / {captures_after}; \
-         {lines} lines, {eagain} EAGAIN clones, {lost} lost"
+         {lines} lines, {eagain} EAGAIN clones, {interrupted} wait4 cut short, {lost} lost"
     );
     assert!(iterations >= 1_000_000);
     assert_eq!(leaked, Vec::<u32>::new(), "PENDING entries of dead threads");
@@ -215,4 +230,6 @@ fn pairing_map_returns_to_baseline_after_a_million_calls_that_never_return() {
     let failed_clones = CHURN[3].1 as u64 * CHURN[3].2;
     assert_eq!(lost, 0);
     assert_eq!(eagain, failed_clones, "every failed clone traced, with EAGAIN");
+    let in_flight: u64 = CHURN.iter().map(|&(_, runs, n, per)| runs as u64 * n * per).sum();
+    assert_eq!(interrupted, in_flight, "every call left in flight ended in sys_exit with ERESTARTSYS");
 }

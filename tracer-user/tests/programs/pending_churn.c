@@ -14,8 +14,10 @@
  *
  * A blocked thread is one /proc/self/task/TID/syscall shows inside wait4
  * (so its sys_enter has run and PENDING holds its entry): each process
- * waits for all of them before it dies, so every iteration really leaves
- * 4 or 5 calls in flight. Prints "MODE N CALLS" (calls left in flight or
+ * waits for all of them before it dies, and the child they wait for
+ * outlives them, so every iteration really leaves 4 or 5 calls in flight
+ * (in the kernel, each ends in wait4 returning -ERESTARTSYS as its thread
+ * dies). Prints "MODE N CALLS" (calls left in flight or
  * failed clones made) on stdout; exits non-zero if anything went otherwise.
  * The driver is a child subreaper and reaps everything it started.
  */
@@ -87,16 +89,22 @@ static void *exec_self(void *arg) {
 /* One doomed process: a child to wait for, threads blocked waiting for it,
  * then the way out `mode` names. Never returns. */
 static void doomed(const char *mode) {
-    pid_t leader = getpid();
+    /* The child lives until every thread of this process is gone: it
+     * reads a pipe whose write end only this process holds (close-on-exec,
+     * and an exec closes it only after the other threads are dead). So no
+     * waiter can see it exit: each is cut short by the way out. */
+    int alive[2];
+    if (pipe2(alive, O_CLOEXEC))
+        _exit(5);
     child = fork();
     if (child == 0) {
-        /* Killed when the thread that forked it (the leader) dies. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != leader)
-            _exit(0);
-        pause();
+        char c;
+        close(alive[1]);
+        while (read(alive[0], &c, 1) > 0)
+            ;
         _exit(0);
     }
+    close(alive[0]);
     pthread_t t;
     for (int i = 0; i < WAITERS; i++)
         if (pthread_create(&t, NULL, block_in_wait4, (void *)(intptr_t)i))
@@ -187,7 +195,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "iteration %ld: status %#x\n", i, st);
             return 10;
         }
-        /* The doomed process's child, killed with its leader. */
+        /* Doomed processes' children, orphaned to us once they exit. */
         while (waitpid(-1, &st, WNOHANG) > 0)
             ;
     }
