@@ -4,7 +4,6 @@
 mod common;
 use common::*;
 use serde_json::{Value, json};
-use std::process::Command;
 
 fn unhex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
@@ -22,13 +21,10 @@ fn comm_bytes(e: &Value) -> Vec<u8> {
 #[test]
 fn comm_of_every_byte_value_is_escaped_and_recoverable() {
     require_root();
-    let dir = TempDir::new("comm-bytes");
-    let bin = compile(dir.path(), "comm_bytes", "comm_bytes", &[]);
-    let tracer = Tracer::start(&["--syscalls", "mmap"]);
-    let (pid, code) = run_program(&mut Command::new(&bin));
+    let prog = Program::compile("comm_bytes", "comm_bytes", &[]);
+    // Stopping tracer parses every line as one JSON object and fails otherwise.
+    let Traced { all: events, pid, code, .. } = trace(&["--syscalls", "mmap"], &mut prog.command());
     assert_eq!(code, 0);
-    // stop() parses every line as one JSON object and fails otherwise.
-    let events = tracer.stop();
     let marked: Vec<_> = events_of_pid(&events, pid).into_iter().filter(|e| e["args"]["len"] == 20480).collect();
     let expected: Vec<Vec<u8>> = (1..=255u32).step_by(15).map(|s| (s..(s + 15).min(256)).map(|b| b as u8).collect()).collect();
     assert_eq!(marked.len(), expected.len());
@@ -41,12 +37,9 @@ fn comm_of_every_byte_value_is_escaped_and_recoverable() {
 #[test]
 fn unreadable_clone_args_and_wait_status_are_flagged_not_dropped() {
     require_root();
-    let dir = TempDir::new("bad-memory");
-    let bin = compile(dir.path(), "bad_user_memory", "bad_user_memory", &[]);
-    let tracer = Tracer::start(&["--syscalls", "clone3,wait4"]);
-    let (pid, code) = run_program(&mut Command::new(&bin));
+    let prog = Program::compile("bad_user_memory", "bad_user_memory", &[]);
+    let Traced { all: events, pid, code, .. } = trace(&["--syscalls", "clone3,wait4"], &mut prog.command());
     assert_eq!(code, 0);
-    let events = tracer.stop();
     let ev = events_of_pid(&events, pid);
     let c3 = syscalls_named(&ev, "clone3");
     assert_eq!(c3.len(), 3, "{c3:#?}");

@@ -30,12 +30,9 @@ fn sources(all: &[Value], r: &Value) -> Vec<Value> {
 #[test]
 fn thread_create_equals_its_stack_mmap_guard_mprotect_and_clone3() {
     require_root();
-    let dir = TempDir::new("lc-threads");
-    let bin = compile(dir.path(), "threads", "threads", &[]);
-    let tracer = Tracer::start(&[]);
-    let (pid, code) = run_program(&mut Command::new(&bin));
+    let prog = Program::compile("threads", "threads", &[]);
+    let Traced { all, pid, code, .. } = trace(&[], &mut prog.command());
     assert_eq!(code, 0);
-    let all = tracer.stop();
     let ev = events_of_pid(&all, pid);
 
     let tc = events_named(&ev, "thread_create");
@@ -80,9 +77,7 @@ fn thread_create_equals_its_stack_mmap_guard_mprotect_and_clone3() {
     assert_eq!(last["group_dead"], true);
 
     // Control: --no-correlate gives the raw events and no join.
-    let tracer = Tracer::start(&["--no-correlate"]);
-    let (pid, _) = run_program(&mut Command::new(&bin));
-    let all = tracer.stop();
+    let Traced { all, pid, .. } = trace(&["--no-correlate"], &mut prog.command());
     let ev = events_of_pid(&all, pid);
     assert_eq!(syscalls_named(&ev, "clone3").len(), 1);
     assert!(events_named(&ev, "thread_create").is_empty());
@@ -91,12 +86,9 @@ fn thread_create_equals_its_stack_mmap_guard_mprotect_and_clone3() {
 #[test]
 fn a_second_thread_after_the_first_reuses_its_cached_stack() {
     require_root();
-    let dir = TempDir::new("lc-threads2");
-    let bin = compile(dir.path(), "threads2", "threads2", &[]);
-    let tracer = Tracer::start(&[]);
-    let (pid, code) = run_program(&mut Command::new(&bin));
+    let prog = Program::compile("threads2", "threads2", &[]);
+    let Traced { all, pid, code, .. } = trace(&[], &mut prog.command());
     assert_eq!(code, 0);
-    let all = tracer.stop();
     let ev = events_of_pid(&all, pid);
 
     let stacks: Vec<_> = syscalls_named(&ev, "mmap").into_iter().filter(|e| e["args"]["flags"] == "MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK").collect();
@@ -121,18 +113,15 @@ fn a_second_thread_after_the_first_reuses_its_cached_stack() {
 #[test]
 fn process_program_tells_fork_exit_sigchld_and_reaped() {
     require_root();
-    let dir = TempDir::new("lc-process");
-    let bin = compile(dir.path(), "process", "process", &[]);
-    let tracer = Tracer::start(&[]);
-    let (pid, code) = run_program(&mut Command::new(&bin));
+    let prog = Program::compile("process", "process", &[]);
+    let Traced { all, pid, code, .. } = trace(&[], &mut prog.command());
     assert_eq!(code, 0);
-    let all = tracer.stop();
     let ev = events_of_pid(&all, pid);
 
     // exec: the test's fork became the program.
     let execs = events_named(&ev, "exec");
     assert_eq!(execs.len(), 1);
-    assert_eq!(execs[0]["filename"], bin.to_str().unwrap());
+    assert_eq!(execs[0]["filename"], prog.bin.to_str().unwrap());
     assert_eq!(execs[0]["comm"], "process");
     // The test thread that forked it named the child.
     let test_comm: String = std::fs::read_to_string("/proc/thread-self/comm").unwrap().trim_end().into();
@@ -193,12 +182,9 @@ fn process_program_tells_fork_exit_sigchld_and_reaped() {
 #[test]
 fn a_caught_sigchld_is_generated_then_delivered() {
     require_root();
-    let dir = TempDir::new("lc-handler");
-    let bin = compile(dir.path(), "process", "process_handler", &["-DWITH_HANDLER"]);
-    let tracer = Tracer::start(&[]);
-    let (pid, code) = run_program(&mut Command::new(&bin));
+    let prog = Program::compile("process", "process_handler", &["-DWITH_HANDLER"]);
+    let Traced { all, pid, code, .. } = trace(&[], &mut prog.command());
     assert_eq!(code, 0);
-    let all = tracer.stop();
     let ev = events_of_pid(&all, pid);
     let child = events_named(&ev, "fork")[0]["child_pid"].as_u64().unwrap();
     let generated: Vec<_> = all.iter().filter(|e| e["event"] == "signal" && e["phase"] == "generate" && e["si_pid"] == child).collect();
@@ -217,10 +203,9 @@ fn a_caught_sigchld_is_generated_then_delivered() {
 #[test]
 fn a_parent_exiting_without_waiting_leaves_its_children_unreaped() {
     require_root();
-    let dir = TempDir::new("lc-orphan");
-    let bin = compile(dir.path(), "orphan", "orphan", &[]);
+    let prog = Program::compile("orphan", "orphan", &[]);
     let tracer = Tracer::start(&[]);
-    let (pid, code) = run_program(&mut Command::new(&bin));
+    let (pid, code) = run_program(&mut prog.command());
     assert_eq!(code, 0);
     // The second child exits once the parent is gone (its pipe reads EOF).
     std::thread::sleep(std::time::Duration::from_millis(200));
@@ -260,12 +245,9 @@ fn a_parent_exiting_without_waiting_leaves_its_children_unreaped() {
 #[test]
 fn a_pid_namespace_shows_host_and_namespace_ids() {
     require_root();
-    let dir = TempDir::new("lc-pidns");
-    let bin = compile(dir.path(), "process", "process_ns", &[]);
-    let tracer = Tracer::start(&[]);
-    let (unshare, code) = run_program(Command::new("unshare").arg("--pid").arg("--fork").arg(&bin));
+    let prog = Program::compile("process", "process_ns", &[]);
+    let Traced { all, pid: unshare, code, .. } = trace(&[], Command::new("unshare").arg("--pid").arg("--fork").arg(&prog.bin));
     assert_eq!(code, 0);
-    let all = tracer.stop();
 
     // unshare (host namespace) forks the namespace's init: pid 1 inside.
     let uev = events_of_pid(&all, unshare);
@@ -301,11 +283,8 @@ fn a_pid_namespace_shows_host_and_namespace_ids() {
 #[test]
 fn no_lifecycle_leaves_only_syscalls() {
     require_root();
-    let dir = TempDir::new("lc-none");
-    let bin = compile(dir.path(), "process", "process", &[]);
-    let tracer = Tracer::start(&["--no-lifecycle"]);
-    let (pid, _) = run_program(&mut Command::new(&bin));
-    let (all, stderr) = tracer.stop_with_stderr();
+    let prog = Program::compile("process", "process", &[]);
+    let Traced { all, stderr, pid, .. } = trace(&["--no-lifecycle"], &mut prog.command());
     let ev = events_of_pid(&all, pid);
     assert_eq!(syscalls_named(&ev, "clone").len(), 1);
     for kind in ["fork", "exec", "exit", "signal"] {
@@ -317,12 +296,11 @@ fn no_lifecycle_leaves_only_syscalls() {
 #[test]
 fn lifecycle_events_obey_the_filters() {
     require_root();
-    let dir = TempDir::new("lc-filters");
-    let bin = compile(dir.path(), "process", "process", &[]);
+    let prog = Program::compile("process", "process", &[]);
 
     // tracer -- CMD: the command's tree only, its whole story.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
-    cmd.arg("--").arg(&bin);
+    cmd.arg("--").arg(&prog.bin);
     let (all, _, code) = Tracer::start_command(cmd).wait_exit();
     assert_eq!(code, 0, "tracer exits with the command's status");
     let exec = events_named(&all.iter().collect::<Vec<_>>(), "exec")[0].clone();
@@ -337,9 +315,7 @@ fn lifecycle_events_obey_the_filters() {
 
     // --comm: machine-wide, but only tasks of that name (control: the
     // test's own forks, by another comm, are not reported).
-    let tracer = Tracer::start(&["--comm", "process"]);
-    let (ppid, _) = run_program(&mut Command::new(&bin));
-    let all = tracer.stop();
+    let Traced { all, pid: ppid, .. } = trace(&["--comm", "process"], &mut prog.command());
     assert!(all.iter().all(|e| e["comm"] == "process"), "{:?}", all.iter().find(|e| e["comm"] != "process"));
     let forks: Vec<_> = all.iter().filter(|e| e["event"] == "fork").collect();
     assert_eq!(forks.len(), 1, "the program's fork, not the test's");
@@ -350,12 +326,9 @@ fn lifecycle_events_obey_the_filters() {
 #[test]
 fn children_reaped_without_wait4_are_not_reported_unreaped() {
     require_root();
-    let dir = TempDir::new("lc-other-reaping");
-    let bin = compile(dir.path(), "other_reaping", "other_reaping", &[]);
-    let tracer = Tracer::start(&[]);
-    let (pid, code) = run_program(&mut Command::new(&bin));
+    let prog = Program::compile("other_reaping", "other_reaping", &[]);
+    let Traced { all, pid, code, .. } = trace(&[], &mut prog.command());
     assert_eq!(code, 0);
-    let all = tracer.stop();
     let ev = events_of_pid(&all, pid);
     let forks = events_named(&ev, "fork");
     assert_eq!(forks.len(), 2);

@@ -118,10 +118,10 @@ fn normalize_strace(line: &str) -> String {
 fn trace_both(bin: &std::path::Path, comm: &str) -> (BTreeMap<u32, Vec<String>>, BTreeMap<u32, Vec<String>>) {
     let dir = TempDir::new("oracle-out");
     let prefix = dir.path().join("st");
-    let tracer = Tracer::start(&["--syscalls", TRACED]);
-    let (_, code) = run_program(Command::new("strace").arg("-ff").arg("-o").arg(&prefix).arg("-e").arg(format!("trace={TRACED}")).arg(bin));
+    let mut strace = Command::new("strace");
+    strace.arg("-ff").arg("-o").arg(&prefix).arg("-e").arg(format!("trace={TRACED}")).arg(bin);
+    let Traced { all: events, code, .. } = trace(&["--syscalls", TRACED], &mut strace);
     assert_eq!(code, 0, "strace run");
-    let events = tracer.stop();
 
     let mut from_strace = BTreeMap::new();
     for entry in std::fs::read_dir(dir.path()).unwrap() {
@@ -151,9 +151,8 @@ fn trace_both(bin: &std::path::Path, comm: &str) -> (BTreeMap<u32, Vec<String>>,
 #[test]
 fn thread_program_agrees_with_strace_call_by_call() {
     require_root();
-    let dir = TempDir::new("oracle-threads");
-    let bin = compile(dir.path(), "threads", "threads", &[]);
-    let (strace, tracer) = trace_both(&bin, "threads");
+    let prog = Program::compile("threads", "threads", &[]);
+    let (strace, tracer) = trace_both(&prog.bin, "threads");
     assert_eq!(strace.len(), 2, "main thread and the new thread: {strace:?}");
     assert!(strace.values().flatten().any(|l| l.starts_with("clone3(")));
     assert!(strace.values().flatten().any(|l| l.contains("MAP_STACK")));
@@ -163,9 +162,8 @@ fn thread_program_agrees_with_strace_call_by_call() {
 #[test]
 fn process_program_agrees_with_strace_call_by_call() {
     require_root();
-    let dir = TempDir::new("oracle-process");
-    let bin = compile(dir.path(), "process", "process_status", &["-DWITH_STATUS"]);
-    let (strace, tracer) = trace_both(&bin, "process_status");
+    let prog = Program::compile("process", "process_status", &["-DWITH_STATUS"]);
+    let (strace, tracer) = trace_both(&prog.bin, "process_status");
     assert_eq!(strace.len(), 2, "parent and child: {strace:?}");
     assert!(strace.values().flatten().any(|l| l.starts_with("clone(")));
     assert!(strace.values().flatten().any(|l| l.starts_with("wait4(") && l.contains("WEXITSTATUS(s) == 1")));

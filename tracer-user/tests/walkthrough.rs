@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::process::Command;
 
 const THREAD_FLAGS: &str = "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID";
@@ -12,12 +12,9 @@ const FORK_FLAGS: &str = "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD";
 #[test]
 fn pthread_create_maps_a_guarded_stack_and_clone3s_onto_it() {
     require_root();
-    let dir = TempDir::new("threads");
-    let bin = compile(dir.path(), "threads", "threads", &[]);
-    let tracer = Tracer::start(&[]);
-    let (pid, code) = run_program(&mut Command::new(&bin));
+    let prog = Program::compile("threads", "threads", &[]);
+    let Traced { all, pid, code, .. } = trace(&[], &mut prog.command());
     assert_eq!(code, 0);
-    let all = tracer.stop();
     let ev = events_of_pid(&all, pid);
 
     // mmap(NULL, 8392704, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK, -1, 0) = B
@@ -86,12 +83,9 @@ fn pthread_create_maps_a_guarded_stack_and_clone3s_onto_it() {
 #[test]
 fn fork_is_a_clone_reaped_by_wait4() {
     require_root();
-    let dir = TempDir::new("process");
-    let bin = compile(dir.path(), "process", "process", &[]);
-    let tracer = Tracer::start(&[]);
-    let (pid, code) = run_program(&mut Command::new(&bin));
+    let prog = Program::compile("process", "process", &[]);
+    let Traced { all, pid, code, .. } = trace(&[], &mut prog.command());
     assert_eq!(code, 0);
-    let all = tracer.stop();
     let ev = events_of_pid(&all, pid);
 
     let clones = syscalls_named(&ev, "clone");
@@ -119,12 +113,9 @@ fn fork_is_a_clone_reaped_by_wait4() {
 #[test]
 fn wait4_with_a_status_pointer_decodes_exited_1() {
     require_root();
-    let dir = TempDir::new("process-status");
-    let bin = compile(dir.path(), "process", "process_status", &["-DWITH_STATUS"]);
-    let tracer = Tracer::start(&["--syscalls", "clone,wait4"]);
-    let (pid, code) = run_program(&mut Command::new(&bin));
+    let prog = Program::compile("process", "process_status", &["-DWITH_STATUS"]);
+    let Traced { all, pid, code, .. } = trace(&["--syscalls", "clone,wait4"], &mut prog.command());
     assert_eq!(code, 0);
-    let all = tracer.stop();
     let ev = events_of_pid(&all, pid);
     assert!(ev.iter().filter(|e| e["event"] == "syscall").all(|e| e["syscall"] == "clone" || e["syscall"] == "wait4"), "--syscalls narrows the set");
     let child = syscalls_named(&ev, "clone")[0]["ret"].as_u64().unwrap();
@@ -156,14 +147,11 @@ fn tracer_does_not_trace_itself_and_reports_counters_on_exit() {
 #[test]
 fn raw_tracepoint_fallback_decodes_the_same() {
     require_root();
-    let dir = TempDir::new("raw-fallback");
-    let bin = compile(dir.path(), "process", "process_status", &["-DWITH_STATUS"]);
+    let prog = Program::compile("process", "process_status", &["-DWITH_STATUS"]);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
     cmd.env("TRACER_RAW_TRACEPOINTS", "1").env("RUST_LOG", "info").args(["--syscalls", "clone,wait4,mmap"]);
-    let tracer = Tracer::start_command(cmd);
-    let (pid, code) = run_program(&mut Command::new(&bin));
+    let Traced { all, stderr, pid, code } = trace_command(cmd, &mut prog.command());
     assert_eq!(code, 0);
-    let (all, stderr) = tracer.stop_with_stderr();
     assert!(stderr.iter().all(|l| !l.contains("BTF tracepoint")), "forced, not a failure: {stderr:?}");
     let ev = events_of_pid(&all, pid);
     let c = syscalls_named(&ev, "clone");
@@ -172,5 +160,9 @@ fn raw_tracepoint_fallback_decodes_the_same() {
     let w = syscalls_named(&ev, "wait4");
     assert_eq!(w[0]["args"]["status"], json!({"exited": 1}));
     assert_eq!(w[0]["ret"], c[0]["ret"]);
-    assert!(syscalls_named(&ev, "mmap").iter().any(|m| m["args"]["fd"] == 3), "loader mmaps of libc");
+    // The loader maps libc from the fd it opened it on: the lowest free one,
+    // 3 unless the test inherited more (`flock FILE cargo test` passes its
+    // lock's fd down).
+    let libc_maps = syscalls_named(&ev, "mmap").into_iter().filter(|m| m["args"]["flags"] == "MAP_PRIVATE|MAP_DENYWRITE").collect::<Vec<_>>();
+    assert!(!libc_maps.is_empty() && libc_maps.iter().all(|m| m["args"]["fd"].as_i64().unwrap() >= 3), "loader mmaps of libc: {libc_maps:?}");
 }

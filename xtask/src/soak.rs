@@ -43,12 +43,21 @@ pub struct SoakArgs {
     /// Seconds between samples of tracer's memory and fds.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     pub every: u64,
+    /// Add the pairing-map churn of `tests/kernel_state.rs` to every round
+    /// ([`CHURN`]: processes that die or exec with threads blocked in wait4,
+    /// clones that fail), trace execve too, and check at the end that
+    /// tracer's PENDING map holds no entry of a dead thread.
+    #[arg(long)]
+    pub churn: bool,
 }
 
 /// RSS may grow this much over its warm-up value.
 const RSS_TOLERANCE: f64 = 0.10;
 /// Per round of the storm: forks, thread creations, mmap+mprotect pairs.
 const ROUND: [(&str, u64); 3] = [("forks", 200), ("threads", 500), ("mmaps", 2000)];
+/// With `--churn`, per round: runs of `tracer-user/tests/programs/pending_churn.c`
+/// (mode, iterations), at once with the rest of the round.
+const CHURN: [(&str, u64); 4] = [("sigkill", 20), ("exitgroup", 20), ("exec", 20), ("eagain", 5000)];
 /// Pause between rounds.
 const PAUSE: Duration = Duration::from_millis(300);
 /// tracer closes a per-process file 3 s after its last line once the
@@ -103,6 +112,11 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
         cc.args(["-O2", "-pthread", "-o"]).arg(bin_dir.join(name)).arg(root.join("xtask/bench").join(format!("{name}.c")));
         cmd::output(&mut cc).with_context(|| format!("compiling {name}.c"))?;
     }
+    if args.churn {
+        let mut cc = Command::new("cc");
+        cc.args(["-O2", "-pthread", "-o"]).arg(bin_dir.join("pending_churn")).arg(root.join("tracer-user/tests/programs/pending_churn.c"));
+        cmd::output(&mut cc).context("compiling pending_churn.c")?;
+    }
     let events = out.join("events.jsonl");
     let by_pid = out.join("by-pid");
     let mut tracer_cmd = Command::new(target.join("release/tracer"));
@@ -114,12 +128,16 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
         .arg(&by_pid)
         .args(["--stats-interval", "10s"])
         .stdout(Stdio::null());
+    if args.churn {
+        // The default set, and execve: the exec scenario's entry moves tids.
+        tracer_cmd.args(["--syscalls", "clone,clone3,mmap,mprotect,wait4,execve"]);
+    }
     let duration = Duration::from_secs(args.minutes * 60);
     let warm = warmup(args.minutes);
     eprintln!(
         "xtask: soak: {} min storm ({}), warm-up {} s, a sample every {} s; output in {}",
         args.minutes,
-        ROUND.iter().map(|(n, k)| format!("{k} {n}")).collect::<Vec<_>>().join(" + "),
+        round_text(args.churn),
         warm.as_secs(),
         args.every,
         out.display()
@@ -134,8 +152,8 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let rounds = Arc::new(AtomicU64::new(0));
     let storm = {
-        let (stop, rounds, bin_dir) = (Arc::clone(&stop), Arc::clone(&rounds), bin_dir.clone());
-        std::thread::spawn(move || storm(&bin_dir, &stop, &rounds))
+        let (stop, rounds, bin_dir, churn) = (Arc::clone(&stop), Arc::clone(&rounds), bin_dir.clone(), args.churn);
+        std::thread::spawn(move || storm(&bin_dir, &stop, &rounds, churn))
     };
     let started = Instant::now();
     let mut samples = vec![];
@@ -145,7 +163,8 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
             std::thread::sleep(Duration::from_secs(args.every).min(duration.saturating_sub(started.elapsed())));
             quiet::interrupted()?;
             if storm.is_finished() {
-                bail!("the storm stopped early");
+                // Stopped early: its error is reported once it is joined.
+                break;
             }
             let s = sample(pid, &by_pid, started.elapsed())?;
             eprintln!(
@@ -193,6 +212,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
         std::thread::sleep(Duration::from_millis(500));
     };
     let end = sample(pid, &by_pid, started.elapsed())?;
+    let pending = if args.churn { Some(pending_of_dead_threads(pid)?) } else { None };
     let stopped = tracer.stop()?;
     pruned += prune(&by_pid);
     let remaining = std::fs::read_dir(&by_pid).map(|d| d.count()).unwrap_or(0);
@@ -217,7 +237,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
         report.push_str(&s);
         report.push('\n');
     };
-    line(format!("## Soak: {} min, {} rounds of {}", args.minutes, rounds.load(Ordering::Relaxed), ROUND.iter().map(|(n, k)| format!("{k} {n}")).collect::<Vec<_>>().join(" + ")));
+    line(format!("## Soak: {} min, {} rounds of {}", args.minutes, rounds.load(Ordering::Relaxed), round_text(args.churn)));
     line(String::new());
     line(format!("- storm: {:.0} s; tracer: `{}`", storm_time.as_secs_f64(), summary.trim_start_matches("tracer: ")));
     if let Some(w) = written {
@@ -247,6 +267,12 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
             None => format!("{} besides per-pid files, {} stale per-pid files after {} s", end.own_fds(), end.stale_pid_files, SETTLE.as_secs()),
         }));
     line(format!("- per-pid files written: {} (removed during the run as their processes exited, as a shipper would)", pruned + remaining));
+    if let Some((entries, dead)) = pending {
+        line(format!(
+            "- PENDING after the storm: {entries} entries (threads blocked in traced calls anywhere on the machine), {dead} of dead threads; {} exits without entry",
+            summary_number(&summary, "exits without entry").map_or("?".into(), |n| n.to_string())
+        ));
+    }
     for l in &sink_trouble {
         line(format!("- {l}"));
     }
@@ -279,6 +305,9 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
     if !sink_trouble.is_empty() {
         failures.push("a sink dropped or failed to write lines".into());
     }
+    if let Some((_, dead)) = pending.filter(|p| p.1 > 0) {
+        failures.push(format!("PENDING holds {dead} entries of dead threads"));
+    }
     if failures.is_empty() {
         eprintln!("xtask: soak: passed");
         Ok(())
@@ -287,12 +316,24 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
     }
 }
 
-/// The storm: rounds of the three workloads at once, until `stop`.
-fn storm(bin_dir: &Path, stop: &AtomicBool, rounds: &AtomicU64) -> Result<()> {
+/// What a round runs, for the report.
+fn round_text(churn: bool) -> String {
+    let mut parts: Vec<String> = ROUND.iter().map(|(n, k)| format!("{k} {n}")).collect();
+    if churn {
+        parts.extend(CHURN.iter().map(|(m, k)| format!("{k} pending_churn {m}")));
+    }
+    parts.join(" + ")
+}
+
+/// The storm: rounds of the workloads at once, until `stop`.
+fn storm(bin_dir: &Path, stop: &AtomicBool, rounds: &AtomicU64, churn: bool) -> Result<()> {
+    let churn: &[(&str, u64)] = if churn { &CHURN } else { &[] };
     while !stop.load(Ordering::Relaxed) {
         let mut children = vec![];
-        for (name, n) in ROUND {
+        let runs = ROUND.iter().map(|&(name, n)| (name, None, n)).chain(churn.iter().map(|&(mode, n)| ("pending_churn", Some(mode), n)));
+        for (name, mode, n) in runs {
             let child = Command::new(bin_dir.join(name))
+                .args(mode)
                 .arg(n.to_string())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -310,6 +351,62 @@ fn storm(bin_dir: &Path, stop: &AtomicBool, rounds: &AtomicU64) -> Result<()> {
         std::thread::sleep(PAUSE);
     }
     Ok(())
+}
+
+/// tracer's PENDING map (found through its fds, read with bpftool): how
+/// many entries it holds, and how many belong to threads that no longer
+/// exist — in two dumps a second apart, so that a thread dying between a
+/// dump and the look at /proc is not taken for a leak.
+fn pending_of_dead_threads(tracer_pid: u32) -> Result<(usize, usize)> {
+    let id = map_ids(tracer_pid)?
+        .into_iter()
+        .find(|id| {
+            bpftool(&["map", "show", "id", &id.to_string()]).is_ok_and(|v| v["name"] == "PENDING")
+        })
+        .context("tracer holds no PENDING map")?;
+    let dead = || -> Result<(usize, std::collections::BTreeSet<u32>)> {
+        let dump = bpftool(&["map", "dump", "id", &id.to_string()])?;
+        let entries = dump.as_array().context("bpftool map dump: not a list")?;
+        let mut dead = std::collections::BTreeSet::new();
+        for e in entries {
+            let tid = map_key_u32(&e["key"]).with_context(|| format!("PENDING key {}", e["key"]))?;
+            if !Path::new(&format!("/proc/{tid}")).exists() {
+                dead.insert(tid);
+            }
+        }
+        Ok((entries.len(), dead))
+    };
+    let (_, first) = dead()?;
+    std::thread::sleep(Duration::from_secs(1));
+    let (entries, second) = dead()?;
+    Ok((entries, first.intersection(&second).count()))
+}
+
+/// `map_id`s of the BPF maps process `pid` holds fds for.
+fn map_ids(pid: u32) -> Result<Vec<u32>> {
+    let mut ids = vec![];
+    for e in std::fs::read_dir(format!("/proc/{pid}/fdinfo")).context("tracer is gone")?.flatten() {
+        let Ok(info) = std::fs::read_to_string(e.path()) else { continue };
+        ids.extend(info.lines().filter_map(|l| l.strip_prefix("map_id:")).filter_map(|v| v.trim().parse::<u32>().ok()));
+    }
+    Ok(ids)
+}
+
+/// `bpftool -j ARGS`, parsed.
+fn bpftool(args: &[&str]) -> Result<serde_json::Value> {
+    let out = cmd::output(Command::new("bpftool").arg("-j").args(args)).context("running bpftool (apt-get install bpftool)")?;
+    serde_json::from_str(&out).context("bpftool's JSON")
+}
+
+/// A u32 map key as `bpftool -j map dump` prints it: its bytes as hex
+/// strings ("0x2a", …, little-endian).
+fn map_key_u32(key: &serde_json::Value) -> Option<u32> {
+    let bytes: Vec<u8> = key
+        .as_array()?
+        .iter()
+        .map(|b| b.as_str().and_then(|s| u8::from_str_radix(s.trim_start_matches("0x"), 16).ok()))
+        .collect::<Option<_>>()?;
+    Some(u32::from_le_bytes(bytes.try_into().ok()?))
 }
 
 fn sample(pid: u32, by_pid: &Path, at: Duration) -> Result<Sample> {
@@ -406,6 +503,14 @@ mod tests {
         assert_eq!(window_len(2, 5), 1);
         assert_eq!(median(&[5, 1, 9]), 5);
         assert_eq!(median(&[3, 1, 2, 100]), 3);
+    }
+
+    #[test]
+    fn reads_bpftool_map_keys() {
+        let key = serde_json::json!(["0x2a", "0x01", "0x00", "0x00"]);
+        assert_eq!(map_key_u32(&key), Some(0x12a));
+        assert_eq!(map_key_u32(&serde_json::json!(["0x2a"])), None);
+        assert_eq!(map_key_u32(&serde_json::json!(42)), None);
     }
 
     #[test]

@@ -54,6 +54,59 @@ pub fn compile(dir: &Path, name: &str, out: &str, extra: &[&str]) -> PathBuf {
     bin
 }
 
+/// A program of `tests/programs/` compiled into a scratch directory of its
+/// own (removed with it).
+pub struct Program {
+    _dir: TempDir,
+    pub bin: PathBuf,
+}
+
+impl Program {
+    /// `tests/programs/<name>.c` built as `<out>` with `extra` cc flags.
+    pub fn compile(name: &str, out: &str, extra: &[&str]) -> Program {
+        let dir = TempDir::new(out);
+        let bin = compile(dir.path(), name, out, extra);
+        Program { _dir: dir, bin }
+    }
+
+    pub fn command(&self) -> Command {
+        Command::new(&self.bin)
+    }
+}
+
+/// One program run under a tracer started just for it.
+pub struct Traced {
+    /// Every event tracer wrote.
+    pub all: Vec<Value>,
+    pub stderr: Vec<String>,
+    /// The program's pid and exit code.
+    pub pid: u32,
+    pub code: i32,
+}
+
+impl Traced {
+    /// The program's own events.
+    pub fn events(&self) -> Vec<&Value> {
+        events_of_pid(&self.all, self.pid)
+    }
+}
+
+/// The preamble of most tests: start tracer with `args`, run `cmd` to
+/// completion, stop tracer and collect what it wrote.
+pub fn trace(args: &[&str], cmd: &mut Command) -> Traced {
+    let mut tracer = Command::new(env!("CARGO_BIN_EXE_tracer"));
+    tracer.args(args);
+    trace_command(tracer, cmd)
+}
+
+/// As [`trace`], for a tracer command the caller has set up (environment, …).
+pub fn trace_command(tracer: Command, cmd: &mut Command) -> Traced {
+    let tracer = Tracer::start_command(tracer);
+    let (pid, code) = run_program(cmd);
+    let (all, stderr) = tracer.stop_with_stderr();
+    Traced { all, stderr, pid, code }
+}
+
 /// A running tracer whose stdout is collected on a thread.
 pub struct Tracer {
     child: Child,
