@@ -456,6 +456,14 @@ pub enum Counter {
     TrackFull = 6,
 }
 pub const COUNTER_COUNT: u32 = 7;
+/// Slot of each CPU's line in `COUNTERS` that holds a gauge, not a counter:
+/// +1 when a thread's pending slot takes a call, −1 when `sys_exit` (or,
+/// as a backstop, the thread's exit) releases it. A call can enter on one
+/// CPU and leave on another, so one CPU's value means nothing; the sum over
+/// CPUs, wrapping, read as an `i64`, is the number of traced calls in
+/// flight right now — the size of the pairing state.
+pub const IN_FLIGHT_SLOT: u32 = COUNTER_COUNT;
+const _: () = assert!(IN_FLIGHT_SLOT < COUNTER_STRIDE);
 /// Slots per CPU in `COUNTERS`: eight u64s, one 64-byte cache line, so no
 /// two CPUs ever write the same line.
 pub const COUNTER_STRIDE: u32 = 8;

@@ -60,6 +60,16 @@ fn count(c: Counter) {
     }
 }
 
+/// Adds `delta` (wrapping: −1 is `u64::MAX`) to this CPU's share of the
+/// calls-in-flight gauge ([`tracer_common::IN_FLIGHT_SLOT`]).
+#[inline(always)]
+fn in_flight_add(delta: u64) {
+    let cpu = unsafe { bpf_get_smp_processor_id() };
+    if let Some(p) = COUNTERS.get_ptr_mut(cpu.wrapping_mul(COUNTER_STRIDE).wrapping_add(tracer_common::IN_FLIGHT_SLOT)) {
+        unsafe { *p = (*p).wrapping_add(delta) };
+    }
+}
+
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {

@@ -32,9 +32,13 @@ use crate::{config, count, filter, filter::TRACKED_TGIDS, syscalls::{CAPTURES, E
 /// `sched:sched_process_exit(struct task_struct *p)`, fired in `do_exit` for
 /// every exiting thread (`p` is current). Linux ≥ 4.17 (raw tracepoints).
 ///
-/// A thread killed in the middle of an execve never reaches `sys_exit`, so
-/// the strings its entry parked in `CAPTURES` are dropped here rather than
-/// left for LRU eviction (its pending slot goes with the task). When the
+/// A backstop for a call that never reaches `sys_exit`: release the
+/// thread's slot (the gauge of calls in flight) and any execve strings its
+/// entry parked in `CAPTURES`, rather than leave them to LRU eviction. On
+/// this kernel no such call is known: a thread killed while blocked still
+/// leaves through the syscall exit path, with -ERESTARTSYS, and `sys_exit`
+/// releases its slot (`tests/kernel_state.rs`). The slot itself goes with
+/// the task. When the
 /// thread was the last of a tracked process, forget the process: its tgid
 /// may be reused by an unrelated one once it is reaped.
 #[raw_tracepoint(tracepoint = "sched_process_exit")]
@@ -46,8 +50,12 @@ pub fn sched_process_exit(_ctx: RawTracePointContext) -> i32 {
     let task = unsafe { bpf_get_current_task_btf() };
     if let Some(slot) = PENDING.get(task, false) {
         let flags = unsafe { (*slot).flags };
-        if flags & (pending_flags::IN_FLIGHT | pending_flags::CAPTURED) == pending_flags::IN_FLIGHT | pending_flags::CAPTURED {
-            let _ = CAPTURES.remove(&tid);
+        if flags & pending_flags::IN_FLIGHT != 0 {
+            unsafe { (*slot).flags = 0 };
+            crate::in_flight_add(u64::MAX);
+            if flags & pending_flags::CAPTURED != 0 {
+                let _ = CAPTURES.remove(&tid);
+            }
         }
     }
     if crate::filter::kinds() & filter_kinds::PID != 0 {

@@ -28,7 +28,7 @@ use tracer_common::{
 
 use crate::task::{fill_header, read_at, write_u64s};
 use crate::task_storage::TaskStorage;
-use crate::{CONFIG, config, count, filter};
+use crate::{CONFIG, config, count, filter, in_flight_add};
 
 /// Completed calls (and the lifecycle hooks' records), to userspace. Size
 /// set by the loader (`--ringbuf-size`).
@@ -173,6 +173,10 @@ fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
         return;
     };
     let p = unsafe { &mut *slot };
+    // Still marked in flight: the thread's previous call never reached
+    // sys_exit (unknown to happen: even a thread killed while blocked
+    // leaves through it). Overwritten, and counted once in the gauge.
+    let reused = p.flags & pending_flags::IN_FLIGHT != 0;
     p.enter_ns = enter_ns;
     p.nr = id;
     p.flags = 0;
@@ -182,6 +186,9 @@ fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
         capture_entry(p, id, pid_tgid as u32);
     }
     p.flags |= pending_flags::IN_FLIGHT;
+    if !reused {
+        in_flight_add(1);
+    }
 }
 
 /// Syscalls whose user memory is read at entry.
@@ -394,6 +401,7 @@ fn try_sys_exit(ret: i64, id: u32) {
     if p.nr != id {
         // A stale entry: the thread's earlier call never reached sys_exit.
         p.flags = 0;
+        in_flight_add(u64::MAX);
         let _ = CAPTURES.remove(&tid);
         count(Counter::ExitWithoutEnter);
         return;
@@ -408,6 +416,7 @@ fn try_sys_exit(ret: i64, id: u32) {
         _ => emit_plain(p, id, ret, now, pid_tgid),
     }
     p.flags = 0;
+    in_flight_add(u64::MAX);
     if captured {
         let _ = CAPTURES.remove(&tid);
     }

@@ -9,7 +9,7 @@ use aya::{
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tracer_common::{COMM_LEN, COUNTER_COUNT, COUNTER_STRIDE, Config, Counter, MAX_TRACKED, SYSCALL_BITMAP_BITS};
+use tracer_common::{COMM_LEN, COUNTER_COUNT, COUNTER_STRIDE, Config, Counter, IN_FLIGHT_SLOT, MAX_TRACKED, SYSCALL_BITMAP_BITS};
 
 use crate::btf;
 use crate::filter::Filters;
@@ -334,6 +334,13 @@ impl Loaded {
     /// Kernel-side counters summed over CPUs.
     pub fn counters(&self) -> anyhow::Result<Counters> {
         Ok(self.counters_per_cpu()?.sum())
+    }
+
+    /// Traced calls in flight now (entered, not yet returned): the sum over
+    /// CPUs of the gauge in [`tracer_common::IN_FLIGHT_SLOT`].
+    pub fn calls_in_flight(&self) -> i64 {
+        let m = &self.counters;
+        (0..m.cpus).fold(0u64, |sum, cpu| sum.wrapping_add(m.get(cpu, IN_FLIGHT_SLOT as usize))) as i64
     }
 
     /// Kernel-side counters, one value per possible CPU (index = CPU id).

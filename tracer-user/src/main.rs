@@ -218,13 +218,14 @@ fn main() -> ExitCode {
     match loaded.counters() {
         Ok(c) => {
             eprintln!(
-                "tracer: {} events written, {} lost (ring buffer full), {} exits without entry, {} stash failures, {} undecodable, {} filtered out in the kernel",
+                "tracer: {} events written, {} lost (ring buffer full), {} exits without entry, {} stash failures, {} undecodable, {} filtered out in the kernel, {} calls in flight",
                 drainer.records(),
                 c.get(Counter::RingbufFull),
                 c.get(Counter::ExitWithoutEnter),
                 c.get(Counter::StashFailed),
                 drainer.decode_errors,
                 c.get(Counter::Filtered),
+                loaded.calls_in_flight(),
             );
             if c.get(Counter::TrackFull) > 0 {
                 eprintln!(

@@ -46,7 +46,7 @@ pub struct SoakArgs {
     /// Add the pairing-map churn of `tests/kernel_state.rs` to every round
     /// ([`CHURN`]: processes that die or exec with threads blocked in wait4,
     /// clones that fail), trace execve too, and check at the end that
-    /// tracer's PENDING map holds no entry of a dead thread.
+    /// tracer's calls in flight are no more than the threads alive.
     #[arg(long)]
     pub churn: bool,
 }
@@ -212,7 +212,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
         std::thread::sleep(Duration::from_millis(500));
     };
     let end = sample(pid, &by_pid, started.elapsed())?;
-    let pending = if args.churn { Some(pending_of_dead_threads(pid)?) } else { None };
+    let threads_alive = if args.churn { Some(live_threads()) } else { None };
     let stopped = tracer.stop()?;
     pruned += prune(&by_pid);
     let remaining = std::fs::read_dir(&by_pid).map(|d| d.count()).unwrap_or(0);
@@ -221,6 +221,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
     let kernel_lost = summary_number(&summary, "lost (ring buffer full)");
     let written = summary.trim_start_matches("tracer: ").split(' ').next().and_then(|n| n.parse::<u64>().ok());
     let sink_trouble: Vec<&String> = stopped.stderr.iter().filter(|l| l.starts_with("tracer: sink ")).collect();
+    let in_flight = summary.trim_start_matches("tracer: ").split(", ").find_map(|p| p.strip_suffix(" calls in flight")).and_then(|n| n.trim().parse::<i64>().ok());
 
     let after: Vec<u64> = samples.iter().filter(|s| s.at >= warm).map(|s| s.rss_kib).collect();
     let window = window_len(after.len(), args.every);
@@ -267,9 +268,10 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
             None => format!("{} besides per-pid files, {} stale per-pid files after {} s", end.own_fds(), end.stale_pid_files, SETTLE.as_secs()),
         }));
     line(format!("- per-pid files written: {} (removed during the run as their processes exited, as a shipper would)", pruned + remaining));
-    if let Some((entries, dead)) = pending {
+    if let Some(threads) = threads_alive {
         line(format!(
-            "- PENDING after the storm: {entries} entries (threads blocked in traced calls anywhere on the machine), {dead} of dead threads; {} exits without entry",
+            "- calls in flight after the storm: {} (threads blocked in traced calls anywhere on the machine; {threads} threads alive); {} exits without entry",
+            in_flight.map_or("?".into(), |n| n.to_string()),
             summary_number(&summary, "exits without entry").map_or("?".into(), |n| n.to_string())
         ));
     }
@@ -305,8 +307,13 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
     if !sink_trouble.is_empty() {
         failures.push("a sink dropped or failed to write lines".into());
     }
-    if let Some((_, dead)) = pending.filter(|p| p.1 > 0) {
-        failures.push(format!("PENDING holds {dead} entries of dead threads"));
+    // Each thread holds at most one call in flight; a slot never released
+    // would push the gauge past the threads there are.
+    if let Some(threads) = threads_alive {
+        match in_flight {
+            Some(n) if (0..=threads as i64).contains(&n) => {}
+            n => failures.push(format!("calls in flight {n:?} with {threads} threads alive")),
+        }
     }
     if failures.is_empty() {
         eprintln!("xtask: soak: passed");
@@ -353,60 +360,15 @@ fn storm(bin_dir: &Path, stop: &AtomicBool, rounds: &AtomicU64, churn: bool) -> 
     Ok(())
 }
 
-/// tracer's PENDING map (found through its fds, read with bpftool): how
-/// many entries it holds, and how many belong to threads that no longer
-/// exist — in two dumps a second apart, so that a thread dying between a
-/// dump and the look at /proc is not taken for a leak.
-fn pending_of_dead_threads(tracer_pid: u32) -> Result<(usize, usize)> {
-    let id = map_ids(tracer_pid)?
-        .into_iter()
-        .find(|id| {
-            bpftool(&["map", "show", "id", &id.to_string()]).is_ok_and(|v| v["name"] == "PENDING")
-        })
-        .context("tracer holds no PENDING map")?;
-    let dead = || -> Result<(usize, std::collections::BTreeSet<u32>)> {
-        let dump = bpftool(&["map", "dump", "id", &id.to_string()])?;
-        let entries = dump.as_array().context("bpftool map dump: not a list")?;
-        let mut dead = std::collections::BTreeSet::new();
-        for e in entries {
-            let tid = map_key_u32(&e["key"]).with_context(|| format!("PENDING key {}", e["key"]))?;
-            if !Path::new(&format!("/proc/{tid}")).exists() {
-                dead.insert(tid);
-            }
-        }
-        Ok((entries.len(), dead))
-    };
-    let (_, first) = dead()?;
-    std::thread::sleep(Duration::from_secs(1));
-    let (entries, second) = dead()?;
-    Ok((entries, first.intersection(&second).count()))
-}
-
-/// `map_id`s of the BPF maps process `pid` holds fds for.
-fn map_ids(pid: u32) -> Result<Vec<u32>> {
-    let mut ids = vec![];
-    for e in std::fs::read_dir(format!("/proc/{pid}/fdinfo")).context("tracer is gone")?.flatten() {
-        let Ok(info) = std::fs::read_to_string(e.path()) else { continue };
-        ids.extend(info.lines().filter_map(|l| l.strip_prefix("map_id:")).filter_map(|v| v.trim().parse::<u32>().ok()));
-    }
-    Ok(ids)
-}
-
-/// `bpftool -j ARGS`, parsed.
-fn bpftool(args: &[&str]) -> Result<serde_json::Value> {
-    let out = cmd::output(Command::new("bpftool").arg("-j").args(args)).context("running bpftool (apt-get install bpftool)")?;
-    serde_json::from_str(&out).context("bpftool's JSON")
-}
-
-/// A u32 map key as `bpftool -j map dump` prints it: its bytes as hex
-/// strings ("0x2a", …, little-endian).
-fn map_key_u32(key: &serde_json::Value) -> Option<u32> {
-    let bytes: Vec<u8> = key
-        .as_array()?
-        .iter()
-        .map(|b| b.as_str().and_then(|s| u8::from_str_radix(s.trim_start_matches("0x"), 16).ok()))
-        .collect::<Option<_>>()?;
-    Some(u32::from_le_bytes(bytes.try_into().ok()?))
+/// Threads alive on the machine (`/proc/*/task/*`).
+fn live_threads() -> usize {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
+    procs
+        .flatten()
+        .filter(|p| p.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+        .filter_map(|p| std::fs::read_dir(p.path().join("task")).ok())
+        .map(|t| t.count())
+        .sum()
 }
 
 fn sample(pid: u32, by_pid: &Path, at: Duration) -> Result<Sample> {
@@ -503,14 +465,6 @@ mod tests {
         assert_eq!(window_len(2, 5), 1);
         assert_eq!(median(&[5, 1, 9]), 5);
         assert_eq!(median(&[3, 1, 2, 100]), 3);
-    }
-
-    #[test]
-    fn reads_bpftool_map_keys() {
-        let key = serde_json::json!(["0x2a", "0x01", "0x00", "0x00"]);
-        assert_eq!(map_key_u32(&key), Some(0x12a));
-        assert_eq!(map_key_u32(&serde_json::json!(["0x2a"])), None);
-        assert_eq!(map_key_u32(&serde_json::json!(42)), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 /* Leaves calls in flight in every way a thread can stop without returning
  * from a traced syscall, N times over, so the test can check the kernel
- * side's pairing map (PENDING) gets its entries back:
+ * side's pairing state (PENDING's slots, counted by the calls-in-flight
+ * gauge) gets back to where it was:
  *
  *   pending_churn sigkill N    N processes, each with 5 threads blocked in
  *                              wait4 (the leader and 4 others), SIGKILLed
@@ -13,7 +14,7 @@
  *                              half clone3, on 2 threads
  *
  * A blocked thread is one /proc/self/task/TID/syscall shows inside wait4
- * (so its sys_enter has run and PENDING holds its entry): each process
+ * (so its sys_enter has run and its PENDING slot holds the call): each process
  * waits for all of them before it dies, and the child they wait for
  * outlives them, so every iteration really leaves 4 or 5 calls in flight
  * (in the kernel, each ends in wait4 returning -ERESTARTSYS as its thread
