@@ -160,6 +160,22 @@ impl<'a> JsonWriter<'a> {
         self.value();
         escape_into(self.out, s.as_bytes());
     }
+    /// One of tracer's own names (syscall, event): ASCII with nothing to
+    /// escape, so copied as it is.
+    #[inline]
+    pub fn name(&mut self, s: &'static str) {
+        debug_assert!(!s.bytes().any(|b| NEEDS_ESCAPE[b as usize] || b >= 0x80), "{s:?} needs escaping");
+        self.ascii_str_with(|out| out.extend_from_slice(s.as_bytes()));
+    }
+    /// Bytes from outside (user memory) as a string: as they are when they
+    /// are UTF-8, else with U+FFFD for each invalid sequence.
+    pub fn bytes_lossy(&mut self, b: &[u8]) {
+        self.value();
+        match std::str::from_utf8(b) {
+            Ok(_) => escape_into(self.out, b),
+            Err(_) => escape_into(self.out, String::from_utf8_lossy(b).as_bytes()),
+        }
+    }
     /// A string value whose text `write` appends to the output directly,
     /// unescaped: only for text that cannot need escaping (e.g. an RFC 3339
     /// timestamp), to skip building it elsewhere first.
@@ -269,14 +285,34 @@ const NEEDS_ESCAPE: [bool; 256] = {
     t
 };
 
+/// Does any of the eight bytes of `w` need escaping (see [`NEEDS_ESCAPE`])?
+/// The classic "has a byte less than n" and "has a zero byte" word tests:
+/// exact as to whether one exists.
+#[inline]
+fn needs_escape_in(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    control | zero_in(w ^ (ONES * u64::from(b'"'))) | zero_in(w ^ (ONES * u64::from(b'\\'))) | zero_in(w ^ (ONES * 0x7f)) != 0
+}
+
 /// Writes `s` (UTF-8) as a JSON string literal, escaping `"`, `\\` and all
 /// control characters (U+0000–U+001F and U+007F). Runs of plain bytes are
 /// copied whole: most strings (names, flags, comms) have nothing to escape.
 pub fn escape_into(out: &mut Vec<u8>, s: &[u8]) {
     out.reserve(s.len() + 2);
     out.push(b'"');
+    // Eight bytes at a time up to the first word that holds one to escape.
+    let mut clean = 0;
+    while let Some(word) = s.get(clean..clean + 8) {
+        if needs_escape_in(u64::from_le_bytes(word.try_into().expect("8 bytes"))) {
+            break;
+        }
+        clean += 8;
+    }
     let mut start = 0;
-    for (i, &b) in s.iter().enumerate() {
+    for (i, &b) in s.iter().enumerate().skip(clean) {
         if !NEEDS_ESCAPE[b as usize] {
             continue;
         }
