@@ -146,14 +146,16 @@ impl<'a> JsonWriter<'a> {
     #[inline]
     pub fn hex(&mut self, v: u64) {
         self.value();
-        // Right to left, closing quote at byte 19 of a 40-byte buffer, then
-        // a fixed 20 bytes copied from the opening quote (as `push_u64`).
-        let mut buf = [0u8; 40];
-        buf[19] = b'"';
-        let i = 19 - fill_hex_before(v, &mut buf, 19);
-        buf[i - 3..i].copy_from_slice(b"\"0x");
-        let text: &[u8; 20] = buf[i - 3..i + 17].try_into().expect("i >= 3");
-        push_padded(self.out, text, 23 - i);
+        let (digits, n) = hex_digits(v);
+        // `"0x`, all sixteen digit bytes (only the first `n` are kept), `"`:
+        // fixed-size stores straight into the line.
+        let spare = &mut self.out.spare_capacity_mut_at_least(20)[..20];
+        for (d, b) in spare.iter_mut().zip(b"\"0x".iter().chain(&digits)) {
+            d.write(*b);
+        }
+        spare[3 + n].write(b'"');
+        // SAFETY: bytes 0..3 + n + 1 of the spare capacity were written above.
+        unsafe { self.out.set_len(self.out.len() + 4 + n) };
     }
     #[inline]
     pub fn str(&mut self, s: &str) {
@@ -188,44 +190,45 @@ impl<'a> JsonWriter<'a> {
     }
 }
 
-/// Writes `v` in lowercase hex without leading zeros ("0" for zero) into
-/// `buf` ending just before `end`; returns how many digits (at most 16).
+/// The lowercase hex digits of `v`, without leading zeros, at the start of
+/// sixteen bytes (the rest is filler); and how many there are (1 for 0).
+/// All sixteen are worked out at once in two words: no loop, no branch.
 #[inline]
-fn fill_hex_before(mut v: u64, buf: &mut [u8; 40], end: usize) -> usize {
-    let mut i = end;
-    loop {
-        i -= 1;
-        buf[i] = HEX[(v & 0xf) as usize];
-        v >>= 4;
-        if v == 0 {
-            return end - i;
-        }
+fn hex_digits(v: u64) -> ([u8; 16], usize) {
+    /// Eight nibbles of `x` to eight ASCII hex digits, most significant
+    /// digit in the most significant byte.
+    #[inline]
+    fn eight(x: u32) -> u64 {
+        let mut v = u64::from(x);
+        // Spread the nibbles one per byte: nibble k lands in byte k.
+        v = (v | (v << 16)) & 0x0000_ffff_0000_ffff;
+        v = (v | (v << 8)) & 0x00ff_00ff_00ff_00ff;
+        v = (v | (v << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+        // 1 in each byte whose nibble is 10 or more: those become letters.
+        let letters = ((v + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+        v + 0x3030_3030_3030_3030 + letters * (b'a' - b'0' - 10) as u64
     }
+    let n = (64 - (v | 1).leading_zeros() as usize).div_ceil(4);
+    let all = (u128::from(eight((v >> 32) as u32)) << 64) | u128::from(eight(v as u32));
+    ((all << ((16 - n) * 8)).to_be_bytes(), n)
 }
 
 /// Appends `v` in lowercase hex without leading zeros ("0" for zero).
 pub fn push_hex(out: &mut Vec<u8>, v: u64) {
-    let mut buf = [0u8; 40];
-    let i = 20 - fill_hex_before(v, &mut buf, 20);
-    let digits: &[u8; 20] = buf[i..i + 20].try_into().expect("i <= 20");
-    push_padded(out, digits, 20 - i);
+    let (digits, n) = hex_digits(v);
+    out.extend_from_slice(&digits[..n]);
 }
 
-/// Appends `buf[..n]` by copying all of `buf` (a fixed size, so a few
-/// register moves) into the vector's spare room and keeping `n` bytes of
-/// it. For the short, variable-length pieces a line is made of (numbers,
-/// hex), a call into libc's memcpy cost more than the copy itself.
-#[inline]
-fn push_padded<const N: usize>(out: &mut Vec<u8>, buf: &[u8; N], n: usize) {
-    let n = n.min(N);
-    out.reserve(N);
-    let len = out.len();
-    // SAFETY: `reserve` made room for N more bytes after `len`; all N are
-    // written (u8 needs no drop), and only the first `n <= N` of them are
-    // taken into the vector's length.
-    unsafe {
-        std::ptr::copy_nonoverlapping(buf.as_ptr(), out.as_mut_ptr().add(len), N);
-        out.set_len(len + n);
+/// Room for at least `n` more bytes, as the vector's spare capacity.
+trait SpareAtLeast {
+    fn spare_capacity_mut_at_least(&mut self, n: usize) -> &mut [std::mem::MaybeUninit<u8>];
+}
+
+impl SpareAtLeast for Vec<u8> {
+    #[inline]
+    fn spare_capacity_mut_at_least(&mut self, n: usize) -> &mut [std::mem::MaybeUninit<u8>] {
+        self.reserve(n);
+        self.spare_capacity_mut()
     }
 }
 
@@ -237,28 +240,56 @@ const DEC_PAIRS: &[u8; 200] = b"\
     6061626364656667686970717273747576777879\
     8081828384858687888990919293949596979899";
 
-/// Appends `v` in decimal: digits are written right to left ending at
-/// byte 20 of a 40-byte buffer, then a fixed 20 bytes are copied from where
-/// they start (the copy may run into the unused tail, never past it).
+/// Decimal digits of `v` (at least 1).
+#[inline]
+fn dec_len(v: u64) -> usize {
+    const POW10: [u64; 20] = {
+        let mut t = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    // floor(log10(2^bits)) is the count or one less (1233/4096 ~ log10 2).
+    let bits = 64 - (v | 1).leading_zeros() as usize;
+    let t = (bits * 1233) >> 12;
+    t + usize::from(v >= POW10[t])
+}
+
+/// Appends `v` in decimal: the length first, then the digits written two at
+/// a time, right to left, straight into the vector's spare room (no
+/// staging buffer: copying one out after byte-sized stores stalls on
+/// store forwarding).
 #[inline]
 pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
-    let mut buf = [0u8; 40];
-    let mut i = 20;
+    if v < 10 {
+        out.push(b'0' + v as u8);
+        return;
+    }
+    let n = dec_len(v);
+    let spare = &mut out.spare_capacity_mut_at_least(20)[..n];
+    let mut i = n;
     while v >= 100 {
         let pair = (v % 100) as usize * 2;
         v /= 100;
         i -= 2;
-        buf[i..i + 2].copy_from_slice(&DEC_PAIRS[pair..pair + 2]);
+        spare[i].write(DEC_PAIRS[pair]);
+        spare[i + 1].write(DEC_PAIRS[pair + 1]);
     }
     if v >= 10 {
         i -= 2;
-        buf[i..i + 2].copy_from_slice(&DEC_PAIRS[v as usize * 2..v as usize * 2 + 2]);
+        spare[i].write(DEC_PAIRS[v as usize * 2]);
+        spare[i + 1].write(DEC_PAIRS[v as usize * 2 + 1]);
     } else {
         i -= 1;
-        buf[i] = b'0' + v as u8;
+        spare[i].write(b'0' + v as u8);
     }
-    let digits: &[u8; 20] = buf[i..i + 20].try_into().expect("i <= 20");
-    push_padded(out, digits, 20 - i);
+    // Every one of the n bytes was written only if the length was right.
+    assert_eq!(i, 0, "dec_len({v}) miscounted");
+    // SAFETY: spare[..n] was written in full (checked just above).
+    unsafe { out.set_len(out.len() + n) };
 }
 
 /// Appends `v` in decimal, with a `-` if negative.
