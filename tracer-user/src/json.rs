@@ -149,13 +149,18 @@ impl<'a> JsonWriter<'a> {
         let (digits, n) = hex_digits(v);
         // `"0x`, all sixteen digit bytes (only the first `n` are kept), `"`:
         // fixed-size stores straight into the line.
-        let spare = &mut self.out.spare_capacity_mut_at_least(20)[..20];
-        for (d, b) in spare.iter_mut().zip(b"\"0x".iter().chain(&digits)) {
-            d.write(*b);
+        self.out.reserve(20);
+        let len = self.out.len();
+        // SAFETY: `reserve` made room for 20 bytes after `len`; 3 + 16 are
+        // written, then the quote at 3 + n <= 19, and the length covers
+        // exactly the first 4 + n of them.
+        unsafe {
+            let p = self.out.as_mut_ptr().add(len);
+            std::ptr::copy_nonoverlapping(b"\"0x".as_ptr(), p, 3);
+            std::ptr::copy_nonoverlapping(digits.as_ptr(), p.add(3), 16);
+            *p.add(3 + n) = b'"';
+            self.out.set_len(len + 4 + n);
         }
-        spare[3 + n].write(b'"');
-        // SAFETY: bytes 0..3 + n + 1 of the spare capacity were written above.
-        unsafe { self.out.set_len(self.out.len() + 4 + n) };
     }
     #[inline]
     pub fn str(&mut self, s: &str) {
@@ -219,19 +224,6 @@ pub fn push_hex(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(&digits[..n]);
 }
 
-/// Room for at least `n` more bytes, as the vector's spare capacity.
-trait SpareAtLeast {
-    fn spare_capacity_mut_at_least(&mut self, n: usize) -> &mut [std::mem::MaybeUninit<u8>];
-}
-
-impl SpareAtLeast for Vec<u8> {
-    #[inline]
-    fn spare_capacity_mut_at_least(&mut self, n: usize) -> &mut [std::mem::MaybeUninit<u8>] {
-        self.reserve(n);
-        self.spare_capacity_mut()
-    }
-}
-
 /// "00" "01" … "99": two decimal digits per division.
 const DEC_PAIRS: &[u8; 200] = b"\
     0001020304050607080910111213141516171819\
@@ -269,7 +261,8 @@ pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
         return;
     }
     let n = dec_len(v);
-    let spare = &mut out.spare_capacity_mut_at_least(20)[..n];
+    out.reserve(n);
+    let spare = &mut out.spare_capacity_mut()[..n];
     let mut i = n;
     while v >= 100 {
         let pair = (v % 100) as usize * 2;

@@ -102,7 +102,38 @@ pub fn write_hex(out: &mut impl Sink, v: u64) {
 ///   (in table order, `|`-separated) and its bits are cleared; remaining
 ///   bits follow as `0x...`. If nothing was named and `unknown` is
 ///   `Some("X_???")`, the hex is followed by ` /* X_??? */`.
+///
+/// The same few values come again and again (every pthread_create passes
+/// the same clone3 flags): the text of the last ones is kept, so a repeat
+/// is one copy instead of a walk of the table and a copy per name.
 fn push_flags(out: &mut impl Sink, v: u64, table: &Table, unknown: Option<&str>) {
+    // Direct-mapped, by value, table (clone and clone3 share a table but
+    // not its length) and family name.
+    let key = (v, table.as_ptr() as usize, table.len(), unknown.map_or(0, |u| u.as_ptr() as usize));
+    let slot = (v ^ v >> 17 ^ (key.1 >> 4) as u64 ^ key.2 as u64) as usize % FLAGS_MEMO_SLOTS;
+    FLAGS_MEMO.with_borrow_mut(|memo| {
+        let (k, text) = &mut memo[slot];
+        if *k != Some(key) {
+            text.clear();
+            render_flags(text, v, table, unknown);
+            *k = Some(key);
+        }
+        out.put(text);
+    });
+}
+
+const FLAGS_MEMO_SLOTS: usize = 64;
+
+/// Value, table address and length, family name address.
+type FlagsKey = (u64, usize, usize, usize);
+
+thread_local! {
+    static FLAGS_MEMO: std::cell::RefCell<Vec<(Option<FlagsKey>, String)>> =
+        std::cell::RefCell::new(vec![(None, String::new()); FLAGS_MEMO_SLOTS]);
+}
+
+/// [`push_flags`] without the memo.
+fn render_flags(out: &mut String, v: u64, table: &Table, unknown: Option<&str>) {
     if v == 0 {
         out.put(lookup(table, 0).unwrap_or("0"));
         return;
