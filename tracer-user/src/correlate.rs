@@ -187,6 +187,55 @@ pub enum Record {
     Unreaped(Unreaped),
 }
 
+/// The records one event completes: none or one but for an exit that
+/// leaves several children, so one is kept inline (no allocation).
+#[derive(Debug)]
+pub enum Records {
+    One(Option<Record>),
+    Many(Vec<Record>),
+}
+
+impl Default for Records {
+    fn default() -> Self {
+        Records::One(None)
+    }
+}
+
+impl Records {
+    fn push(&mut self, r: Record) {
+        match self {
+            Records::One(slot @ None) => *slot = Some(r),
+            Records::One(Some(_)) => {
+                let Records::One(Some(first)) = std::mem::take(self) else { unreachable!() };
+                *self = Records::Many(vec![first, r]);
+            }
+            Records::Many(v) => v.push(r),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[Record] {
+        match self {
+            Records::One(r) => r.as_slice(),
+            Records::Many(v) => v,
+        }
+    }
+}
+
+impl std::ops::Deref for Records {
+    type Target = [Record];
+    fn deref(&self) -> &[Record] {
+        self.as_slice()
+    }
+}
+
+impl<'a> IntoIterator for &'a Records {
+    type Item = &'a Record;
+    type IntoIter = std::slice::Iter<'a, Record>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
 /// One child process's story so far.
 #[derive(Clone, Debug, Default)]
 struct Child {
@@ -227,8 +276,8 @@ impl Correlator {
     /// Feeds one event (with the `seq` its line got); returns the records
     /// it completes. `procs` observes `ev` after this (an exit must still
     /// find the dying process's children).
-    pub fn event(&mut self, ev: &Event, seq: u64, procs: &mut ProcTable) -> Vec<Record> {
-        let mut out = Vec::new();
+    pub fn event(&mut self, ev: &Event, seq: u64, procs: &mut ProcTable) -> Records {
+        let mut out = Records::default();
         match ev {
             Event::Syscall(s) if s.ret >= 0 || s.no_return() => self.syscall(s, seq, procs, &mut out),
             Event::Fork(f) if !f.thread => {
@@ -310,7 +359,7 @@ impl Correlator {
         self.children.insert(pid, c);
     }
 
-    fn syscall(&mut self, s: &SyscallEvent, seq: u64, procs: &mut ProcTable, out: &mut Vec<Record>) {
+    fn syscall(&mut self, s: &SyscallEvent, seq: u64, procs: &mut ProcTable, out: &mut Records) {
         let h = &s.header;
         let a = s.args;
         match s.nr {
@@ -397,7 +446,7 @@ impl Correlator {
         }
     }
 
-    fn reaped(&mut self, s: &SyscallEvent, seq: u64, procs: &mut ProcTable, out: &mut Vec<Record>) {
+    fn reaped(&mut self, s: &SyscallEvent, seq: u64, procs: &mut ProcTable, out: &mut Records) {
         let h = &s.header;
         let ret = s.ret as u32;
         // wait4 returns the pid as the waiter's namespace numbers it.
