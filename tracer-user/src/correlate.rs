@@ -190,6 +190,8 @@ pub enum Record {
 /// The records one event completes: none or one but for an exit that
 /// leaves several children, so one is kept inline (no allocation).
 #[derive(Debug)]
+// The inline record is the point: boxing it would bring the allocation back.
+#[allow(clippy::large_enum_variant)]
 pub enum Records {
     One(Option<Record>),
     Many(Vec<Record>),

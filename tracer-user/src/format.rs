@@ -445,6 +445,25 @@ mod tests {
     }
 
     #[test]
+    fn rfc3339_remembered_second_follows_the_clock_both_ways() {
+        let f = |ns: i128| {
+            let mut o = b"x".to_vec();
+            push_rfc3339(&mut o, ns);
+            String::from_utf8(o).unwrap()
+        };
+        let t = 1_798_761_599_000_000_000; // 2026-12-31T23:59:59Z
+        assert_eq!(f(t + 5), "x2026-12-31T23:59:59.000000005Z");
+        assert_eq!(f(t + 999_999_999), "x2026-12-31T23:59:59.999999999Z");
+        assert_eq!(f(t + 1_000_000_000), "x2027-01-01T00:00:00.000000000Z");
+        // Back in time (events of another CPU can be older), then a year
+        // too wide for the remembered layout, then back again.
+        assert_eq!(f(t - 1), "x2026-12-31T23:59:58.999999999Z");
+        assert_eq!(f(253_402_300_800_000_000_001), "x10000-01-01T00:00:00.000000001Z");
+        assert_eq!(f(t + 7), "x2026-12-31T23:59:59.000000007Z");
+        assert_eq!(f(-1), "x1969-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
     fn numbers_errno_and_unknown_syscalls_without_format() {
         let mut ev = mmap_event(b"x", -4000);
         let v = line(&ev);

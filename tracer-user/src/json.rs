@@ -472,6 +472,80 @@ mod tests {
         assert_eq!(s, format!("{}1,2{}", "[".repeat(64), "]".repeat(64)));
     }
 
+    /// The escaping rules spelled out one char at a time: what the fast
+    /// path must agree with.
+    fn escaped_slowly(s: &str) -> String {
+        let mut o = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => o.push_str("\\\""),
+                '\\' => o.push_str("\\\\"),
+                '\n' => o.push_str("\\n"),
+                '\r' => o.push_str("\\r"),
+                '\t' => o.push_str("\\t"),
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => o.push_str(&format!("\\u{:04x}", c as u32)),
+                c => o.push(c),
+            }
+        }
+        o.push('"');
+        o
+    }
+
+    #[test]
+    fn escaping_finds_the_byte_wherever_it_sits_in_an_eight_byte_word() {
+        // Each byte that needs escaping at every position of a 24-char
+        // string (first word, word boundaries, tail), among ASCII and
+        // among multi-byte UTF-8 (bytes >= 0x80 must not look special).
+        for special in ["\"", "\\", "\n", "\0", "\x1f", "\x7f"] {
+            for filler in ['a', 'é', '~', ' '] {
+                for at in 0..=24 {
+                    let mut s: String = std::iter::repeat_n(filler, 24).collect();
+                    let cut = s.char_indices().nth(at).map_or(s.len(), |(i, _)| i);
+                    s.insert_str(cut, special);
+                    let mut o = Vec::new();
+                    escape_into(&mut o, s.as_bytes());
+                    assert_eq!(String::from_utf8(o.clone()).unwrap(), escaped_slowly(&s), "{s:?}");
+                    assert_eq!(serde_json::from_slice::<String>(&o).unwrap(), s);
+                }
+            }
+        }
+        // Nothing to escape, at lengths around the word size.
+        for n in 0..20 {
+            let s = "x".repeat(n);
+            let mut o = Vec::new();
+            escape_into(&mut o, s.as_bytes());
+            assert_eq!(o, format!("\"{s}\"").as_bytes());
+        }
+    }
+
+    #[test]
+    fn user_bytes_that_are_not_utf8_become_replacement_characters() {
+        assert_eq!(render(|w| w.bytes_lossy(b"ok\xff\"\n")), "\"ok\u{fffd}\\\"\\n\"");
+        assert_eq!(render(|w| w.bytes_lossy(b"\xe2\x82")), "\"\u{fffd}\"");
+        assert_eq!(render(|w| w.bytes_lossy(b"")), "\"\"");
+        assert_eq!(render(|w| w.bytes_lossy("€\x01".as_bytes())), "\"€\\u0001\"");
+    }
+
+    #[test]
+    fn numbers_after_existing_text_grow_the_buffer_as_needed() {
+        // Start with no spare room at all, so every append must reserve.
+        let mut o = Vec::with_capacity(1);
+        o.push(b'[');
+        push_i64(&mut o, i64::MIN);
+        o.push(b',');
+        push_u64(&mut o, u64::MAX);
+        o.push(b',');
+        push_i64(&mut o, -7);
+        o.push(b',');
+        push_u64(&mut o, 0);
+        {
+            let mut w = JsonWriter::new(&mut o);
+            w.hex(u64::MAX);
+            w.hex(0);
+        }
+        assert_eq!(String::from_utf8(o).unwrap(), "[-9223372036854775808,18446744073709551615,-7,0\"0xffffffffffffffff\"\"0x0\"");
+    }
+
     #[test]
     fn hex_has_no_leading_zeros() {
         for (v, s) in [(0u64, "0"), (1, "1"), (0x7f89_78e0_0000, "7f8978e00000"), (u64::MAX, "ffffffffffffffff")] {

@@ -926,6 +926,45 @@ mod tests {
     // or the real call where it fails harmlessly).
 
     #[test]
+    fn decimal_and_hex_by_hand_match_std() {
+        for v in [0i64, 1, -1, 9, 10, -10, 99, 100, i64::MAX, i64::MIN, -4095, 1 << 53] {
+            let mut s = String::new();
+            write_dec(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+        for v in [0u64, 1, 9, 10, u64::MAX, u64::MAX - 1, 1 << 63, 10_000_000_000_000_000_000] {
+            let (mut d, mut h) = (String::new(), Vec::new());
+            write_udec(&mut d, v);
+            write_hex(&mut h, v);
+            assert_eq!(d, v.to_string());
+            assert_eq!(h, format!("{v:#x}").as_bytes());
+        }
+    }
+
+    #[test]
+    fn remembered_flag_texts_never_answer_for_another_value_or_table() {
+        // clone and clone3 share CLONE_FLAGS (clone without its last three
+        // entries): the same bits must still print per call.
+        assert_eq!(clone3_flags(0x80), "CLONE_NEWTIME");
+        assert_eq!(clone_flags(0x8000_0000), "CLONE_IO");
+        assert_eq!(clone3_flags(0x1_0000_0000), "CLONE_CLEAR_SIGHAND");
+        assert_eq!(clone_flags(0x1_0000_0000), "0x100000000 /* CLONE_??? */");
+        assert_eq!(clone3_flags(0x1_0000_0000), "CLONE_CLEAR_SIGHAND");
+        // Far more values than the memo has slots, twice over, in a
+        // different order the second time: every answer as rendered afresh.
+        let values: Vec<u64> = (0..300u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (i % 40)).collect();
+        let fresh: Vec<String> = values.iter().map(|&v| string_of(|s| render_flags(s, v, PROT, Some("PROT_???")))).collect();
+        let forth = 0..values.len();
+        for i in forth.clone().chain(forth.rev()) {
+            let v = values[i];
+            {
+                assert_eq!(prot(v), fresh[i], "{v:#x}");
+                assert_eq!(sa_flags(v), string_of(|s| render_flags(s, v, SA_FLAGS, Some("SA_???"))));
+            }
+        }
+    }
+
+    #[test]
     fn prot_strings() {
         // mprotect(NULL, 0, PROT_NONE)            = 0
         assert_eq!(prot(0), "PROT_NONE");
