@@ -175,7 +175,31 @@ pub(crate) fn begin_record(w: &mut JsonWriter<'_>, seq: u64, unix_ns: i128, cpu:
 
 /// The task the event belongs to: host ids, namespace ids when the task
 /// is not in the initial pid namespace, credentials, comm, cgroup.
+///
+/// The same task writes line after line (a thread's calls, an event and
+/// the records it completes): the text for the last one is kept, keyed by
+/// its whole header but for the CPU and time, which it does not show.
 pub(crate) fn write_task(w: &mut JsonWriter<'_>, h: &Header) {
+    LAST_TASK.with_borrow_mut(|(last, text)| {
+        if last.as_ref().is_none_or(|l| !same_task(l, h)) {
+            text.clear();
+            render_task(&mut JsonWriter::continuing_object(text), h);
+            *last = Some(h.clone());
+        }
+        w.members(text);
+    });
+}
+
+thread_local! {
+    static LAST_TASK: std::cell::RefCell<(Option<Header>, Vec<u8>)> = const { std::cell::RefCell::new((None, Vec::new())) };
+}
+
+/// Same header, but for what [`render_task`] does not write.
+fn same_task(a: &Header, b: &Header) -> bool {
+    Header { cpu: b.cpu, ts_boot_ns: b.ts_boot_ns, ..a.clone() } == *b
+}
+
+fn render_task(w: &mut JsonWriter<'_>, h: &Header) {
     w.key("pid");
     w.u64(h.pid.into());
     w.key("tid");

@@ -28,6 +28,27 @@ impl<'a> JsonWriter<'a> {
         JsonWriter { out, need_comma: 0, depth: 0, after_key: false }
     }
 
+    /// A writer for members that continue an object opened elsewhere: its
+    /// first member starts with a comma. What it writes is for
+    /// [`JsonWriter::members`].
+    #[inline]
+    pub fn continuing_object(out: &'a mut Vec<u8>) -> Self {
+        JsonWriter { out, need_comma: 1, depth: 1, after_key: false }
+    }
+
+    /// Appends members a [`JsonWriter::continuing_object`] wrote to the
+    /// object open here (without their leading comma if they come first).
+    #[inline]
+    pub fn members(&mut self, text: &[u8]) {
+        assert!(self.depth > 0 && !self.after_key, "members go inside an object, between members");
+        let bit = 1u64 << (self.depth - 1);
+        let text = if self.need_comma & bit != 0 { text } else { text.strip_prefix(b",").unwrap_or(text) };
+        if !text.is_empty() {
+            self.need_comma |= bit;
+        }
+        self.out.extend_from_slice(text);
+    }
+
     /// Comma before a member or array element, if one came before it.
     #[inline]
     fn sep(&mut self) {
@@ -544,6 +565,22 @@ mod tests {
             w.hex(0);
         }
         assert_eq!(String::from_utf8(o).unwrap(), "[-9223372036854775808,18446744073709551615,-7,0\"0xffffffffffffffff\"\"0x0\"");
+    }
+
+    #[test]
+    fn members_written_apart_join_an_object_with_the_right_commas() {
+        let mut apart = Vec::new();
+        let mut w = JsonWriter::continuing_object(&mut apart);
+        w.key("b");
+        w.u64(2);
+        w.key_array("c");
+        w.u64(3);
+        w.end_array();
+        assert_eq!(apart, br#","b":2,"c":[3]"#);
+        // After a member, as the first member, and followed by one.
+        assert_eq!(render(|w| { w.begin_object(); w.key("a"); w.u64(1); w.members(&apart); w.end_object(); }), r#"{"a":1,"b":2,"c":[3]}"#);
+        assert_eq!(render(|w| { w.begin_object(); w.members(&apart); w.key("d"); w.null(); w.end_object(); }), r#"{"b":2,"c":[3],"d":null}"#);
+        assert_eq!(render(|w| { w.begin_object(); w.members(b""); w.key("d"); w.null(); w.end_object(); }), r#"{"d":null}"#);
     }
 
     #[test]
