@@ -469,6 +469,36 @@ mod tests {
     }
 
     #[test]
+    fn remembered_task_text_follows_every_header_field_but_cpu_and_time() {
+        let Event::Syscall(first) = mmap_event(b"threads", 0) else { panic!() };
+        let with = |f: &dyn Fn(&mut Header)| {
+            let mut e = first.clone();
+            f(&mut e.header);
+            line(&Event::Syscall(e))
+        };
+        let v = with(&|_| {});
+        assert_eq!((v["pid"].as_u64(), v["cpu"].as_u64(), v["comm"].as_str()), (Some(74199), Some(1), Some("threads")));
+        // cpu and time are not task fields: written fresh, task text kept.
+        let v = with(&|h| {
+            h.cpu = 0;
+            h.ts_boot_ns += 5;
+        });
+        assert_eq!((v["cpu"].as_u64(), v["ts"].as_str(), v["tid"].as_u64()), (Some(0), Some("2025-11-27T06:45:47.000000012Z"), Some(74199)));
+        // Any task field changed shows, one at a time.
+        assert_eq!(with(&|h| h.tid = 74200)["tid"], 74200);
+        assert_eq!(with(&|h| h.ppid = 2)["ppid"], 2);
+        assert_eq!(with(&|h| h.uid = 1000)["uid"], 1000);
+        assert_eq!(with(&|h| h.gid = 1000)["gid"], 1000);
+        assert_eq!(with(&|h| h.comm = Comm::from_bytes(b"other"))["comm"], "other");
+        assert_eq!(with(&|h| h.cgroup_id = 5)["cgroup_id"], 5);
+        assert_eq!(with(&|h| h.ns_level = 1)["ns_pid"], 74199);
+        assert_eq!(with(&|h| { h.ns_level = 1; h.ns_pid = 3 })["ns_pid"], 3);
+        let v = with(&|_| {});
+        assert_eq!((v["tid"].as_u64(), v["uid"].as_u64(), v["comm"].as_str()), (Some(74199), Some(0), Some("threads")));
+        assert!(v.get("ns_pid").is_none());
+    }
+
+    #[test]
     fn rfc3339_remembered_second_follows_the_clock_both_ways() {
         let f = |ns: i128| {
             let mut o = b"x".to_vec();
