@@ -28,64 +28,148 @@ pub enum Value {
 
 pub type Args = Vec<(&'static str, Value)>;
 
-/// Decoded arguments of `ev`, plus the names of arguments whose user memory
-/// could not be read.
+/// Receives decoded arguments, in order. The JSON formatter implements it
+/// by writing each straight into the line (no tree, no allocation);
+/// [`ValueTree`] builds [`Value`]s of them.
+pub trait ArgOut {
+    fn int(&mut self, key: &'static str, v: i64);
+    fn ptr(&mut self, key: &'static str, v: u64);
+    fn bool(&mut self, key: &'static str, v: bool);
+    /// Symbolic text that `write` renders with `names` (names, flags,
+    /// numbers): ASCII, never in need of escaping.
+    fn sym(&mut self, key: &'static str, write: impl FnOnce(&mut Vec<u8>));
+    /// Bytes read from user memory, as UTF-8 (U+FFFD for bytes that are
+    /// not); `key` None for an element of the open array.
+    fn user_str(&mut self, key: Option<&'static str>, bytes: &[u8]);
+    fn begin_obj(&mut self, key: &'static str);
+    fn end_obj(&mut self);
+    fn begin_arr(&mut self, key: &'static str);
+    fn end_arr(&mut self);
+}
+
+/// An [`ArgOut`] that builds the [`Value`] tree.
+#[derive(Default)]
+pub struct ValueTree {
+    /// The open objects and arrays: key, members so far.
+    open: Vec<(&'static str, Args)>,
+    pub args: Args,
+}
+
+impl ValueTree {
+    fn push(&mut self, key: &'static str, v: Value) {
+        match self.open.last_mut() {
+            Some((_, members)) => members.push((key, v)),
+            None => self.args.push((key, v)),
+        }
+    }
+
+    fn close(&mut self) -> (&'static str, Args) {
+        self.open.pop().expect("a close for every open")
+    }
+}
+
+impl ArgOut for ValueTree {
+    fn int(&mut self, key: &'static str, v: i64) {
+        self.push(key, Value::Int(v));
+    }
+    fn ptr(&mut self, key: &'static str, v: u64) {
+        self.push(key, Value::Ptr(v));
+    }
+    fn bool(&mut self, key: &'static str, v: bool) {
+        self.push(key, Value::Bool(v));
+    }
+    fn sym(&mut self, key: &'static str, write: impl FnOnce(&mut Vec<u8>)) {
+        let mut b = Vec::new();
+        write(&mut b);
+        self.push(key, Value::Str(String::from_utf8_lossy(&b).into_owned()));
+    }
+    fn user_str(&mut self, key: Option<&'static str>, bytes: &[u8]) {
+        self.push(key.unwrap_or(""), Value::Str(String::from_utf8_lossy(bytes).into_owned()));
+    }
+    fn begin_obj(&mut self, key: &'static str) {
+        self.open.push((key, Vec::new()));
+    }
+    fn end_obj(&mut self) {
+        let (key, members) = self.close();
+        self.push(key, Value::Obj(members));
+    }
+    fn begin_arr(&mut self, key: &'static str) {
+        self.open.push((key, Vec::new()));
+    }
+    fn end_arr(&mut self) {
+        let (key, items) = self.close();
+        self.push(key, Value::Arr(items.into_iter().map(|(_, v)| v).collect()));
+    }
+}
+
+/// Decoded arguments of `ev` as values, plus the names of arguments whose
+/// user memory could not be read.
 pub fn decode_args(ev: &SyscallEvent) -> (Args, Vec<&'static str>) {
-    let a = ev.args;
+    let mut tree = ValueTree::default();
     let mut failed = Vec::new();
-    let args = match ev.nr {
-        nr::MMAP => vec![
-            ("addr", Value::Ptr(a[0])),
-            ("len", Value::Int(a[1] as i64)),
-            ("prot", Value::Str(names::prot(a[2]))),
-            ("flags", Value::Str(names::mmap_flags(a[3]))),
-            ("fd", Value::Int(a[4] as i32 as i64)),
-            ("off", Value::Int(a[5] as i64)),
-        ],
-        nr::MPROTECT => vec![
-            ("start", Value::Ptr(a[0])),
-            ("len", Value::Int(a[1] as i64)),
-            ("prot", Value::Str(names::prot(a[2]))),
-        ],
+    write_args(ev, &mut tree, &mut failed);
+    (tree.args, failed)
+}
+
+/// Decodes the arguments of `ev` into `o`; the names of arguments whose
+/// user memory could not be read go to `failed`.
+pub fn write_args(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'static str>) {
+    let a = ev.args;
+    match ev.nr {
+        nr::MMAP => {
+            o.ptr("addr", a[0]);
+            o.int("len", a[1] as i64);
+            o.sym("prot", |s| names::write_prot(s, a[2]));
+            o.sym("flags", |s| names::write_mmap_flags(s, a[3]));
+            o.int("fd", a[4] as i32 as i64);
+            o.int("off", a[5] as i64);
+        }
+        nr::MPROTECT => {
+            o.ptr("start", a[0]);
+            o.int("len", a[1] as i64);
+            o.sym("prot", |s| names::write_prot(s, a[2]));
+        }
         // x86-64 argument order: flags, newsp, parent_tidptr, child_tidptr, tls.
-        nr::CLONE => vec![
-            ("clone_flags", Value::Str(names::clone_flags(a[0]))),
-            ("newsp", Value::Ptr(a[1])),
-            ("parent_tidptr", Value::Ptr(a[2])),
-            ("child_tidptr", Value::Ptr(a[3])),
-            ("tls", Value::Ptr(a[4])),
-        ],
+        nr::CLONE => {
+            o.sym("clone_flags", |s| names::write_clone_flags(s, a[0]));
+            o.ptr("newsp", a[1]);
+            o.ptr("parent_tidptr", a[2]);
+            o.ptr("child_tidptr", a[3]);
+            o.ptr("tls", a[4]);
+        }
         nr::CLONE3 => {
-            let mut v = vec![("uargs", Value::Ptr(a[0])), ("size", Value::Int(a[1] as i64))];
+            o.ptr("uargs", a[0]);
+            o.int("size", a[1] as i64);
             if ev.flags & syscall_flags::PARENT_TID_READ_FAILED != 0 {
                 failed.push("cl_args_out");
             }
             match &ev.extra {
                 Extra::Clone3(ca) => {
-                    v.push(("cl_args", clone_args(ca)));
+                    clone_args(o, ca);
                     // strace's `=> {parent_tid=[N]}`: what the call wrote back.
                     if let Some(t) = ca.parent_tid_value {
-                        v.push(("cl_args_out", Value::Obj(vec![("parent_tid", Value::Int(t as i64))])));
+                        o.begin_obj("cl_args_out");
+                        o.int("parent_tid", t as i64);
+                        o.end_obj();
                     }
                 }
                 _ if ev.enter_read_failed() => failed.push("cl_args"),
                 _ => {}
             }
-            v
         }
         nr::WAIT4 => {
-            let mut v = vec![
-                ("upid", Value::Int(a[0] as i32 as i64)),
-                ("stat_addr", Value::Ptr(a[1])),
-                ("options", Value::Str(names::wait4_options(a[2]))),
-                ("ru", Value::Ptr(a[3])),
-            ];
+            o.int("upid", a[0] as i32 as i64);
+            o.ptr("stat_addr", a[1]);
+            o.sym("options", |s| names::write_wait4_options(s, a[2]));
+            o.ptr("ru", a[3]);
             if let Extra::Wait4 { status, rusage } = &ev.extra {
-                if let Some(s) = status {
-                    v.push(("status", wait_status(*s)));
+                if let Some(st) = status {
+                    o.begin_obj("status");
+                    wait_status(o, *st);
+                    o.end_obj();
                 }
                 if let Some(r) = rusage {
-                    v.push(("rusage", rusage_value(r)));
+                    rusage_value(o, r);
                 }
             }
             if ev.flags & syscall_flags::STATUS_READ_FAILED != 0 {
@@ -94,88 +178,100 @@ pub fn decode_args(ev: &SyscallEvent) -> (Args, Vec<&'static str>) {
             if ev.flags & syscall_flags::RUSAGE_READ_FAILED != 0 {
                 failed.push("rusage");
             }
-            v
         }
-        nr::MUNMAP => vec![("addr", Value::Ptr(a[0])), ("len", Value::Int(a[1] as i64))],
-        nr::BRK => vec![("brk", Value::Ptr(a[0]))],
-        nr::EXIT | nr::EXIT_GROUP => vec![("error_code", Value::Int(a[0] as i32 as i64))],
-        nr::SET_TID_ADDRESS => vec![("tidptr", Value::Ptr(a[0]))],
-        nr::SET_ROBUST_LIST => vec![("head", Value::Ptr(a[0])), ("len", Value::Int(a[1] as i64))],
+        nr::MUNMAP => {
+            o.ptr("addr", a[0]);
+            o.int("len", a[1] as i64);
+        }
+        nr::BRK => o.ptr("brk", a[0]),
+        nr::EXIT | nr::EXIT_GROUP => o.int("error_code", a[0] as i32 as i64),
+        nr::SET_TID_ADDRESS => o.ptr("tidptr", a[0]),
+        nr::SET_ROBUST_LIST => {
+            o.ptr("head", a[0]);
+            o.int("len", a[1] as i64);
+        }
         // rseq(struct rseq *rseq, u32 rseq_len, int flags, u32 sig)
-        nr::RSEQ => vec![
-            ("rseq", Value::Ptr(a[0])),
-            ("rseq_len", Value::Int(a[1] as u32 as i64)),
-            ("flags", Value::Str(hex_or_zero(a[2] as u32 as u64))),
-            ("sig", Value::Ptr(a[3] as u32 as u64)),
-        ],
-        nr::ARCH_PRCTL => vec![("option", Value::Str(names::arch_prctl_option(a[0]))), ("arg2", Value::Ptr(a[1]))],
+        nr::RSEQ => {
+            o.ptr("rseq", a[0]);
+            o.int("rseq_len", a[1] as u32 as i64);
+            // `0` or `0x…`, as strace prints rseq's flags.
+            o.sym("flags", |s| match a[2] as u32 {
+                0 => s.push(b'0'),
+                f => names::write_hex(s, f.into()),
+            });
+            o.ptr("sig", a[3] as u32 as u64);
+        }
+        nr::ARCH_PRCTL => {
+            o.sym("option", |s| names::write_arch_prctl_option(s, a[0]));
+            o.ptr("arg2", a[1]);
+        }
         nr::RT_SIGPROCMASK => {
-            let mut v = vec![
-                ("how", Value::Str(names::sigprocmask_how(a[0]))),
-                ("nset", Value::Ptr(a[1])),
-                ("oset", Value::Ptr(a[2])),
-                ("sigsetsize", Value::Int(a[3] as i64)),
-            ];
+            o.sym("how", |s| names::write_sigprocmask_how(s, a[0]));
+            o.ptr("nset", a[1]);
+            o.ptr("oset", a[2]);
+            o.int("sigsetsize", a[3] as i64);
             if let Extra::Sigset { set, oldset } = &ev.extra {
-                v.extend(set.map(|m| ("set", Value::Str(names::sigset(m)))));
-                v.extend(oldset.map(|m| ("oldset", Value::Str(names::sigset(m)))));
+                if let Some(m) = *set {
+                    o.sym("set", |s| names::write_sigset(s, m));
+                }
+                if let Some(m) = *oldset {
+                    o.sym("oldset", |s| names::write_sigset(s, m));
+                }
             }
-            in_out_failed(ev, &mut failed, "set", "oldset");
-            v
+            in_out_failed(ev, failed, "set", "oldset");
         }
         nr::RT_SIGACTION => {
-            let mut v = vec![
-                ("sig", Value::Str(names::signal_string(a[0]))),
-                ("act", Value::Ptr(a[1])),
-                ("oact", Value::Ptr(a[2])),
-                ("sigsetsize", Value::Int(a[3] as i64)),
-            ];
+            o.sym("sig", |s| names::write_signal(s, a[0]));
+            o.ptr("act", a[1]);
+            o.ptr("oact", a[2]);
+            o.int("sigsetsize", a[3] as i64);
             if let Extra::Sigaction { act, oldact } = &ev.extra {
-                v.extend(act.map(|s| ("action", sigaction_value(&s))));
-                v.extend(oldact.map(|s| ("old_action", sigaction_value(&s))));
+                if let Some(sa) = act {
+                    sigaction_value(o, "action", sa);
+                }
+                if let Some(sa) = oldact {
+                    sigaction_value(o, "old_action", sa);
+                }
             }
-            in_out_failed(ev, &mut failed, "action", "old_action");
-            v
+            in_out_failed(ev, failed, "action", "old_action");
         }
         nr::PRLIMIT64 => {
-            let mut v = vec![
-                ("pid", Value::Int(a[0] as i32 as i64)),
-                ("resource", Value::Str(names::rlimit_resource(a[1]))),
-                ("new_rlim", Value::Ptr(a[2])),
-                ("old_rlim", Value::Ptr(a[3])),
-            ];
+            o.int("pid", a[0] as i32 as i64);
+            o.sym("resource", |s| names::write_rlimit_resource(s, a[1]));
+            o.ptr("new_rlim", a[2]);
+            o.ptr("old_rlim", a[3]);
             if let Extra::Rlimit { new, old } = &ev.extra {
-                v.extend(new.map(|r| ("new_limit", rlimit_value(&r))));
-                v.extend(old.map(|r| ("old_limit", rlimit_value(&r))));
+                if let Some(r) = new {
+                    rlimit_value(o, "new_limit", r);
+                }
+                if let Some(r) = old {
+                    rlimit_value(o, "old_limit", r);
+                }
             }
-            in_out_failed(ev, &mut failed, "new_limit", "old_limit");
-            v
+            in_out_failed(ev, failed, "new_limit", "old_limit");
         }
         nr::EXECVE | nr::EXECVEAT => {
             let at = ev.nr == nr::EXECVEAT;
             // execveat(dfd, filename, argv, envp, flags)
-            let (fname, argv, envp) = if at { (a[1], a[2], a[3]) } else { (a[0], a[1], a[2]) };
-            let mut v = Vec::new();
+            let (argv, envp) = if at { (a[2], a[3]) } else { (a[1], a[2]) };
             if at {
-                v.push(("dfd", Value::Int(a[0] as i32 as i64)));
+                o.int("dfd", a[0] as i32 as i64);
             }
             match &ev.extra {
-                Extra::Exec(x) => exec_args(x, fname, argv, envp, &mut v, &mut failed),
+                Extra::Exec(x) => exec_args(o, x, argv, envp, failed),
                 _ => {
                     if ev.enter_read_failed() {
                         failed.push("filename");
                     }
-                    v.push(("envp", Value::Ptr(envp)));
+                    o.ptr("envp", envp);
                 }
             }
             if at {
-                v.push(("flags", Value::Str(names::execveat_flags(a[4]))));
+                o.sym("flags", |s| names::write_execveat_flags(s, a[4]));
             }
-            v
         }
-        _ => Vec::new(),
-    };
-    (args, failed)
+        _ => {}
+    }
 }
 
 /// Strings that were cut short (at strace's 32 bytes for argv, at the
@@ -199,35 +295,27 @@ pub fn truncated(ev: &SyscallEvent) -> Vec<String> {
     out
 }
 
-fn exec_args(x: &ExecArgs, fname: u64, argv: u64, envp: u64, v: &mut Args, failed: &mut Vec<&'static str>) {
+fn exec_args(o: &mut impl ArgOut, x: &ExecArgs, argv: u64, envp: u64, failed: &mut Vec<&'static str>) {
     match &x.filename {
-        Some(f) => v.push(("filename", Value::Str(lossy(f)))),
+        Some(f) => o.user_str(Some("filename"), &f.bytes),
         None => failed.push("filename"),
     }
-    let _ = fname;
     if argv != 0 {
-        let strings: Vec<Value> = x.argv.iter().map(|s| Value::Str(s.as_ref().map(lossy).unwrap_or_default())).collect();
         if x.argv.iter().any(Option::is_none) || x.argv_fault {
             failed.push("argv");
         }
-        v.push(("argv", Value::Arr(strings)));
+        o.begin_arr("argv");
+        for s in &x.argv {
+            o.user_str(None, s.as_ref().map_or(&[][..], |s: &UserStr| &s.bytes));
+        }
+        o.end_arr();
     }
-    v.push(("argc", Value::Int(x.argc.into())));
-    v.push(("envp", Value::Ptr(envp)));
+    o.int("argc", x.argc.into());
+    o.ptr("envp", envp);
     if x.envp_fault {
         failed.push("envp");
     }
-    v.push(("envc", Value::Int(x.envc.into())));
-}
-
-/// A user string for JSON: UTF-8 as is, other bytes as U+FFFD.
-fn lossy(s: &UserStr) -> String {
-    String::from_utf8_lossy(&s.bytes).into_owned()
-}
-
-/// `0` or `0x…`, as strace prints rseq's flags.
-fn hex_or_zero(v: u64) -> String {
-    if v == 0 { "0".into() } else { names::hex(v) }
+    o.int("envc", x.envc.into());
 }
 
 /// The input/output struct of a capturing call that could not be read.
@@ -240,65 +328,69 @@ fn in_out_failed(ev: &SyscallEvent, failed: &mut Vec<&'static str>, input: &'sta
     }
 }
 
-/// The kernel's `struct sigaction`, in strace's words.
-pub fn sigaction_value(s: &KSigaction) -> Value {
-    let mut o = vec![
-        ("sa_handler", Value::Str(names::sa_handler(s.handler))),
-        ("sa_mask", Value::Str(names::sigset(s.mask))),
-        ("sa_flags", Value::Str(names::sa_flags(s.flags))),
-    ];
+/// The kernel's `struct sigaction`, in strace's words, as object `key`.
+pub fn sigaction_value(o: &mut impl ArgOut, key: &'static str, s: &KSigaction) {
+    o.begin_obj(key);
+    o.sym("sa_handler", |b| names::write_sa_handler(b, s.handler));
+    o.sym("sa_mask", |b| names::write_sigset(b, s.mask));
+    o.sym("sa_flags", |b| names::write_sa_flags(b, s.flags));
     if s.flags & names::SA_RESTORER != 0 {
-        o.push(("sa_restorer", Value::Ptr(s.restorer)));
+        o.ptr("sa_restorer", s.restorer);
     }
-    Value::Obj(o)
+    o.end_obj();
 }
 
-/// `struct rlimit64` in strace's words (`8192*1024`, `RLIM64_INFINITY`):
-/// strings, as the values can exceed 2^53.
-pub fn rlimit_value(r: &Rlimit) -> Value {
-    Value::Obj(vec![("rlim_cur", Value::Str(names::rlim(r.cur))), ("rlim_max", Value::Str(names::rlim(r.max)))])
+/// `struct rlimit64` in strace's words (`8192*1024`, `RLIM64_INFINITY`),
+/// as object `key`: strings, as the values can exceed 2^53.
+pub fn rlimit_value(o: &mut impl ArgOut, key: &'static str, r: &Rlimit) {
+    o.begin_obj(key);
+    o.sym("rlim_cur", |b| names::write_rlim(b, r.cur));
+    o.sym("rlim_max", |b| names::write_rlim(b, r.max));
+    o.end_obj();
 }
 
-fn clone_args(ca: &CloneArgs) -> Value {
+fn clone_args(o: &mut impl ArgOut, ca: &CloneArgs) {
     // CLONE_ARGS_SIZE_VER0 (64 bytes) has flags..tls; VER1 (80) adds
     // set_tid/set_tid_size; VER2 (88) adds cgroup. Fields the caller did not
     // pass (a short `size`) are left out rather than shown as zero.
-    let mut o = vec![
-        ("flags", Value::Str(names::clone3_flags(ca.flags))),
-        ("pidfd", Value::Ptr(ca.pidfd)),
-        ("child_tid", Value::Ptr(ca.child_tid)),
-        ("parent_tid", Value::Ptr(ca.parent_tid)),
-        ("exit_signal", Value::Str(names::signal_string(ca.exit_signal))),
-        ("stack", Value::Ptr(ca.stack)),
-        ("stack_size", Value::Int(ca.stack_size as i64)),
-        ("tls", Value::Ptr(ca.tls)),
-    ];
-    o.truncate((ca.len / 8).min(8) as usize);
+    let n = (ca.len / 8).min(8);
+    o.begin_obj("cl_args");
+    for i in 0..n {
+        match i {
+            0 => o.sym("flags", |s| names::write_clone3_flags(s, ca.flags)),
+            1 => o.ptr("pidfd", ca.pidfd),
+            2 => o.ptr("child_tid", ca.child_tid),
+            3 => o.ptr("parent_tid", ca.parent_tid),
+            4 => o.sym("exit_signal", |s| names::write_signal(s, ca.exit_signal)),
+            5 => o.ptr("stack", ca.stack),
+            6 => o.int("stack_size", ca.stack_size as i64),
+            _ => o.ptr("tls", ca.tls),
+        }
+    }
     if ca.len >= 80 {
-        o.push(("set_tid", Value::Ptr(ca.set_tid)));
-        o.push(("set_tid_size", Value::Int(ca.set_tid_size as i64)));
+        o.ptr("set_tid", ca.set_tid);
+        o.int("set_tid_size", ca.set_tid_size as i64);
     }
     if ca.len >= 88 {
-        o.push(("cgroup", Value::Int(ca.cgroup as i64)));
+        o.int("cgroup", ca.cgroup as i64);
     }
-    Value::Obj(o)
+    o.end_obj();
 }
 
-/// wait4's status word, decoded like the W* macros (and strace).
-pub fn wait_status(s: i32) -> Value {
+/// wait4's status word, decoded like the W* macros (and strace), as the
+/// members of the open object.
+pub fn wait_status(o: &mut impl ArgOut, s: i32) {
     let s = s as u32;
     let sig = s & 0x7f;
     if sig == 0 {
-        Value::Obj(vec![("exited", Value::Int(((s >> 8) & 0xff) as i64))])
+        o.int("exited", ((s >> 8) & 0xff) as i64);
     } else if s & 0xff == 0x7f {
-        Value::Obj(vec![("stopped", Value::Str(names::signal_string(((s >> 8) & 0xff) as u64)))])
+        o.sym("stopped", |b| names::write_signal(b, ((s >> 8) & 0xff) as u64));
     } else if s == 0xffff {
-        Value::Obj(vec![("continued", Value::Bool(true))])
+        o.bool("continued", true);
     } else {
-        Value::Obj(vec![
-            ("signaled", Value::Str(names::signal_string(sig as u64))),
-            ("core_dumped", Value::Bool(s & 0x80 != 0)),
-        ])
+        o.sym("signaled", |b| names::write_signal(b, sig as u64));
+        o.bool("core_dumped", s & 0x80 != 0);
     }
 }
 
@@ -307,13 +399,14 @@ const RUSAGE_LONGS: [&str; 14] = [
     "msgsnd", "msgrcv", "nsignals", "nvcsw", "nivcsw",
 ];
 
-fn rusage_value(r: &Rusage) -> Value {
-    let mut o = vec![
-        ("utime_us", Value::Int(r.utime_us as i64)),
-        ("stime_us", Value::Int(r.stime_us as i64)),
-    ];
-    o.extend(RUSAGE_LONGS.iter().zip(r.longs).map(|(n, v)| (*n, Value::Int(v))));
-    Value::Obj(o)
+fn rusage_value(o: &mut impl ArgOut, r: &Rusage) {
+    o.begin_obj("rusage");
+    o.int("utime_us", r.utime_us as i64);
+    o.int("stime_us", r.stime_us as i64);
+    for (n, v) in RUSAGE_LONGS.iter().zip(r.longs) {
+        o.int(n, v);
+    }
+    o.end_obj();
 }
 
 #[cfg(test)]
@@ -414,6 +507,15 @@ mod tests {
         assert_eq!(get(&a, "upid"), &Value::Int(76678));
         assert_eq!(get(&a, "options"), &Value::Str("0".into()));
         assert_eq!(get(&a, "status"), &Value::Obj(vec![("exited", Value::Int(1))]));
+    }
+
+    /// wait4's status alone, as a value.
+    fn wait_status(s: i32) -> Value {
+        let mut t = ValueTree::default();
+        t.begin_obj("status");
+        super::wait_status(&mut t, s);
+        t.end_obj();
+        t.args.pop().expect("the status object").1
     }
 
     // strace: wait4(-1, [{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}], WNOHANG|__WALL, NULL) = 5

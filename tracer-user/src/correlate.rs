@@ -17,7 +17,8 @@
 //! records out; the state is bounded per process and dropped when the
 //! process goes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::decode::{Comm, Event, Extra, Header, SignalPhase, SyscallEvent};
 use crate::names;
@@ -50,8 +51,8 @@ pub struct ThreadCreate {
     pub header: Header,
     pub syscall: &'static str,
     pub child_tid: u32,
-    /// clone3's `flags` / clone's `clone_flags`, as strace names them.
-    pub flags: String,
+    /// clone3's `flags` / clone's `clone_flags` (named by [`Self::write_flags`]).
+    pub flags: u64,
     /// The lowest address of the stack: clone3's `stack`, or for clone the
     /// mapping that holds `newsp`.
     pub stack_base: Option<u64>,
@@ -62,7 +63,82 @@ pub struct ThreadCreate {
     /// None when mmap is not traced and no mapping is on record: unknown.
     pub stack_reused: Option<bool>,
     pub reused_from_tid: Option<u32>,
-    pub sources: Vec<u64>,
+    pub sources: Sources,
+}
+
+impl ThreadCreate {
+    /// The flags as strace names them for the call that made the thread.
+    pub fn write_flags(&self, out: &mut impl names::Sink) {
+        if self.syscall == "clone3" {
+            names::write_clone3_flags(out, self.flags);
+        } else {
+            names::write_clone_flags(out, self.flags);
+        }
+    }
+}
+
+/// The `seq`s of the events a record joins, oldest first: at most four
+/// (a child's fork, exit and SIGCHLD, and the wait4 that reaped it), so
+/// kept inline rather than in a `Vec` per record.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sources {
+    seqs: [u64; 4],
+    len: u8,
+}
+
+impl Sources {
+    pub fn push(&mut self, seq: u64) {
+        self.seqs[usize::from(self.len)] = seq;
+        self.len += 1;
+    }
+}
+
+impl Extend<u64> for Sources {
+    fn extend<I: IntoIterator<Item = u64>>(&mut self, seqs: I) {
+        for s in seqs {
+            self.push(s);
+        }
+    }
+}
+
+impl std::ops::Deref for Sources {
+    type Target = [u64];
+    fn deref(&self) -> &[u64] {
+        &self.seqs[..usize::from(self.len)]
+    }
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self[..].fmt(f)
+    }
+}
+
+/// Maps keyed by pid. The keys are the kernel's, not an adversary's: a
+/// multiply-and-rotate hash (as rustc's FxHash) instead of SipHash, which
+/// cost more than the lookups it served.
+type PidMap<V> = HashMap<u32, V, BuildHasherDefault<PidHasher>>;
+
+#[derive(Default)]
+struct PidHasher(u64);
+
+impl Hasher for PidHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b.into());
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(v.into());
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+    fn finish(&self) -> u64 {
+        // The table takes its bucket from the low bits: bring the
+        // well-mixed high ones down.
+        self.0.rotate_left(26)
+    }
 }
 
 /// The SIGCHLD a child's death generated.
@@ -87,7 +163,7 @@ pub struct Reaped {
     pub zombie_ns: Option<u64>,
     /// From the fork to the child's death.
     pub lifetime_ns: Option<u64>,
-    pub sources: Vec<u64>,
+    pub sources: Sources,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +177,7 @@ pub struct Unreaped {
     /// Its wait-style status, if tracer saw it die.
     pub exit_status: Option<u32>,
     pub zombie_ns: Option<u64>,
-    pub sources: Vec<u64>,
+    pub sources: Sources,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,6 +185,57 @@ pub enum Record {
     ThreadCreate(ThreadCreate),
     Reaped(Reaped),
     Unreaped(Unreaped),
+}
+
+/// The records one event completes: none or one but for an exit that
+/// leaves several children, so one is kept inline (no allocation).
+#[derive(Debug)]
+// The inline record is the point: boxing it would bring the allocation back.
+#[allow(clippy::large_enum_variant)]
+pub enum Records {
+    One(Option<Record>),
+    Many(Vec<Record>),
+}
+
+impl Default for Records {
+    fn default() -> Self {
+        Records::One(None)
+    }
+}
+
+impl Records {
+    fn push(&mut self, r: Record) {
+        match self {
+            Records::One(slot @ None) => *slot = Some(r),
+            Records::One(Some(_)) => {
+                let Records::One(Some(first)) = std::mem::take(self) else { unreachable!() };
+                *self = Records::Many(vec![first, r]);
+            }
+            Records::Many(v) => v.push(r),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[Record] {
+        match self {
+            Records::One(r) => r.as_slice(),
+            Records::Many(v) => v,
+        }
+    }
+}
+
+impl std::ops::Deref for Records {
+    type Target = [Record];
+    fn deref(&self) -> &[Record] {
+        self.as_slice()
+    }
+}
+
+impl<'a> IntoIterator for &'a Records {
+    type Item = &'a Record;
+    type IntoIter = std::slice::Iter<'a, Record>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
 }
 
 /// One child process's story so far.
@@ -126,9 +253,11 @@ struct Child {
 #[derive(Default)]
 pub struct Correlator {
     /// pid → stack mappings, pending (no clone yet) and handed out.
-    stacks: HashMap<u32, Vec<Mapping>>,
+    /// (A ring: a process that maps stacks without ever starting a thread
+    /// on them drops the oldest at every mmap.)
+    stacks: PidMap<VecDeque<Mapping>>,
     /// child pid → its story.
-    children: HashMap<u32, Child>,
+    children: PidMap<Child>,
     /// mmap is not traced: a clone with no stack mapping on record says
     /// nothing about glibc's stack cache, so `stack_reused` is left unknown.
     blind_to_mmap: bool,
@@ -149,8 +278,8 @@ impl Correlator {
     /// Feeds one event (with the `seq` its line got); returns the records
     /// it completes. `procs` observes `ev` after this (an exit must still
     /// find the dying process's children).
-    pub fn event(&mut self, ev: &Event, seq: u64, procs: &mut ProcTable) -> Vec<Record> {
-        let mut out = Vec::new();
+    pub fn event(&mut self, ev: &Event, seq: u64, procs: &mut ProcTable) -> Records {
+        let mut out = Records::default();
         match ev {
             Event::Syscall(s) if s.ret >= 0 || s.no_return() => self.syscall(s, seq, procs, &mut out),
             Event::Fork(f) if !f.thread => {
@@ -174,7 +303,8 @@ impl Correlator {
                     let known = self.children.get(&pid).cloned().unwrap_or_default();
                     let comm = procs.proc(pid).map(|p| p.comm).or_else(|| procs.thread_comm(pid)).unwrap_or(Comm::from_bytes(b""));
                     let exit = known.exit.filter(|_| zombie);
-                    let mut sources: Vec<u64> = known.fork.iter().map(|f| f.1).collect();
+                    let mut sources = Sources::default();
+                    sources.extend(known.fork.map(|f| f.1));
                     sources.extend(exit.map(|e| e.2));
                     sources.push(seq);
                     out.push(Record::Unreaped(Unreaped {
@@ -231,16 +361,16 @@ impl Correlator {
         self.children.insert(pid, c);
     }
 
-    fn syscall(&mut self, s: &SyscallEvent, seq: u64, procs: &mut ProcTable, out: &mut Vec<Record>) {
+    fn syscall(&mut self, s: &SyscallEvent, seq: u64, procs: &mut ProcTable, out: &mut Records) {
         let h = &s.header;
         let a = s.args;
         match s.nr {
             nr::MMAP if a[3] & MAP_STACK != 0 && a[1] > 0 => {
                 let v = self.stacks.entry(h.pid).or_default();
                 if v.len() >= STACKS_PER_PROC {
-                    v.remove(0);
+                    v.pop_front();
                 }
-                v.push(Mapping { base: s.ret as u64, len: a[1], guard: None, mmap_seq: seq, mprotect_seq: None, owner: None });
+                v.push_back(Mapping { base: s.ret as u64, len: a[1], guard: None, mmap_seq: seq, mprotect_seq: None, owner: None });
             }
             nr::MPROTECT => {
                 if let Some(m) = self.stacks.get_mut(&h.pid).and_then(|v| {
@@ -259,7 +389,7 @@ impl Correlator {
                 if let Extra::Clone3(ca) = &s.extra
                     && ca.flags & CLONE_THREAD != 0
                 {
-                    let t = self.thread(h, "clone3", s.ret as u32, names::clone3_flags(ca.flags), ca.stack, Some(ca.stack_size), ca.tls, seq);
+                    let t = self.thread(h, "clone3", s.ret as u32, ca.flags, ca.stack, Some(ca.stack_size), ca.tls, seq);
                     out.push(Record::ThreadCreate(t));
                 }
             }
@@ -271,7 +401,7 @@ impl Correlator {
                     .get(&h.pid)
                     .and_then(|v| v.iter().rev().find(|m| a[1] > m.base && a[1] <= m.base + m.len))
                     .map_or(a[1], |m| m.base);
-                let t = self.thread(h, "clone", s.ret as u32, names::clone_flags(a[0]), base, None, a[4], seq);
+                let t = self.thread(h, "clone", s.ret as u32, a[0], base, None, a[4], seq);
                 out.push(Record::ThreadCreate(t));
             }
             nr::WAIT4 if s.ret > 0 => self.reaped(s, seq, procs, out),
@@ -280,7 +410,7 @@ impl Correlator {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn thread(&mut self, h: &Header, syscall: &'static str, child_tid: u32, flags: String, stack: u64, stack_size: Option<u64>, tls: u64, seq: u64) -> ThreadCreate {
+    fn thread(&mut self, h: &Header, syscall: &'static str, child_tid: u32, flags: u64, stack: u64, stack_size: Option<u64>, tls: u64, seq: u64) -> ThreadCreate {
         let v = self.stacks.entry(h.pid).or_default();
         // A fresh mapping (no thread yet) that holds the stack...
         let fresh = v.iter().rposition(|m| m.owner.is_none() && stack >= m.base && stack < m.base + m.len);
@@ -288,7 +418,8 @@ impl Correlator {
             Some(i) => {
                 let m = &mut v[i];
                 m.owner = Some(child_tid);
-                let mut src = vec![m.mmap_seq];
+                let mut src = Sources::default();
+                src.push(m.mmap_seq);
                 src.extend(m.mprotect_seq);
                 (Some(m.clone()), Some(false), None, src)
             }
@@ -296,9 +427,9 @@ impl Correlator {
             None => match v.iter_mut().rev().find(|m| stack >= m.base && stack < m.base + m.len) {
                 Some(m) => {
                     let prev = m.owner.replace(child_tid);
-                    (Some(m.clone()), Some(true), prev, Vec::new())
+                    (Some(m.clone()), Some(true), prev, Sources::default())
                 }
-                None => (None, (!self.blind_to_mmap).then_some(true), None, Vec::new()),
+                None => (None, (!self.blind_to_mmap).then_some(true), None, Sources::default()),
             },
         };
         sources.push(seq);
@@ -317,7 +448,7 @@ impl Correlator {
         }
     }
 
-    fn reaped(&mut self, s: &SyscallEvent, seq: u64, procs: &mut ProcTable, out: &mut Vec<Record>) {
+    fn reaped(&mut self, s: &SyscallEvent, seq: u64, procs: &mut ProcTable, out: &mut Records) {
         let h = &s.header;
         let ret = s.ret as u32;
         // wait4 returns the pid as the waiter's namespace numbers it.
@@ -330,7 +461,8 @@ impl Correlator {
         let child = self.children.remove(&pid).unwrap_or_default();
         let comm = procs.proc(pid).map(|p| p.comm).or_else(|| procs.thread_comm(pid)).unwrap_or(Comm::from_bytes(b""));
         procs.reaped(pid);
-        let mut sources: Vec<u64> = child.fork.iter().map(|f| f.1).collect();
+        let mut sources = Sources::default();
+        sources.extend(child.fork.map(|f| f.1));
         sources.extend(child.exit.map(|e| e.2));
         sources.extend(child.sigchld.map(|c| c.seq));
         sources.push(seq);
@@ -387,15 +519,15 @@ mod tests {
         let m = t.mapping.as_ref().unwrap();
         assert_eq!((m.base, m.len, m.guard), (BASE, 8392704, Some(4096)));
         assert_eq!(t.stack_reused, Some(false));
-        assert_eq!(t.flags, "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID");
-        assert_eq!(t.sources, vec![11, 12, 13]);
+        assert_eq!(names::clone3_flags(t.flags), "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID");
+        assert_eq!(t.sources[..], [11, 12, 13]);
         // Second thread after the first was joined: glibc's cache, no mmap.
         let r = c.event(&clone3(100, BASE, 102), 20, &mut p);
         let [Record::ThreadCreate(t)] = r.as_slice() else { panic!() };
         assert_eq!(t.stack_reused, Some(true));
         assert_eq!(t.reused_from_tid, Some(101));
         assert_eq!(t.mapping.as_ref().unwrap().guard, Some(4096));
-        assert_eq!(t.sources, vec![20]);
+        assert_eq!(t.sources[..], [20]);
         // Another process's mmap is not this one's stack; a failed clone3 makes no thread.
         assert!(c.event(&clone3(200, BASE, -11), 21, &mut p).is_empty());
         let r = c.event(&clone3(200, BASE, 201), 22, &mut p);
@@ -451,11 +583,11 @@ mod tests {
         assert_eq!(x.sigchld.map(|s| (s.code, s.status)), Some((1, 1)));
         assert_eq!(x.zombie_ns, Some(4_000));
         assert_eq!(x.lifetime_ns, Some(4_000));
-        assert_eq!(x.sources, vec![1, 2, 3, 4]);
+        assert_eq!(x.sources[..], [1, 2, 3, 4]);
         // Reaped once: a second wait4 naming it (pid reuse aside) has no story.
         let r = c.event(&w, 5, &mut p);
         let [Record::Reaped(x)] = r.as_slice() else { panic!() };
-        assert_eq!((x.exit_status, x.sources.clone()), (None, vec![5]));
+        assert_eq!((x.exit_status, x.sources.to_vec()), (None, vec![5]));
     }
 
     #[test]
@@ -480,7 +612,7 @@ mod tests {
         assert_eq!(r.len(), 2, "{r:?}");
         let Record::Unreaped(a) = &r[0] else { panic!() };
         assert_eq!((a.child_pid, a.child_exited, a.exit_status, a.zombie_ns), (101, true, Some(0x300), Some(1_000)));
-        assert_eq!(a.sources, vec![1, 3, 7]);
+        assert_eq!(a.sources[..], [1, 3, 7]);
         let Record::Unreaped(b) = &r[1] else { panic!() };
         assert_eq!((b.child_pid, b.child_exited, b.exit_status), (102, false, None));
         assert!(!c.children.contains_key(&104), "forgotten, not reported");

@@ -2,7 +2,7 @@
 //! shape is written down in `docs/schema.json` (version [`SCHEMA_VERSION`])
 //! and every field keeps one JSON type across all events.
 
-use crate::args::{Value, decode_args, truncated};
+use crate::args::{ArgOut, truncated, write_args};
 use crate::decode::{Comm, Event, Header, SyscallEvent};
 use crate::json::{JsonWriter, push_hex, push_i64, push_u64};
 use crate::{names, syscall_table};
@@ -47,9 +47,50 @@ pub fn push_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
         Ok(ns) => (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000) as u32),
         Err(_) => (unix_ns.div_euclid(1_000_000_000) as i64, unix_ns.rem_euclid(1_000_000_000) as u32),
     };
+    // Events come in time order, many to a second: the date and time of
+    // day are worked out once per second, only the fraction per event.
+    let (cached_secs, mut b) = SECOND.get();
+    if cached_secs != secs {
+        if !fill_second(&mut b, secs) {
+            // A year past 9999: wider than the fixed layout (never, for a
+            // real clock).
+            push_rfc3339_wide(out, secs, nanos);
+            return;
+        }
+        SECOND.set((secs, b));
+    }
+    fill_digits(&mut b[20..29], nanos);
+    out.extend_from_slice(&b);
+}
+
+thread_local! {
+    /// The last second formatted, and its `YYYY-MM-DDThh:mm:ss.` text
+    /// followed by room for the fraction and `Z`.
+    static SECOND: std::cell::Cell<(i64, [u8; 30])> = const { std::cell::Cell::new((i64::MIN, [0; 30])) };
+}
+
+/// Unix second `secs` as `YYYY-MM-DDThh:mm:ss.?????????Z` into `b`; false
+/// if the year does not fit in four digits.
+fn fill_second(b: &mut [u8; 30], secs: i64) -> bool {
+    let (y, m, d, sod) = civil(secs);
+    if y > 9999 {
+        return false;
+    }
+    *b = *b"yyyy-mm-ddThh:mm:ss.nnnnnnnnnZ";
+    fill_digits(&mut b[0..4], y as u32);
+    fill_digits(&mut b[5..7], m);
+    fill_digits(&mut b[8..10], d);
+    fill_digits(&mut b[11..13], sod / 3600);
+    fill_digits(&mut b[14..16], sod / 60 % 60);
+    fill_digits(&mut b[17..19], sod % 60);
+    true
+}
+
+/// Year (at least 0), month, day and second of the day of Unix second
+/// `secs` (Howard Hinnant's civil_from_days).
+fn civil(secs: i64) -> (u64, u32, u32, u32) {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400) as u32;
-    // Howard Hinnant's civil_from_days.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -59,14 +100,14 @@ pub fn push_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
-    let y = y.max(0) as u64;
-    if y > 9999 {
-        // Wider than the fixed layout below (never, for a real clock).
-        push_u64(out, y);
-    } else {
-        push_digits(out, y as u32, 4);
-    }
-    // All the rest is fixed-width: build it on the stack, append once.
+    (y.max(0) as u64, m, d, sod)
+}
+
+/// [`push_rfc3339`] for years of five digits and more.
+#[cold]
+fn push_rfc3339_wide(out: &mut Vec<u8>, secs: i64, nanos: u32) {
+    let (y, m, d, sod) = civil(secs);
+    push_u64(out, y);
     let mut b = *b"-mm-ddThh:mm:ss.nnnnnnnnnZ";
     fill_digits(&mut b[1..3], m);
     fill_digits(&mut b[4..6], d);
@@ -85,13 +126,6 @@ fn fill_digits(dst: &mut [u8], mut v: u32) {
         *d = b'0' + (v % 10) as u8;
         v /= 10;
     }
-}
-
-#[inline]
-fn push_digits(out: &mut Vec<u8>, v: u32, width: usize) {
-    let mut b = [0u8; 10];
-    fill_digits(&mut b[..width], v);
-    out.extend_from_slice(&b[..width]);
 }
 
 /// Name of syscall `nr`, or `syscall_<nr>` for numbers the table lacks.
@@ -116,7 +150,13 @@ pub fn write_json_line(out: &mut Vec<u8>, ev: &Event, seq: u64, clock: &Clock) {
 
 /// Opens an event's object with the fields every event starts with:
 /// `schema`, `seq`, `ts`, `cpu`, `event`.
-pub(crate) fn begin_event(w: &mut JsonWriter<'_>, h: &Header, seq: u64, clock: &Clock, event: &str) {
+pub(crate) fn begin_event(w: &mut JsonWriter<'_>, h: &Header, seq: u64, clock: &Clock, event: &'static str) {
+    begin_record(w, seq, clock.unix_ns(h.ts_boot_ns), Some(h.cpu), event);
+}
+
+/// Opens any record's object (an event's, or one of tracer's own reports):
+/// `schema`, `seq`, `ts`, then `cpu` for events, then `event`.
+pub(crate) fn begin_record(w: &mut JsonWriter<'_>, seq: u64, unix_ns: i128, cpu: Option<u32>, event: &'static str) {
     w.begin_object();
     w.key("schema");
     w.u64(SCHEMA_VERSION);
@@ -124,16 +164,42 @@ pub(crate) fn begin_event(w: &mut JsonWriter<'_>, h: &Header, seq: u64, clock: &
     w.u64(seq);
     w.key("ts");
     // RFC 3339 text is plain ASCII: written in place, no escaping needed.
-    w.ascii_str_with(|out| push_rfc3339(out, clock.unix_ns(h.ts_boot_ns)));
-    w.key("cpu");
-    w.u64(h.cpu.into());
+    w.ascii_str_with(|out| push_rfc3339(out, unix_ns));
+    if let Some(cpu) = cpu {
+        w.key("cpu");
+        w.u64(cpu.into());
+    }
     w.key("event");
-    w.str(event);
+    w.name(event);
 }
 
 /// The task the event belongs to: host ids, namespace ids when the task
 /// is not in the initial pid namespace, credentials, comm, cgroup.
+///
+/// The same task writes line after line (a thread's calls, an event and
+/// the records it completes): the text for the last one is kept, keyed by
+/// its whole header but for the CPU and time, which it does not show.
 pub(crate) fn write_task(w: &mut JsonWriter<'_>, h: &Header) {
+    LAST_TASK.with_borrow_mut(|(last, text)| {
+        if last.as_ref().is_none_or(|l| !same_task(l, h)) {
+            text.clear();
+            render_task(&mut JsonWriter::continuing_object(text), h);
+            *last = Some(h.clone());
+        }
+        w.members(text);
+    });
+}
+
+thread_local! {
+    static LAST_TASK: std::cell::RefCell<(Option<Header>, Vec<u8>)> = const { std::cell::RefCell::new((None, Vec::new())) };
+}
+
+/// Same header, but for what [`render_task`] does not write.
+fn same_task(a: &Header, b: &Header) -> bool {
+    Header { cpu: b.cpu, ts_boot_ns: b.ts_boot_ns, ..a.clone() } == *b
+}
+
+fn render_task(w: &mut JsonWriter<'_>, h: &Header) {
     w.key("pid");
     w.u64(h.pid.into());
     w.key("tid");
@@ -188,40 +254,61 @@ pub(crate) fn write_comm_as(w: &mut JsonWriter<'_>, comm: &Comm, key: &str, hex_
     }
 }
 
-pub(crate) fn write_value(w: &mut JsonWriter<'_>, v: &Value) {
-    match v {
-        Value::Int(i) => w.i64(*i),
-        Value::Ptr(p) => w.hex(*p),
-        Value::Str(s) => w.str(s),
-        Value::Bool(b) => w.bool(*b),
-        Value::Obj(members) => {
-            w.begin_object();
-            for (k, v) in members {
-                w.key(k);
-                write_value(w, v);
-            }
-            w.end_object();
+/// Arguments go straight into the line: `"key":value` in the open object.
+impl ArgOut for JsonWriter<'_> {
+    #[inline]
+    fn int(&mut self, key: &'static str, v: i64) {
+        self.key(key);
+        self.i64(v);
+    }
+    #[inline]
+    fn ptr(&mut self, key: &'static str, v: u64) {
+        self.key(key);
+        self.hex(v);
+    }
+    #[inline]
+    fn bool(&mut self, key: &'static str, v: bool) {
+        self.key(key);
+        JsonWriter::bool(self, v);
+    }
+    #[inline]
+    fn sym(&mut self, key: &'static str, write: impl FnOnce(&mut Vec<u8>)) {
+        self.key(key);
+        self.ascii_str_with(write);
+    }
+    fn user_str(&mut self, key: Option<&'static str>, bytes: &[u8]) {
+        if let Some(k) = key {
+            self.key(k);
         }
-        Value::Arr(items) => {
-            w.begin_array();
-            for v in items {
-                write_value(w, v);
-            }
-            w.end_array();
-        }
+        self.bytes_lossy(bytes);
+    }
+    #[inline]
+    fn begin_obj(&mut self, key: &'static str) {
+        self.key_object(key);
+    }
+    #[inline]
+    fn end_obj(&mut self) {
+        self.end_object();
+    }
+    #[inline]
+    fn begin_arr(&mut self, key: &'static str) {
+        self.key_array(key);
+    }
+    #[inline]
+    fn end_arr(&mut self) {
+        self.end_array();
     }
 }
 
 fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) {
     let h = &ev.header;
-    let (args, failed) = decode_args(ev);
     let cut = truncated(ev);
 
     let mut w = JsonWriter::new(out);
     begin_event(&mut w, h, seq, clock, "syscall");
     w.key("syscall");
     match syscall_table::name(ev.nr) {
-        Some(name) => w.str(name),
+        Some(name) => w.name(name),
         // Same text as syscall_name(), without allocating it.
         None => w.ascii_str_with(|out| {
             out.extend_from_slice(b"syscall_");
@@ -232,10 +319,8 @@ fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) 
     w.u64(ev.nr.into());
     write_task(&mut w, h);
     w.key_object("args");
-    for (k, v) in &args {
-        w.key(k);
-        write_value(&mut w, v);
-    }
+    let mut failed = Vec::new();
+    write_args(ev, &mut w, &mut failed);
     w.end_object();
     if !failed.is_empty() {
         w.key_array("read_failed");
@@ -257,7 +342,7 @@ fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) 
         w.i64(ev.ret);
         if let Some(e) = names::errno_from_ret(ev.ret) {
             w.key("errno");
-            w.str(e);
+            w.name(e);
         } else if (-4095..0).contains(&ev.ret) {
             w.key("errno");
             w.ascii_str_with(|out| {
@@ -381,6 +466,55 @@ mod tests {
         assert_eq!(f(-1), "1969-12-31T23:59:59.999999999Z");
         assert_eq!(f(9_223_372_036_854_775_807), "2262-04-11T23:47:16.854775807Z");
         assert_eq!(f(253_402_300_800_000_000_000), "10000-01-01T00:00:00.000000000Z");
+    }
+
+    #[test]
+    fn remembered_task_text_follows_every_header_field_but_cpu_and_time() {
+        let Event::Syscall(first) = mmap_event(b"threads", 0) else { panic!() };
+        let with = |f: &dyn Fn(&mut Header)| {
+            let mut e = first.clone();
+            f(&mut e.header);
+            line(&Event::Syscall(e))
+        };
+        let v = with(&|_| {});
+        assert_eq!((v["pid"].as_u64(), v["cpu"].as_u64(), v["comm"].as_str()), (Some(74199), Some(1), Some("threads")));
+        // cpu and time are not task fields: written fresh, task text kept.
+        let v = with(&|h| {
+            h.cpu = 0;
+            h.ts_boot_ns += 5;
+        });
+        assert_eq!((v["cpu"].as_u64(), v["ts"].as_str(), v["tid"].as_u64()), (Some(0), Some("2025-11-27T06:45:47.000000012Z"), Some(74199)));
+        // Any task field changed shows, one at a time.
+        assert_eq!(with(&|h| h.tid = 74200)["tid"], 74200);
+        assert_eq!(with(&|h| h.ppid = 2)["ppid"], 2);
+        assert_eq!(with(&|h| h.uid = 1000)["uid"], 1000);
+        assert_eq!(with(&|h| h.gid = 1000)["gid"], 1000);
+        assert_eq!(with(&|h| h.comm = Comm::from_bytes(b"other"))["comm"], "other");
+        assert_eq!(with(&|h| h.cgroup_id = 5)["cgroup_id"], 5);
+        assert_eq!(with(&|h| h.ns_level = 1)["ns_pid"], 74199);
+        assert_eq!(with(&|h| { h.ns_level = 1; h.ns_pid = 3 })["ns_pid"], 3);
+        let v = with(&|_| {});
+        assert_eq!((v["tid"].as_u64(), v["uid"].as_u64(), v["comm"].as_str()), (Some(74199), Some(0), Some("threads")));
+        assert!(v.get("ns_pid").is_none());
+    }
+
+    #[test]
+    fn rfc3339_remembered_second_follows_the_clock_both_ways() {
+        let f = |ns: i128| {
+            let mut o = b"x".to_vec();
+            push_rfc3339(&mut o, ns);
+            String::from_utf8(o).unwrap()
+        };
+        let t = 1_798_761_599_000_000_000; // 2026-12-31T23:59:59Z
+        assert_eq!(f(t + 5), "x2026-12-31T23:59:59.000000005Z");
+        assert_eq!(f(t + 999_999_999), "x2026-12-31T23:59:59.999999999Z");
+        assert_eq!(f(t + 1_000_000_000), "x2027-01-01T00:00:00.000000000Z");
+        // Back in time (events of another CPU can be older), then a year
+        // too wide for the remembered layout, then back again.
+        assert_eq!(f(t - 1), "x2026-12-31T23:59:58.999999999Z");
+        assert_eq!(f(253_402_300_800_000_000_001), "x10000-01-01T00:00:00.000000001Z");
+        assert_eq!(f(t + 7), "x2026-12-31T23:59:59.000000007Z");
+        assert_eq!(f(-1), "x1969-12-31T23:59:59.999999999Z");
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn write_exec(out: &mut Vec<u8>, e: &ExecEvent, seq: u64, clock: &Clock) {
     match &e.filename {
         Some(f) => {
             w.key("filename");
-            w.str(&String::from_utf8_lossy(&f.bytes));
+            w.bytes_lossy(&f.bytes);
         }
         None => {
             w.key_array("read_failed");
@@ -54,15 +54,16 @@ pub fn write_exec(out: &mut Vec<u8>, e: &ExecEvent, seq: u64, clock: &Clock) {
     w.end_object();
 }
 
-/// How a task ended, from its wait(2)-style status.
-fn write_status(w: &mut JsonWriter<'_>, status: u32) {
+/// How a task ended, from its wait(2)-style status (nothing if unknown).
+fn write_status(w: &mut JsonWriter<'_>, status: Option<u32>) {
+    let Some(status) = status else { return };
     let sig = status & 0x7f;
     if sig == 0 {
         w.key("exit_code");
         w.u64(((status >> 8) & 0xff).into());
     } else {
         w.key("signal");
-        w.str(&names::signal_string(sig.into()));
+        w.ascii_str_with(|out| names::write_signal(out, sig.into()));
         w.key("core_dumped");
         w.bool(status & 0x80 != 0);
     }
@@ -72,7 +73,7 @@ pub fn write_exit(out: &mut Vec<u8>, e: &ExitEvent, seq: u64, clock: &Clock) {
     let mut w = JsonWriter::new(out);
     begin_event(&mut w, &e.header, seq, clock, "exit");
     write_task(&mut w, &e.header);
-    write_status(&mut w, e.exit_code);
+    write_status(&mut w, Some(e.exit_code));
     w.key("group_dead");
     w.bool(e.group_dead);
     if !e.children.is_empty() {
@@ -91,7 +92,7 @@ pub fn write_signal(out: &mut Vec<u8>, e: &SignalEvent, seq: u64, clock: &Clock)
     begin_event(&mut w, &e.header, seq, clock, "signal");
     write_task(&mut w, &e.header);
     w.key("signal");
-    w.str(&names::signal_string(e.sig.into()));
+    w.ascii_str_with(|out| names::write_signal(out, e.sig.into()));
     w.key("phase");
     w.str(match e.phase {
         SignalPhase::Generate => "generate",
@@ -104,13 +105,13 @@ pub fn write_signal(out: &mut Vec<u8>, e: &SignalEvent, seq: u64, clock: &Clock)
     write_comm_as(&mut w, &e.target_comm, "target_comm", "target_comm_hex");
     if e.phase == SignalPhase::Generate {
         w.key("result");
-        w.str(&names::signal_result(e.result));
+        w.ascii_str_with(|out| names::write_signal_result(out, e.result));
         w.key("group");
         w.bool(e.group);
     }
     if let Some(i) = &e.info {
         w.key("si_code");
-        w.str(&names::si_code(e.sig, i.code));
+        w.ascii_str_with(|out| names::write_si_code(out, e.sig, i.code));
         if i.errno != 0 {
             w.key("si_errno");
             w.i64(i.errno.into());
@@ -130,9 +131,9 @@ pub fn write_signal(out: &mut Vec<u8>, e: &SignalEvent, seq: u64, clock: &Clock)
     }
     if let Some((handler, flags)) = e.handler {
         w.key("sa_handler");
-        w.str(&names::sa_handler(handler));
+        w.ascii_str_with(|out| names::write_sa_handler(out, handler));
         w.key("sa_flags");
-        w.str(&names::sa_flags(flags));
+        w.ascii_str_with(|out| names::write_sa_flags(out, flags));
     }
     w.end_object();
 }
@@ -142,13 +143,13 @@ pub fn write_thread_create(out: &mut Vec<u8>, r: &ThreadCreate, seq: u64, clock:
     begin_event(&mut w, &r.header, seq, clock, "thread_create");
     write_task(&mut w, &r.header);
     w.key("syscall");
-    w.str(r.syscall);
+    w.name(r.syscall);
     w.key("parent_tid");
     w.u64(r.header.tid.into());
     w.key("child_tid");
     w.u64(r.child_tid.into());
     w.key("flags");
-    w.str(&r.flags);
+    w.ascii_str_with(|out| r.write_flags(out));
     if let Some(base) = r.stack_base {
         w.key("stack_base");
         w.hex(base);
@@ -175,12 +176,7 @@ pub fn write_thread_create(out: &mut Vec<u8>, r: &ThreadCreate, seq: u64, clock:
         w.key("reused_from_tid");
         w.u64(t.into());
     }
-    w.key_array("sources");
-    for s in &r.sources {
-        w.u64(*s);
-    }
-    w.end_array();
-    w.end_object();
+    end_with_sources(&mut w, &r.sources);
 }
 
 pub fn write_reaped(out: &mut Vec<u8>, r: &Reaped, seq: u64, clock: &Clock) {
@@ -190,16 +186,14 @@ pub fn write_reaped(out: &mut Vec<u8>, r: &Reaped, seq: u64, clock: &Clock) {
     w.key("child_pid");
     w.u64(r.child_pid.into());
     write_comm_as(&mut w, &r.child_comm, "child_comm", "child_comm_hex");
-    if let Some(status) = r.exit_status {
-        write_status(&mut w, status);
-    }
+    write_status(&mut w, r.exit_status);
     if let Some(s) = &r.sigchld {
         w.key("si_code");
-        w.str(&names::si_code(17, s.code));
+        w.ascii_str_with(|out| names::write_si_code(out, 17, s.code));
         w.key("si_status");
         w.i64(s.status.into());
         w.key("sigchld_result");
-        w.str(&names::signal_result(s.result));
+        w.ascii_str_with(|out| names::write_signal_result(out, s.result));
     }
     if let Some(ns) = r.zombie_ns {
         w.key("zombie_ns");
@@ -209,12 +203,7 @@ pub fn write_reaped(out: &mut Vec<u8>, r: &Reaped, seq: u64, clock: &Clock) {
         w.key("lifetime_ns");
         w.u64(ns);
     }
-    w.key_array("sources");
-    for s in &r.sources {
-        w.u64(*s);
-    }
-    w.end_array();
-    w.end_object();
+    end_with_sources(&mut w, &r.sources);
 }
 
 pub fn write_unreaped(out: &mut Vec<u8>, r: &Unreaped, seq: u64, clock: &Clock) {
@@ -226,16 +215,20 @@ pub fn write_unreaped(out: &mut Vec<u8>, r: &Unreaped, seq: u64, clock: &Clock) 
     write_comm_as(&mut w, &r.child_comm, "child_comm", "child_comm_hex");
     w.key("child_exited");
     w.bool(r.child_exited);
-    if let Some(status) = r.exit_status {
-        write_status(&mut w, status);
-    }
+    write_status(&mut w, r.exit_status);
     if let Some(ns) = r.zombie_ns {
         w.key("zombie_ns");
         w.u64(ns);
     }
+    end_with_sources(&mut w, &r.sources);
+}
+
+/// A correlated record's last field, `sources` (the `seq`s of the events it
+/// joins), and the end of its object.
+fn end_with_sources(w: &mut JsonWriter<'_>, sources: &[u64]) {
     w.key_array("sources");
-    for s in &r.sources {
-        w.u64(*s);
+    for &s in sources {
+        w.u64(s);
     }
     w.end_array();
     w.end_object();

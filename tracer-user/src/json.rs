@@ -28,6 +28,27 @@ impl<'a> JsonWriter<'a> {
         JsonWriter { out, need_comma: 0, depth: 0, after_key: false }
     }
 
+    /// A writer for members that continue an object opened elsewhere: its
+    /// first member starts with a comma. What it writes is for
+    /// [`JsonWriter::members`].
+    #[inline]
+    pub fn continuing_object(out: &'a mut Vec<u8>) -> Self {
+        JsonWriter { out, need_comma: 1, depth: 1, after_key: false }
+    }
+
+    /// Appends members a [`JsonWriter::continuing_object`] wrote to the
+    /// object open here (without their leading comma if they come first).
+    #[inline]
+    pub fn members(&mut self, text: &[u8]) {
+        assert!(self.depth > 0 && !self.after_key, "members go inside an object, between members");
+        let bit = 1u64 << (self.depth - 1);
+        let text = if self.need_comma & bit != 0 { text } else { text.strip_prefix(b",").unwrap_or(text) };
+        if !text.is_empty() {
+            self.need_comma |= bit;
+        }
+        self.out.extend_from_slice(text);
+    }
+
     /// Comma before a member or array element, if one came before it.
     #[inline]
     fn sep(&mut self) {
@@ -146,19 +167,42 @@ impl<'a> JsonWriter<'a> {
     #[inline]
     pub fn hex(&mut self, v: u64) {
         self.value();
-        // Right to left, closing quote at byte 19 of a 40-byte buffer, then
-        // a fixed 20 bytes copied from the opening quote (as `push_u64`).
-        let mut buf = [0u8; 40];
-        buf[19] = b'"';
-        let i = 19 - fill_hex_before(v, &mut buf, 19);
-        buf[i - 3..i].copy_from_slice(b"\"0x");
-        let text: &[u8; 20] = buf[i - 3..i + 17].try_into().expect("i >= 3");
-        push_padded(self.out, text, 23 - i);
+        let (digits, n) = hex_digits(v);
+        // `"0x`, all sixteen digit bytes (only the first `n` are kept), `"`:
+        // fixed-size stores straight into the line.
+        self.out.reserve(20);
+        let len = self.out.len();
+        // SAFETY: `reserve` made room for 20 bytes after `len`; 3 + 16 are
+        // written, then the quote at 3 + n <= 19, and the length covers
+        // exactly the first 4 + n of them.
+        unsafe {
+            let p = self.out.as_mut_ptr().add(len);
+            std::ptr::copy_nonoverlapping(b"\"0x".as_ptr(), p, 3);
+            std::ptr::copy_nonoverlapping(digits.as_ptr(), p.add(3), 16);
+            *p.add(3 + n) = b'"';
+            self.out.set_len(len + 4 + n);
+        }
     }
     #[inline]
     pub fn str(&mut self, s: &str) {
         self.value();
         escape_into(self.out, s.as_bytes());
+    }
+    /// One of tracer's own names (syscall, event): ASCII with nothing to
+    /// escape, so copied as it is.
+    #[inline]
+    pub fn name(&mut self, s: &'static str) {
+        debug_assert!(!s.bytes().any(|b| NEEDS_ESCAPE[b as usize] || b >= 0x80), "{s:?} needs escaping");
+        self.ascii_str_with(|out| out.extend_from_slice(s.as_bytes()));
+    }
+    /// Bytes from outside (user memory) as a string: as they are when they
+    /// are UTF-8, else with U+FFFD for each invalid sequence.
+    pub fn bytes_lossy(&mut self, b: &[u8]) {
+        self.value();
+        match std::str::from_utf8(b) {
+            Ok(_) => escape_into(self.out, b),
+            Err(_) => escape_into(self.out, String::from_utf8_lossy(b).as_bytes()),
+        }
     }
     /// A string value whose text `write` appends to the output directly,
     /// unescaped: only for text that cannot need escaping (e.g. an RFC 3339
@@ -172,45 +216,33 @@ impl<'a> JsonWriter<'a> {
     }
 }
 
-/// Writes `v` in lowercase hex without leading zeros ("0" for zero) into
-/// `buf` ending just before `end`; returns how many digits (at most 16).
+/// The lowercase hex digits of `v`, without leading zeros, at the start of
+/// sixteen bytes (the rest is filler); and how many there are (1 for 0).
+/// All sixteen are worked out at once in two words: no loop, no branch.
 #[inline]
-fn fill_hex_before(mut v: u64, buf: &mut [u8; 40], end: usize) -> usize {
-    let mut i = end;
-    loop {
-        i -= 1;
-        buf[i] = HEX[(v & 0xf) as usize];
-        v >>= 4;
-        if v == 0 {
-            return end - i;
-        }
+fn hex_digits(v: u64) -> ([u8; 16], usize) {
+    /// Eight nibbles of `x` to eight ASCII hex digits, most significant
+    /// digit in the most significant byte.
+    #[inline]
+    fn eight(x: u32) -> u64 {
+        let mut v = u64::from(x);
+        // Spread the nibbles one per byte: nibble k lands in byte k.
+        v = (v | (v << 16)) & 0x0000_ffff_0000_ffff;
+        v = (v | (v << 8)) & 0x00ff_00ff_00ff_00ff;
+        v = (v | (v << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+        // 1 in each byte whose nibble is 10 or more: those become letters.
+        let letters = ((v + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+        v + 0x3030_3030_3030_3030 + letters * (b'a' - b'0' - 10) as u64
     }
+    let n = (64 - (v | 1).leading_zeros() as usize).div_ceil(4);
+    let all = (u128::from(eight((v >> 32) as u32)) << 64) | u128::from(eight(v as u32));
+    ((all << ((16 - n) * 8)).to_be_bytes(), n)
 }
 
 /// Appends `v` in lowercase hex without leading zeros ("0" for zero).
 pub fn push_hex(out: &mut Vec<u8>, v: u64) {
-    let mut buf = [0u8; 40];
-    let i = 20 - fill_hex_before(v, &mut buf, 20);
-    let digits: &[u8; 20] = buf[i..i + 20].try_into().expect("i <= 20");
-    push_padded(out, digits, 20 - i);
-}
-
-/// Appends `buf[..n]` by copying all of `buf` (a fixed size, so a few
-/// register moves) into the vector's spare room and keeping `n` bytes of
-/// it. For the short, variable-length pieces a line is made of (numbers,
-/// hex), a call into libc's memcpy cost more than the copy itself.
-#[inline]
-fn push_padded<const N: usize>(out: &mut Vec<u8>, buf: &[u8; N], n: usize) {
-    let n = n.min(N);
-    out.reserve(N);
-    let len = out.len();
-    // SAFETY: `reserve` made room for N more bytes after `len`; all N are
-    // written (u8 needs no drop), and only the first `n <= N` of them are
-    // taken into the vector's length.
-    unsafe {
-        std::ptr::copy_nonoverlapping(buf.as_ptr(), out.as_mut_ptr().add(len), N);
-        out.set_len(len + n);
-    }
+    let (digits, n) = hex_digits(v);
+    out.extend_from_slice(&digits[..n]);
 }
 
 /// "00" "01" … "99": two decimal digits per division.
@@ -221,28 +253,57 @@ const DEC_PAIRS: &[u8; 200] = b"\
     6061626364656667686970717273747576777879\
     8081828384858687888990919293949596979899";
 
-/// Appends `v` in decimal: digits are written right to left ending at
-/// byte 20 of a 40-byte buffer, then a fixed 20 bytes are copied from where
-/// they start (the copy may run into the unused tail, never past it).
+/// Decimal digits of `v` (at least 1).
+#[inline]
+fn dec_len(v: u64) -> usize {
+    const POW10: [u64; 20] = {
+        let mut t = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    // floor(log10(2^bits)) is the count or one less (1233/4096 ~ log10 2).
+    let bits = 64 - (v | 1).leading_zeros() as usize;
+    let t = (bits * 1233) >> 12;
+    t + usize::from(v >= POW10[t])
+}
+
+/// Appends `v` in decimal: the length first, then the digits written two at
+/// a time, right to left, straight into the vector's spare room (no
+/// staging buffer: copying one out after byte-sized stores stalls on
+/// store forwarding).
 #[inline]
 pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
-    let mut buf = [0u8; 40];
-    let mut i = 20;
+    if v < 10 {
+        out.push(b'0' + v as u8);
+        return;
+    }
+    let n = dec_len(v);
+    out.reserve(n);
+    let spare = &mut out.spare_capacity_mut()[..n];
+    let mut i = n;
     while v >= 100 {
         let pair = (v % 100) as usize * 2;
         v /= 100;
         i -= 2;
-        buf[i..i + 2].copy_from_slice(&DEC_PAIRS[pair..pair + 2]);
+        spare[i].write(DEC_PAIRS[pair]);
+        spare[i + 1].write(DEC_PAIRS[pair + 1]);
     }
     if v >= 10 {
         i -= 2;
-        buf[i..i + 2].copy_from_slice(&DEC_PAIRS[v as usize * 2..v as usize * 2 + 2]);
+        spare[i].write(DEC_PAIRS[v as usize * 2]);
+        spare[i + 1].write(DEC_PAIRS[v as usize * 2 + 1]);
     } else {
         i -= 1;
-        buf[i] = b'0' + v as u8;
+        spare[i].write(b'0' + v as u8);
     }
-    let digits: &[u8; 20] = buf[i..i + 20].try_into().expect("i <= 20");
-    push_padded(out, digits, 20 - i);
+    // Every one of the n bytes was written only if the length was right.
+    assert_eq!(i, 0, "dec_len({v}) miscounted");
+    // SAFETY: spare[..n] was written in full (checked just above).
+    unsafe { out.set_len(out.len() + n) };
 }
 
 /// Appends `v` in decimal, with a `-` if negative.
@@ -269,14 +330,34 @@ const NEEDS_ESCAPE: [bool; 256] = {
     t
 };
 
+/// Does any of the eight bytes of `w` need escaping (see [`NEEDS_ESCAPE`])?
+/// The classic "has a byte less than n" and "has a zero byte" word tests:
+/// exact as to whether one exists.
+#[inline]
+fn needs_escape_in(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    control | zero_in(w ^ (ONES * u64::from(b'"'))) | zero_in(w ^ (ONES * u64::from(b'\\'))) | zero_in(w ^ (ONES * 0x7f)) != 0
+}
+
 /// Writes `s` (UTF-8) as a JSON string literal, escaping `"`, `\\` and all
 /// control characters (U+0000–U+001F and U+007F). Runs of plain bytes are
 /// copied whole: most strings (names, flags, comms) have nothing to escape.
 pub fn escape_into(out: &mut Vec<u8>, s: &[u8]) {
     out.reserve(s.len() + 2);
     out.push(b'"');
+    // Eight bytes at a time up to the first word that holds one to escape.
+    let mut clean = 0;
+    while let Some(word) = s.get(clean..clean + 8) {
+        if needs_escape_in(u64::from_le_bytes(word.try_into().expect("8 bytes"))) {
+            break;
+        }
+        clean += 8;
+    }
     let mut start = 0;
-    for (i, &b) in s.iter().enumerate() {
+    for (i, &b) in s.iter().enumerate().skip(clean) {
         if !NEEDS_ESCAPE[b as usize] {
             continue;
         }
@@ -410,6 +491,96 @@ mod tests {
             }
         });
         assert_eq!(s, format!("{}1,2{}", "[".repeat(64), "]".repeat(64)));
+    }
+
+    /// The escaping rules spelled out one char at a time: what the fast
+    /// path must agree with.
+    fn escaped_slowly(s: &str) -> String {
+        let mut o = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => o.push_str("\\\""),
+                '\\' => o.push_str("\\\\"),
+                '\n' => o.push_str("\\n"),
+                '\r' => o.push_str("\\r"),
+                '\t' => o.push_str("\\t"),
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => o.push_str(&format!("\\u{:04x}", c as u32)),
+                c => o.push(c),
+            }
+        }
+        o.push('"');
+        o
+    }
+
+    #[test]
+    fn escaping_finds_the_byte_wherever_it_sits_in_an_eight_byte_word() {
+        // Each byte that needs escaping at every position of a 24-char
+        // string (first word, word boundaries, tail), among ASCII and
+        // among multi-byte UTF-8 (bytes >= 0x80 must not look special).
+        for special in ["\"", "\\", "\n", "\0", "\x1f", "\x7f"] {
+            for filler in ['a', 'é', '~', ' '] {
+                for at in 0..=24 {
+                    let mut s: String = std::iter::repeat_n(filler, 24).collect();
+                    let cut = s.char_indices().nth(at).map_or(s.len(), |(i, _)| i);
+                    s.insert_str(cut, special);
+                    let mut o = Vec::new();
+                    escape_into(&mut o, s.as_bytes());
+                    assert_eq!(String::from_utf8(o.clone()).unwrap(), escaped_slowly(&s), "{s:?}");
+                    assert_eq!(serde_json::from_slice::<String>(&o).unwrap(), s);
+                }
+            }
+        }
+        // Nothing to escape, at lengths around the word size.
+        for n in 0..20 {
+            let s = "x".repeat(n);
+            let mut o = Vec::new();
+            escape_into(&mut o, s.as_bytes());
+            assert_eq!(o, format!("\"{s}\"").as_bytes());
+        }
+    }
+
+    #[test]
+    fn user_bytes_that_are_not_utf8_become_replacement_characters() {
+        assert_eq!(render(|w| w.bytes_lossy(b"ok\xff\"\n")), "\"ok\u{fffd}\\\"\\n\"");
+        assert_eq!(render(|w| w.bytes_lossy(b"\xe2\x82")), "\"\u{fffd}\"");
+        assert_eq!(render(|w| w.bytes_lossy(b"")), "\"\"");
+        assert_eq!(render(|w| w.bytes_lossy("€\x01".as_bytes())), "\"€\\u0001\"");
+    }
+
+    #[test]
+    fn numbers_after_existing_text_grow_the_buffer_as_needed() {
+        // Start with no spare room at all, so every append must reserve.
+        let mut o = Vec::with_capacity(1);
+        o.push(b'[');
+        push_i64(&mut o, i64::MIN);
+        o.push(b',');
+        push_u64(&mut o, u64::MAX);
+        o.push(b',');
+        push_i64(&mut o, -7);
+        o.push(b',');
+        push_u64(&mut o, 0);
+        {
+            let mut w = JsonWriter::new(&mut o);
+            w.hex(u64::MAX);
+            w.hex(0);
+        }
+        assert_eq!(String::from_utf8(o).unwrap(), "[-9223372036854775808,18446744073709551615,-7,0\"0xffffffffffffffff\"\"0x0\"");
+    }
+
+    #[test]
+    fn members_written_apart_join_an_object_with_the_right_commas() {
+        let mut apart = Vec::new();
+        let mut w = JsonWriter::continuing_object(&mut apart);
+        w.key("b");
+        w.u64(2);
+        w.key_array("c");
+        w.u64(3);
+        w.end_array();
+        assert_eq!(apart, br#","b":2,"c":[3]"#);
+        // After a member, as the first member, and followed by one.
+        assert_eq!(render(|w| { w.begin_object(); w.key("a"); w.u64(1); w.members(&apart); w.end_object(); }), r#"{"a":1,"b":2,"c":[3]}"#);
+        assert_eq!(render(|w| { w.begin_object(); w.members(&apart); w.key("d"); w.null(); w.end_object(); }), r#"{"b":2,"c":[3],"d":null}"#);
+        assert_eq!(render(|w| { w.begin_object(); w.members(b""); w.key("d"); w.null(); w.end_object(); }), r#"{"d":null}"#);
     }
 
     #[test]

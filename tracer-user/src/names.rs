@@ -18,12 +18,82 @@
 //!   family: `0x100 /* PROT_??? */`;
 //! * zero prints as the table's zero entry (`PROT_NONE`) or as `0`.
 //!
+//! Every decoder writes into a [`Sink`] (`write_*`: the JSON formatter's
+//! output buffer, no allocation); the `String`-returning functions of the
+//! same names wrap them for the text format and the tests.
+//!
 //! Standalone: no dependencies; `rustc --edition 2021 --test names.rs`.
-
-use std::fmt::Write as _;
 
 /// A decoding table: `(value, name)` pairs, in the order strace prints them.
 type Table = [(u64, &'static str)];
+
+/// Where decoded names go: a `String`, or a byte buffer being filled with
+/// a JSON line. Everything written is ASCII.
+pub trait Sink {
+    fn put(&mut self, s: &str);
+}
+
+impl Sink for String {
+    #[inline]
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+impl Sink for Vec<u8> {
+    #[inline]
+    fn put(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// `f`'s output as a `String`.
+fn string_of(f: impl FnOnce(&mut String)) -> String {
+    let mut s = String::new();
+    f(&mut s);
+    s
+}
+
+/// Writes `v` in decimal, without `format!`.
+pub fn write_udec(out: &mut impl Sink, v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
+/// Writes `v` in decimal, with `-` if negative.
+pub fn write_dec(out: &mut impl Sink, v: i64) {
+    if v < 0 {
+        out.put("-");
+    }
+    write_udec(out, v.unsigned_abs());
+}
+
+/// Writes `0x` and `v` in lowercase hex (`0x0` for zero).
+pub fn write_hex(out: &mut impl Sink, v: u64) {
+    let mut buf = [0u8; 18];
+    let mut i = buf.len();
+    let mut n = v;
+    loop {
+        i -= 1;
+        buf[i] = b"0123456789abcdef"[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    buf[i - 2..i].copy_from_slice(b"0x");
+    out.put(std::str::from_utf8(&buf[i - 2..]).unwrap_or_default());
+}
 
 /// Appends `v` rendered as a bitset against `table`, strace `printflags` style.
 ///
@@ -32,9 +102,40 @@ type Table = [(u64, &'static str)];
 ///   (in table order, `|`-separated) and its bits are cleared; remaining
 ///   bits follow as `0x...`. If nothing was named and `unknown` is
 ///   `Some("X_???")`, the hex is followed by ` /* X_??? */`.
-fn push_flags(out: &mut String, v: u64, table: &Table, unknown: Option<&str>) {
+///
+/// The same few values come again and again (every pthread_create passes
+/// the same clone3 flags): the text of the last ones is kept, so a repeat
+/// is one copy instead of a walk of the table and a copy per name.
+fn push_flags(out: &mut impl Sink, v: u64, table: &Table, unknown: Option<&str>) {
+    // Direct-mapped, by value, table (clone and clone3 share a table but
+    // not its length) and family name.
+    let key = (v, table.as_ptr() as usize, table.len(), unknown.map_or(0, |u| u.as_ptr() as usize));
+    let slot = (v ^ v >> 17 ^ (key.1 >> 4) as u64 ^ key.2 as u64) as usize % FLAGS_MEMO_SLOTS;
+    FLAGS_MEMO.with_borrow_mut(|memo| {
+        let (k, text) = &mut memo[slot];
+        if *k != Some(key) {
+            text.clear();
+            render_flags(text, v, table, unknown);
+            *k = Some(key);
+        }
+        out.put(text);
+    });
+}
+
+const FLAGS_MEMO_SLOTS: usize = 64;
+
+/// Value, table address and length, family name address.
+type FlagsKey = (u64, usize, usize, usize);
+
+thread_local! {
+    static FLAGS_MEMO: std::cell::RefCell<Vec<(Option<FlagsKey>, String)>> =
+        std::cell::RefCell::new(vec![(None, String::new()); FLAGS_MEMO_SLOTS]);
+}
+
+/// [`push_flags`] without the memo.
+fn render_flags(out: &mut String, v: u64, table: &Table, unknown: Option<&str>) {
     if v == 0 {
-        out.push_str(lookup(table, 0).unwrap_or("0"));
+        out.put(lookup(table, 0).unwrap_or("0"));
         return;
     }
     let mut rest = v;
@@ -42,20 +143,22 @@ fn push_flags(out: &mut String, v: u64, table: &Table, unknown: Option<&str>) {
     for &(bits, name) in table {
         if bits != 0 && rest & bits == bits {
             if named {
-                out.push('|');
+                out.put("|");
             }
-            out.push_str(name);
+            out.put(name);
             rest &= !bits;
             named = true;
         }
     }
     if rest != 0 {
         if named {
-            out.push('|');
+            out.put("|");
         }
-        let _ = write!(out, "{rest:#x}");
+        write_hex(out, rest);
         if let (false, Some(family)) = (named, unknown) {
-            let _ = write!(out, " /* {family} */");
+            out.put(" /* ");
+            out.put(family);
+            out.put(" */");
         }
     }
 }
@@ -86,9 +189,11 @@ pub const PROT: &Table = &[
 /// `PROT_READ|0x100`, `0x100 /* PROT_??? */`. All 64 bits are decoded
 /// (strace prints `PROT_READ|0x100000000` for 0x100000001).
 pub fn prot(v: u64) -> String {
-    let mut s = String::new();
-    push_flags(&mut s, v, PROT, Some("PROT_???"));
-    s
+    string_of(|s| write_prot(s, v))
+}
+
+pub fn write_prot(out: &mut impl Sink, v: u64) {
+    push_flags(out, v, PROT, Some("PROT_???"));
 }
 
 // ---------------------------------------------------------------------------
@@ -148,26 +253,31 @@ pub const MMAP_FLAGS: &Table = &[
 /// `|N<<MAP_HUGE_SHIFT` if the huge-page size field is non-zero
 /// (e.g. `21<<MAP_HUGE_SHIFT` for MAP_HUGE_2MB, independent of MAP_HUGETLB).
 pub fn mmap_flags(v: u64) -> String {
+    string_of(|s| write_mmap_flags(s, v))
+}
+
+pub fn write_mmap_flags(s: &mut impl Sink, v: u64) {
     let f = v as u32;
     let ty = f & MAP_TYPE;
     let huge = (f >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
     let rest = f & !MAP_TYPE & !(MAP_HUGE_MASK << MAP_HUGE_SHIFT);
 
-    let mut s = String::new();
     match lookup(MMAP_TYPES, ty.into()) {
-        Some(name) => s.push_str(name),
+        Some(name) => s.put(name),
         None => {
-            let _ = write!(s, "{ty:#x} /* MAP_??? */");
+            write_hex(s, ty.into());
+            s.put(" /* MAP_??? */");
         }
     }
     if rest != 0 {
-        s.push('|');
-        push_flags(&mut s, rest.into(), MMAP_FLAGS, None);
+        s.put("|");
+        push_flags(s, rest.into(), MMAP_FLAGS, None);
     }
     if huge != 0 {
-        let _ = write!(s, "|{huge}<<MAP_HUGE_SHIFT");
+        s.put("|");
+        write_dec(s, huge.into());
+        s.put("<<MAP_HUGE_SHIFT");
     }
-    s
 }
 
 // ---------------------------------------------------------------------------
@@ -222,35 +332,34 @@ pub const CLONE_FLAGS: &Table = &[
 /// `/* CLONE_??? */` only if no flag bit is named, e.g.
 /// `0x100000000 /* CLONE_??? */|SIGCHLD`.
 pub fn clone_flags(v: u64) -> String {
+    string_of(|s| write_clone_flags(s, v))
+}
+
+pub fn write_clone_flags(s: &mut impl Sink, v: u64) {
     let flags = v & !CSIGNAL;
     let sig = v & CSIGNAL;
-    let mut s = String::new();
     if flags != 0 {
-        push_flags(
-            &mut s,
-            flags,
-            &CLONE_FLAGS[..CLONE_FLAGS.len() - CLONE3_ONLY],
-            Some("CLONE_???"),
-        );
+        push_flags(s, flags, &CLONE_FLAGS[..CLONE_FLAGS.len() - CLONE3_ONLY], Some("CLONE_???"));
     }
     if sig != 0 {
         if flags != 0 {
-            s.push('|');
+            s.put("|");
         }
-        s.push_str(&signal_string(sig));
+        write_signal(s, sig);
     }
-    if s.is_empty() {
-        s.push('0');
+    if v == 0 {
+        s.put("0");
     }
-    s
 }
 
 /// clone3 `clone_args.flags` (64-bit, no signal byte), e.g.
 /// `CLONE_VM|CLONE_INTO_CGROUP`, `0`, `0x11 /* CLONE_??? */`.
 pub fn clone3_flags(v: u64) -> String {
-    let mut s = String::new();
-    push_flags(&mut s, v, CLONE_FLAGS, Some("CLONE_???"));
-    s
+    string_of(|s| write_clone3_flags(s, v))
+}
+
+pub fn write_clone3_flags(out: &mut impl Sink, v: u64) {
+    push_flags(out, v, CLONE_FLAGS, Some("CLONE_???"));
 }
 
 // ---------------------------------------------------------------------------
@@ -273,9 +382,11 @@ pub const WAIT4_OPTIONS: &Table = &[
 /// wait4 `options` (a C int: only the low 32 bits are decoded, as strace
 /// does), e.g. `WNOHANG|__WALL`, `0`, `0x10 /* W??? */`.
 pub fn wait4_options(v: u64) -> String {
-    let mut s = String::new();
-    push_flags(&mut s, u64::from(v as u32), WAIT4_OPTIONS, Some("W???"));
-    s
+    string_of(|s| write_wait4_options(s, v))
+}
+
+pub fn write_wait4_options(out: &mut impl Sink, v: u64) {
+    push_flags(out, u64::from(v as u32), WAIT4_OPTIONS, Some("W???"));
 }
 
 // ---------------------------------------------------------------------------
@@ -334,15 +445,20 @@ pub fn signal_name(sig: u64) -> Option<&'static str> {
 /// The value is a C int, as in strace: only the low 32 bits count and they
 /// are signed (`u64::MAX` prints `-1`, 0x100000009 prints `SIGKILL`).
 pub fn signal_string(sig: u64) -> String {
+    string_of(|s| write_signal(s, sig))
+}
+
+pub fn write_signal(out: &mut impl Sink, sig: u64) {
     let s = sig as u32 as i32;
     if let Some(name) = u64::try_from(s).ok().and_then(signal_name) {
-        name.to_string()
+        out.put(name);
     } else if s == SIGRTMIN {
-        "SIGRTMIN".to_string()
+        out.put("SIGRTMIN");
     } else if s > SIGRTMIN && s <= SIGRTMAX {
-        format!("SIGRT_{}", s - SIGRTMIN)
+        out.put("SIGRT_");
+        write_dec(out, (s - SIGRTMIN).into());
     } else {
-        s.to_string()
+        write_dec(out, s.into());
     }
 }
 
@@ -535,12 +651,15 @@ pub fn errno_from_ret(ret: i64) -> Option<&'static str> {
 
 /// A signal's name as strace writes it inside a set (`[CHLD RTMIN RT_1]`):
 /// the name without `SIG`, `RTMIN` for 32, `RT_<n>` above, else decimal.
-fn set_member(sig: u32) -> String {
+fn write_set_member(out: &mut impl Sink, sig: u32) {
     match signal_name(sig.into()) {
-        Some(n) => n[3..].to_string(),
-        None if sig as i32 == SIGRTMIN => "RTMIN".to_string(),
-        None if sig as i32 > SIGRTMIN && sig as i32 <= SIGRTMAX => format!("RT_{}", sig as i32 - SIGRTMIN),
-        None => sig.to_string(),
+        Some(n) => out.put(&n[3..]),
+        None if sig as i32 == SIGRTMIN => out.put("RTMIN"),
+        None if sig as i32 > SIGRTMIN && sig as i32 <= SIGRTMAX => {
+            out.put("RT_");
+            write_dec(out, (sig as i32 - SIGRTMIN).into());
+        }
+        None => write_dec(out, sig.into()),
     }
 }
 
@@ -548,20 +667,23 @@ fn set_member(sig: u32) -> String {
 /// `[RTMIN RT_1]`; when at least two thirds of the 64 bits are set, the
 /// complement: `~[]` (all), `~[KILL STOP]` (strace's `sprintsigmask_n`).
 pub fn sigset(mask: u64) -> String {
+    string_of(|s| write_sigset(s, mask))
+}
+
+pub fn write_sigset(s: &mut impl Sink, mask: u64) {
     let (bits, prefix) = if mask.count_ones() >= 64 * 2 / 3 { (!mask, "~[") } else { (mask, "[") };
-    let mut s = String::from(prefix);
+    s.put(prefix);
     let mut first = true;
     for bit in 0..64 {
         if bits & (1 << bit) != 0 {
             if !first {
-                s.push(' ');
+                s.put(" ");
             }
             first = false;
-            s.push_str(&set_member(bit + 1));
+            write_set_member(s, bit + 1);
         }
     }
-    s.push(']');
-    s
+    s.put("]");
 }
 
 /// rt_sigprocmask `how`. Values: asm-generic/signal-defs.h.
@@ -569,7 +691,11 @@ pub const SIGPROCMASK_HOW: &Table = &[(0, "SIG_BLOCK"), (1, "SIG_UNBLOCK"), (2, 
 
 /// rt_sigprocmask `how`, e.g. `SIG_BLOCK`, `0x3 /* SIG_??? */`.
 pub fn sigprocmask_how(v: u64) -> String {
-    value_or_unknown(SIGPROCMASK_HOW, u64::from(v as u32), "SIG_???")
+    string_of(|s| write_sigprocmask_how(s, v))
+}
+
+pub fn write_sigprocmask_how(out: &mut impl Sink, v: u64) {
+    value_or_unknown(out, SIGPROCMASK_HOW, u64::from(v as u32), "SIG_???");
 }
 
 /// `sa_flags` bits. Values: x86 asm/signal.h and asm-generic/signal-defs.h.
@@ -590,17 +716,23 @@ pub const SA_RESTORER: u64 = 0x0400_0000;
 /// `sa_flags`, e.g. `SA_RESTORER|SA_ONSTACK|SA_RESTART|SA_SIGINFO`, `0`,
 /// `0x400 /* SA_??? */` (all 64 bits decoded).
 pub fn sa_flags(v: u64) -> String {
-    let mut s = String::new();
-    push_flags(&mut s, v, SA_FLAGS, Some("SA_???"));
-    s
+    string_of(|s| write_sa_flags(s, v))
+}
+
+pub fn write_sa_flags(out: &mut impl Sink, v: u64) {
+    push_flags(out, v, SA_FLAGS, Some("SA_???"));
 }
 
 /// `sa_handler`: `SIG_DFL` (0), `SIG_IGN` (1), else the address in hex.
 pub fn sa_handler(v: u64) -> String {
+    string_of(|s| write_sa_handler(s, v))
+}
+
+pub fn write_sa_handler(out: &mut impl Sink, v: u64) {
     match v {
-        0 => "SIG_DFL".into(),
-        1 => "SIG_IGN".into(),
-        _ => hex(v),
+        0 => out.put("SIG_DFL"),
+        1 => out.put("SIG_IGN"),
+        _ => write_hex(out, v),
     }
 }
 
@@ -633,23 +765,31 @@ pub const SI_CODES: &Table = &[
 /// SIGCHLD from the kernel (code > 0), `SI_USER`, `SI_TKILL`, …, else the
 /// number.
 pub fn si_code(sig: u32, code: i32) -> String {
+    string_of(|s| write_si_code(s, sig, code))
+}
+
+pub fn write_si_code(out: &mut impl Sink, sig: u32, code: i32) {
     let by_signal = (sig == 17 && code > 0).then(|| lookup(CLD_CODES, code as u64)).flatten();
     match by_signal.or_else(|| lookup(SI_CODES, u64::from(code as u32))) {
-        Some(n) => n.to_string(),
-        None => code.to_string(),
+        Some(n) => out.put(n),
+        None => write_dec(out, code.into()),
     }
 }
 
 /// signal_generate's `result` (include/trace/events/signal.h,
 /// `enum trace_signal_result`), lower-case.
 pub fn signal_result(r: i32) -> String {
+    string_of(|s| write_signal_result(s, r))
+}
+
+pub fn write_signal_result(out: &mut impl Sink, r: i32) {
     match r {
-        0 => "delivered".into(),
-        1 => "ignored".into(),
-        2 => "already_pending".into(),
-        3 => "overflow_fail".into(),
-        4 => "lose_info".into(),
-        _ => r.to_string(),
+        0 => out.put("delivered"),
+        1 => out.put("ignored"),
+        2 => out.put("already_pending"),
+        3 => out.put("overflow_fail"),
+        4 => out.put("lose_info"),
+        _ => write_dec(out, r.into()),
     }
 }
 
@@ -680,7 +820,11 @@ pub const ARCH_GET_CPUID: u64 = 0x1011;
 
 /// arch_prctl `option` (an int), e.g. `ARCH_SET_FS`, `0x3001 /* ARCH_??? */`.
 pub fn arch_prctl_option(v: u64) -> String {
-    value_or_unknown(ARCH_PRCTL, u64::from(v as u32), "ARCH_???")
+    string_of(|s| write_arch_prctl_option(s, v))
+}
+
+pub fn write_arch_prctl_option(out: &mut impl Sink, v: u64) {
+    value_or_unknown(out, ARCH_PRCTL, u64::from(v as u32), "ARCH_???");
 }
 
 /// Resource limits. Values: asm-generic/resource.h.
@@ -706,18 +850,27 @@ pub const RLIMITS: &Table = &[
 /// prlimit64 `resource` (an unsigned int), e.g. `RLIMIT_STACK`,
 /// `0x10 /* RLIMIT_??? */`.
 pub fn rlimit_resource(v: u64) -> String {
-    value_or_unknown(RLIMITS, u64::from(v as u32), "RLIMIT_???")
+    string_of(|s| write_rlimit_resource(s, v))
+}
+
+pub fn write_rlimit_resource(out: &mut impl Sink, v: u64) {
+    value_or_unknown(out, RLIMITS, u64::from(v as u32), "RLIMIT_???");
 }
 
 /// One `rlim64_t` as strace prints it: `RLIM64_INFINITY`, `8192*1024` for
 /// a multiple of 1024 above 1024, else decimal.
 pub fn rlim(v: u64) -> String {
+    string_of(|s| write_rlim(s, v))
+}
+
+pub fn write_rlim(out: &mut impl Sink, v: u64) {
     if v == u64::MAX {
-        "RLIM64_INFINITY".into()
+        out.put("RLIM64_INFINITY");
     } else if v > 1024 && v.is_multiple_of(1024) {
-        format!("{}*1024", v / 1024)
+        write_udec(out, v / 1024);
+        out.put("*1024");
     } else {
-        v.to_string()
+        write_udec(out, v);
     }
 }
 
@@ -727,24 +880,31 @@ pub const AT_FLAGS: &Table = &[(0x100, "AT_SYMLINK_NOFOLLOW"), (0x1000, "AT_EMPT
 /// execveat `flags`, e.g. `AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH`, `0`,
 /// `0x10000 /* AT_??? */`.
 pub fn execveat_flags(v: u64) -> String {
-    let mut s = String::new();
-    push_flags(&mut s, u64::from(v as u32), AT_FLAGS, Some("AT_???"));
-    s
+    string_of(|s| write_execveat_flags(s, v))
+}
+
+pub fn write_execveat_flags(out: &mut impl Sink, v: u64) {
+    push_flags(out, u64::from(v as u32), AT_FLAGS, Some("AT_???"));
 }
 
 /// A dirfd: `AT_FDCWD` for -100, else the number.
 pub fn dirfd(v: u64) -> String {
-    match v as u32 as i32 {
-        -100 => "AT_FDCWD".into(),
-        fd => fd.to_string(),
-    }
+    string_of(|s| match v as u32 as i32 {
+        -100 => s.put("AT_FDCWD"),
+        fd => write_dec(s, fd.into()),
+    })
 }
 
 /// `name` from `table` for exactly `v`, else `0x… /* FAMILY */`.
-fn value_or_unknown(table: &Table, v: u64, family: &str) -> String {
+fn value_or_unknown(out: &mut impl Sink, table: &Table, v: u64, family: &str) {
     match lookup(table, v) {
-        Some(n) => n.to_string(),
-        None => format!("{v:#x} /* {family} */"),
+        Some(n) => out.put(n),
+        None => {
+            write_hex(out, v);
+            out.put(" /* ");
+            out.put(family);
+            out.put(" */");
+        }
     }
 }
 
@@ -754,7 +914,7 @@ fn value_or_unknown(table: &Table, v: u64, family: &str) -> String {
 
 /// `0x` + lowercase hex; `0x0` for zero (no NULL special case).
 pub fn hex(v: u64) -> String {
-    format!("{v:#x}")
+    string_of(|s| write_hex(s, v))
 }
 
 #[cfg(test)]
@@ -764,6 +924,45 @@ mod tests {
     // All expected strings are copied from strace 6.1 output
     // (`strace -e inject=<syscall>:error=ENOSYS` on raw syscall() calls,
     // or the real call where it fails harmlessly).
+
+    #[test]
+    fn decimal_and_hex_by_hand_match_std() {
+        for v in [0i64, 1, -1, 9, 10, -10, 99, 100, i64::MAX, i64::MIN, -4095, 1 << 53] {
+            let mut s = String::new();
+            write_dec(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+        for v in [0u64, 1, 9, 10, u64::MAX, u64::MAX - 1, 1 << 63, 10_000_000_000_000_000_000] {
+            let (mut d, mut h) = (String::new(), Vec::new());
+            write_udec(&mut d, v);
+            write_hex(&mut h, v);
+            assert_eq!(d, v.to_string());
+            assert_eq!(h, format!("{v:#x}").as_bytes());
+        }
+    }
+
+    #[test]
+    fn remembered_flag_texts_never_answer_for_another_value_or_table() {
+        // clone and clone3 share CLONE_FLAGS (clone without its last three
+        // entries): the same bits must still print per call.
+        assert_eq!(clone3_flags(0x80), "CLONE_NEWTIME");
+        assert_eq!(clone_flags(0x8000_0000), "CLONE_IO");
+        assert_eq!(clone3_flags(0x1_0000_0000), "CLONE_CLEAR_SIGHAND");
+        assert_eq!(clone_flags(0x1_0000_0000), "0x100000000 /* CLONE_??? */");
+        assert_eq!(clone3_flags(0x1_0000_0000), "CLONE_CLEAR_SIGHAND");
+        // Far more values than the memo has slots, twice over, in a
+        // different order the second time: every answer as rendered afresh.
+        let values: Vec<u64> = (0..300u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (i % 40)).collect();
+        let fresh: Vec<String> = values.iter().map(|&v| string_of(|s| render_flags(s, v, PROT, Some("PROT_???")))).collect();
+        let forth = 0..values.len();
+        for i in forth.clone().chain(forth.rev()) {
+            let v = values[i];
+            {
+                assert_eq!(prot(v), fresh[i], "{v:#x}");
+                assert_eq!(sa_flags(v), string_of(|s| render_flags(s, v, SA_FLAGS, Some("SA_???"))));
+            }
+        }
+    }
 
     #[test]
     fn prot_strings() {

@@ -31,7 +31,7 @@
 
 use tracer_common::Counter;
 
-use crate::format::{SCHEMA_VERSION, push_rfc3339, syscall_name};
+use crate::format::{begin_record, push_rfc3339, syscall_name};
 use crate::json::JsonWriter;
 use crate::load::Counters;
 
@@ -66,22 +66,9 @@ pub struct Lost {
     pub since_unix_ns: i128,
 }
 
-fn ts_str(unix_ns: i128) -> String {
-    let mut v = Vec::with_capacity(32);
-    push_rfc3339(&mut v, unix_ns);
-    String::from_utf8(v).unwrap_or_default()
-}
-
-fn head(w: &mut JsonWriter<'_>, seq: u64, now_unix_ns: i128, event: &str) {
-    w.begin_object();
-    w.key("schema");
-    w.u64(SCHEMA_VERSION);
-    w.key("seq");
-    w.u64(seq);
-    w.key("ts");
-    w.str(&ts_str(now_unix_ns));
-    w.key("event");
-    w.str(event);
+/// `schema`, `seq`, `ts`, `event`: an event's opening without `cpu`.
+fn head(w: &mut JsonWriter<'_>, seq: u64, now_unix_ns: i128, event: &'static str) {
+    begin_record(w, seq, now_unix_ns, None, event);
 }
 
 /// Appends one `lost` line (with its newline).
@@ -107,7 +94,7 @@ pub fn write_lost_line(out: &mut Vec<u8>, l: &Lost, seq: u64, now_unix_ns: i128)
     w.key("total");
     w.u64(l.total);
     w.key("since");
-    w.str(&ts_str(l.since_unix_ns));
+    w.ascii_str_with(|out| push_rfc3339(out, l.since_unix_ns));
     match &l.place {
         LossPlace::Kernel { per_cpu, .. } => {
             w.key_object("per_cpu");

@@ -90,7 +90,9 @@ fn thread_create(out: &mut String, t: &ThreadCreate) {
         }
     }
     p.push(format!("tls={:#x}", t.tls));
-    p.push(format!("flags={}", t.flags));
+    let mut flags = String::from("flags=");
+    t.write_flags(&mut flags);
+    p.push(flags);
     match (t.stack_reused, t.reused_from_tid) {
         (Some(true), Some(from)) => p.push(format!("stack_reused=true (from {from})")),
         (Some(r), _) => p.push(format!("stack_reused={r}")),

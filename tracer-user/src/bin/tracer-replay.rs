@@ -10,6 +10,9 @@
 //! `tracer-replay --dump FILE` instead writes the JSON lines themselves
 //! (clock offset 0, so the output depends on the records alone): a golden
 //! file for checking that a faster formatter writes the very same bytes.
+//! `tracer-replay --dump-correlated FILE` writes what the daemon would: each
+//! event's line followed by the `thread_create`/`reaped`/`unreaped` records
+//! it completes (the path the timed passes take).
 //!
 //! Time is this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), not wall time:
 //! the cost of an event is what it takes of a core, and other work on a
@@ -72,14 +75,16 @@ fn time_passes(min: Duration, mut pass: impl FnMut()) -> f64 {
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, path] = &args[..] {
-        if flag == "--dump" {
-            return dump(path);
+        match flag.as_str() {
+            "--dump" => return dump(path),
+            "--dump-correlated" => return dump_correlated(path),
+            _ => {}
         }
     }
     let (path, seconds) = match &args[..] {
         [p] => (p, 2.0),
         [p, s] => (p, s.parse::<f64>().map_err(|_| format!("SECONDS must be a number, got {s:?}"))?),
-        _ => return Err("usage: tracer-replay FILE [SECONDS] | tracer-replay --dump FILE".into()),
+        _ => return Err("usage: tracer-replay FILE [SECONDS] | tracer-replay --dump[-correlated] FILE".into()),
     };
     let records = read_records(path)?;
     if records.is_empty() {
@@ -130,6 +135,18 @@ fn dump(path: &str) -> Result<(), String> {
     for (i, r) in read_records(path)?.iter().enumerate() {
         let ev = decode(r).map_err(|e| format!("record {i}: {e}"))?;
         write_json_line(&mut out, &ev, i as u64, &clock);
+    }
+    std::io::stdout().lock().write_all(&out).map_err(|e| format!("writing stdout: {e}"))
+}
+
+fn dump_correlated(path: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    use tracer_user::output::{Format, Output};
+    let mut output = Output::new(Format::Json, Clock::with_offset(0), true, Default::default());
+    let (mut out, mut seq) = (Vec::new(), 0u64);
+    for (i, r) in read_records(path)?.iter().enumerate() {
+        let ev = decode(r).map_err(|e| format!("record {i}: {e}"))?;
+        output.render(ev, &mut seq, &mut out, |_| {});
     }
     std::io::stdout().lock().write_all(&out).map_err(|e| format!("writing stdout: {e}"))
 }
