@@ -98,6 +98,28 @@ fn is_traced(id: u64) -> bool {
     word & (1u64 << (id & 63)) != 0
 }
 
+/// Is any of `ids` traced? Called with constants, it is a load from frozen
+/// `.rodata` at a constant offset, which the verifier knows the value of:
+/// a branch it guards is dead code to the verifier when those syscalls are
+/// not traced, and is never walked. That keeps the load fast (verifying
+/// the exec capture's loops took most of the ~100 ms `sys_enter` and
+/// `sys_exit` took to load) and costs nothing at run time.
+#[inline(always)]
+fn any_traced(ids: &[u32]) -> bool {
+    let mut i = 0;
+    while i < ids.len() {
+        if is_traced(ids[i] as u64) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+const EXTRA_CALLS: [u32; 5] = [nr::CLONE3, nr::WAIT4, nr::RT_SIGPROCMASK, nr::RT_SIGACTION, nr::PRLIMIT64];
+const SMALL_IN_CALLS: [u32; 3] = [nr::RT_SIGPROCMASK, nr::RT_SIGACTION, nr::PRLIMIT64];
+const EXEC_CALLS: [u32; 2] = [nr::EXECVE, nr::EXECVEAT];
+
 /// Reads a `struct pt_regs` field through a `bpf_probe_read_kernel` call:
 /// what a plain raw tracepoint must do, its `regs` being an opaque number.
 #[inline(always)]
@@ -207,25 +229,25 @@ fn capture_entry(p: &mut PendingSyscall, id: u32, tid: u32) {
     match id {
         // rt_sigprocmask(how, set, oset, sigsetsize): the kernel takes
         // only an 8-byte sigset on x86-64.
-        nr::RT_SIGPROCMASK if a[1] != 0 && a[3] == capture::SIGSET_SIZE as u64 => {
+        nr::RT_SIGPROCMASK if any_traced(&[nr::RT_SIGPROCMASK]) && a[1] != 0 && a[3] == capture::SIGSET_SIZE as u64 => {
             read_in(p, a[1], capture::SIGSET_SIZE);
             return;
         }
         // rt_sigaction(sig, act, oact, sigsetsize)
-        nr::RT_SIGACTION if a[1] != 0 => {
+        nr::RT_SIGACTION if any_traced(&[nr::RT_SIGACTION]) && a[1] != 0 => {
             read_in(p, a[1], capture::SIGACTION_SIZE);
             return;
         }
         // prlimit64(pid, resource, new_rlim, old_rlim)
-        nr::PRLIMIT64 if a[2] != 0 => {
+        nr::PRLIMIT64 if any_traced(&[nr::PRLIMIT64]) && a[2] != 0 => {
             read_in(p, a[2], capture::RLIMIT_SIZE);
             return;
         }
-        nr::CLONE3 => {
+        nr::CLONE3 if any_traced(&[nr::CLONE3]) => {
             read_clone_args(p);
             return;
         }
-        nr::EXECVE | nr::EXECVEAT => {}
+        nr::EXECVE | nr::EXECVEAT if any_traced(&EXEC_CALLS) => {}
         _ => return,
     }
     let Some(buf) = SCRATCH.get_ptr_mut(0) else { return };
@@ -409,10 +431,10 @@ fn try_sys_exit(ret: i64, id: u32) {
     let now = unsafe { bpf_ktime_get_boot_ns() };
     let captured = p.flags & pending_flags::CAPTURED != 0;
     match id {
-        nr::CLONE3 | nr::WAIT4 | nr::RT_SIGPROCMASK | nr::RT_SIGACTION | nr::PRLIMIT64 => {
+        nr::CLONE3 | nr::WAIT4 | nr::RT_SIGPROCMASK | nr::RT_SIGACTION | nr::PRLIMIT64 if any_traced(&EXTRA_CALLS) => {
             emit_extra(p, id, ret, now, pid_tgid)
         }
-        nr::EXECVE | nr::EXECVEAT => emit_exec(p, id, ret, now, pid_tgid),
+        nr::EXECVE | nr::EXECVEAT if any_traced(&EXEC_CALLS) => emit_exec(p, id, ret, now, pid_tgid),
         _ => emit_plain(p, id, ret, now, pid_tgid),
     }
     p.flags = 0;
@@ -637,7 +659,7 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
     let r = unsafe { &mut *entry.as_mut_ptr() };
     fill_syscall(&mut r.base, p, id, ret, now, pid_tgid);
     write_u64s(r.extra.as_mut_ptr() as *mut u64, [0; EXTRA_MAX / 8]);
-    if id == nr::RT_SIGPROCMASK || id == nr::RT_SIGACTION || id == nr::PRLIMIT64 {
+    if (id == nr::RT_SIGPROCMASK || id == nr::RT_SIGACTION || id == nr::PRLIMIT64) && any_traced(&SMALL_IN_CALLS) {
         let sigset_ok = p.args[3] == capture::SIGSET_SIZE as u64;
         let (n, in_ptr, out_ptr) = match id {
             nr::RT_SIGPROCMASK if sigset_ok => (capture::SIGSET_SIZE, p.args[1], p.args[2]),
@@ -663,7 +685,7 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
             read_out(r, out_ptr, n, n);
         }
         r.base.extra_len = (2 * n) as u32;
-    } else if id == nr::CLONE3 {
+    } else if id == nr::CLONE3 && any_traced(&[nr::CLONE3]) {
         if p.flags & syscall_flags::EXTRA_CLONE_ARGS != 0 {
             let src = p.small.as_ptr() as *const [u64; CLONE_ARGS_SIZE / 8];
             write_u64s(r.extra.as_mut_ptr() as *mut u64, unsafe { core::ptr::read_volatile(src) });
@@ -686,7 +708,7 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
                 }
             }
         }
-    } else {
+    } else if any_traced(&[nr::WAIT4]) {
         // wait4(pid, int *stat_addr, int options, struct rusage *ru): the
         // kernel has written both by now, if it reaped anything. On EFAULT
         // it could not write one of them: try both, so the event says which
