@@ -443,7 +443,8 @@ pub enum Counter {
     /// `bpf_ringbuf_reserve` failed: the record was lost (ring buffer full).
     RingbufFull = 1,
     /// `sys_exit` of a traced syscall with no pending entry for the thread
-    /// (tracer attached mid-call, or the entry was evicted).
+    /// (tracer attached mid-call; a slot lost to a failed stash shows as
+    /// `StashFailed` at entry instead).
     ExitWithoutEnter = 2,
     /// Entry could not be stashed (pairing map update failed).
     StashFailed = 3,

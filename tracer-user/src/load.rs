@@ -21,10 +21,11 @@ static BPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), 
 /// in attach order. `sched_process_fork` goes first so that by the time
 /// anything is traced, every fork of a tracked process is followed; it is
 /// attached only when the pid filter is active, so no other run pays for it
-/// on every fork. The hooks that free or move `PENDING` entries
-/// (`sched_process_exit`/`exec`) and `sys_exit` come before `sys_enter`:
-/// an entry stashed from the first traced call on always has them to meet
-/// (attached the other way round, a thread dying in between leaked its
+/// on every fork. The hooks that release a call's state
+/// (`sched_process_exit`/`exec`: the execve capture in `CAPTURES`) and
+/// `sys_exit` come before `sys_enter`: a call stashed from the first traced
+/// one on always has them to meet (attached the other way round, when the
+/// pairing map was keyed by tid, a thread dying in between leaked its
 /// entry).
 const HOOKS: [(&str, &str); 5] = [
     ("sched_process_fork", "sched_process_fork"),

@@ -61,7 +61,7 @@ impl Collector for SnapshotCollector {
             let help = match c {
                 Counter::Emitted => "Records the kernel side committed to the ring buffer.",
                 Counter::RingbufFull => "Records lost in the kernel: the ring buffer was full.",
-                Counter::ExitWithoutEnter => "Syscall exits with no recorded entry (in flight at attach, or evicted).",
+                Counter::ExitWithoutEnter => "Syscall exits with no recorded entry (in flight at attach).",
                 Counter::StashFailed => "Syscall entries that could not be stashed (call lost).",
                 Counter::Filtered => "Traced calls dropped by the in-kernel filters.",
                 Counter::ChildReturn => "clone/clone3 returns in the new child (not separate calls).",
