@@ -443,10 +443,11 @@ pub enum Counter {
     /// `bpf_ringbuf_reserve` failed: the record was lost (ring buffer full).
     RingbufFull = 1,
     /// `sys_exit` of a traced syscall with no pending entry for the thread
-    /// (tracer attached mid-call; a slot lost to a failed stash shows as
-    /// `StashFailed` at entry instead).
+    /// (tracer attached mid-call, or the entry could not be stashed, which
+    /// `StashFailed` counted at entry too).
     ExitWithoutEnter = 2,
-    /// Entry could not be stashed (pairing map update failed).
+    /// Entry could not be stashed (no task-storage slot: allocation failed,
+    /// or the storage was busy on this CPU).
     StashFailed = 3,
     /// Traced syscalls dropped by the in-kernel filters.
     Filtered = 4,
