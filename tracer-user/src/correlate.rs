@@ -117,10 +117,11 @@ impl std::fmt::Debug for Sources {
 /// Maps keyed by pid. The keys are the kernel's, not an adversary's: a
 /// multiply-and-rotate hash (as rustc's FxHash) instead of SipHash, which
 /// cost more than the lookups it served.
-type PidMap<V> = HashMap<u32, V, BuildHasherDefault<PidHasher>>;
+/// Shared with the process table (procs.rs), keyed the same way.
+pub(crate) type PidMap<V> = HashMap<u32, V, BuildHasherDefault<PidHasher>>;
 
 #[derive(Default)]
-struct PidHasher(u64);
+pub(crate) struct PidHasher(u64);
 
 impl Hasher for PidHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -215,6 +216,14 @@ impl Records {
         }
     }
 
+    /// Empty again; a `Many` keeps its allocation for the next time.
+    pub fn clear(&mut self) {
+        match self {
+            Records::One(r) => *r = None,
+            Records::Many(v) => v.clear(),
+        }
+    }
+
     pub fn as_slice(&self) -> &[Record] {
         match self {
             Records::One(r) => r.as_slice(),
@@ -280,8 +289,16 @@ impl Correlator {
     /// find the dying process's children).
     pub fn event(&mut self, ev: &Event, seq: u64, procs: &mut ProcTable) -> Records {
         let mut out = Records::default();
+        self.event_into(ev, seq, procs, &mut out);
+        out
+    }
+
+    /// As [`Self::event`], into `out` (emptied first): the drain reuses one
+    /// `Records` rather than have a ~300-byte value moved out per event.
+    pub fn event_into(&mut self, ev: &Event, seq: u64, procs: &mut ProcTable, out: &mut Records) {
+        out.clear();
         match ev {
-            Event::Syscall(s) if s.ret >= 0 || s.no_return() => self.syscall(s, seq, procs, &mut out),
+            Event::Syscall(s) if s.ret >= 0 || s.no_return() => self.syscall(s, seq, procs, out),
             Event::Fork(f) if !f.thread => {
                 self.set_child(f.child_pid, Child {
                     ppid: f.header.pid,
@@ -345,7 +362,6 @@ impl Correlator {
             }
             _ => {}
         }
-        out
     }
 
     fn set_child(&mut self, pid: u32, c: Child) {

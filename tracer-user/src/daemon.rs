@@ -342,11 +342,11 @@ impl Drainer {
     /// Decodes and formats one ring-buffer record into the pending batch.
     pub fn record(&mut self, bytes: &[u8]) {
         match decode(bytes) {
-            Ok(ev) => {
+            Ok(mut ev) => {
                 // --- the render hook: one event in, its lines out (output.rs) ---
                 let (clock, lines) = (&self.clock, &mut self.batch.lines);
                 let (events, events_other) = (&mut self.events, &mut self.events_other);
-                self.output.render(ev, &mut self.seq, &mut self.batch.buf, |w| {
+                self.output.render(&mut ev, &mut self.seq, &mut self.batch.buf, |w| {
                     let kind = match w.nr {
                         Some(nr) => {
                             match events.get_mut(nr as usize) {
