@@ -117,10 +117,11 @@ impl std::fmt::Debug for Sources {
 /// Maps keyed by pid. The keys are the kernel's, not an adversary's: a
 /// multiply-and-rotate hash (as rustc's FxHash) instead of SipHash, which
 /// cost more than the lookups it served.
-type PidMap<V> = HashMap<u32, V, BuildHasherDefault<PidHasher>>;
+/// Shared with the process table (procs.rs), keyed the same way.
+pub(crate) type PidMap<V> = HashMap<u32, V, BuildHasherDefault<PidHasher>>;
 
 #[derive(Default)]
-struct PidHasher(u64);
+pub(crate) struct PidHasher(u64);
 
 impl Hasher for PidHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -204,6 +205,9 @@ impl Default for Records {
 }
 
 impl Records {
+    // Inlined: out of line, every record (~300 bytes) was built on the
+    // stack and then copied into its slot.
+    #[inline]
     fn push(&mut self, r: Record) {
         match self {
             Records::One(slot @ None) => *slot = Some(r),
@@ -212,6 +216,14 @@ impl Records {
                 *self = Records::Many(vec![first, r]);
             }
             Records::Many(v) => v.push(r),
+        }
+    }
+
+    /// Empty again; a `Many` keeps its allocation for the next time.
+    pub fn clear(&mut self) {
+        match self {
+            Records::One(r) => *r = None,
+            Records::Many(v) => v.clear(),
         }
     }
 
@@ -238,6 +250,41 @@ impl<'a> IntoIterator for &'a Records {
     }
 }
 
+/// One process's stack mappings, oldest first, and how many of them no
+/// thread has been given yet: once glibc's stack cache serves every new
+/// thread, that is none, and a clone need not look for a fresh one.
+#[derive(Default)]
+struct Stacks {
+    maps: VecDeque<Mapping>,
+    fresh: usize,
+}
+
+impl Stacks {
+    fn push(&mut self, m: Mapping) {
+        if self.maps.len() >= STACKS_PER_PROC
+            && let Some(old) = self.maps.pop_front()
+            && old.owner.is_none()
+        {
+            self.fresh -= 1;
+        }
+        self.fresh += usize::from(m.owner.is_none());
+        self.maps.push_back(m);
+    }
+
+    fn retain(&mut self, keep: impl FnMut(&Mapping) -> bool) {
+        self.maps.retain(keep);
+        self.fresh = self.maps.iter().filter(|m| m.owner.is_none()).count();
+    }
+
+    /// The newest mapping no thread has yet that `pick` accepts.
+    fn fresh_mut(&mut self, mut pick: impl FnMut(&Mapping) -> bool) -> Option<&mut Mapping> {
+        if self.fresh == 0 {
+            return None;
+        }
+        self.maps.iter_mut().rev().find(|m| m.owner.is_none() && pick(m))
+    }
+}
+
 /// One child process's story so far.
 #[derive(Clone, Debug, Default)]
 struct Child {
@@ -255,7 +302,7 @@ pub struct Correlator {
     /// pid → stack mappings, pending (no clone yet) and handed out.
     /// (A ring: a process that maps stacks without ever starting a thread
     /// on them drops the oldest at every mmap.)
-    stacks: PidMap<VecDeque<Mapping>>,
+    stacks: PidMap<Stacks>,
     /// child pid → its story.
     children: PidMap<Child>,
     /// mmap is not traced: a clone with no stack mapping on record says
@@ -280,8 +327,16 @@ impl Correlator {
     /// find the dying process's children).
     pub fn event(&mut self, ev: &Event, seq: u64, procs: &mut ProcTable) -> Records {
         let mut out = Records::default();
+        self.event_into(ev, seq, procs, &mut out);
+        out
+    }
+
+    /// As [`Self::event`], into `out` (emptied first): the drain reuses one
+    /// `Records` rather than have a ~300-byte value moved out per event.
+    pub fn event_into(&mut self, ev: &Event, seq: u64, procs: &mut ProcTable, out: &mut Records) {
+        out.clear();
         match ev {
-            Event::Syscall(s) if s.ret >= 0 || s.no_return() => self.syscall(s, seq, procs, &mut out),
+            Event::Syscall(s) if s.ret >= 0 || s.no_return() => self.syscall(s, seq, procs, out),
             Event::Fork(f) if !f.thread => {
                 self.set_child(f.child_pid, Child {
                     ppid: f.header.pid,
@@ -345,7 +400,6 @@ impl Correlator {
             }
             _ => {}
         }
-        out
     }
 
     fn set_child(&mut self, pid: u32, c: Child) {
@@ -366,16 +420,14 @@ impl Correlator {
         let a = s.args;
         match s.nr {
             nr::MMAP if a[3] & MAP_STACK != 0 && a[1] > 0 => {
-                let v = self.stacks.entry(h.pid).or_default();
-                if v.len() >= STACKS_PER_PROC {
-                    v.pop_front();
-                }
-                v.push_back(Mapping { base: s.ret as u64, len: a[1], guard: None, mmap_seq: seq, mprotect_seq: None, owner: None });
+                self.stacks.entry(h.pid).or_default().push(Mapping { base: s.ret as u64, len: a[1], guard: None, mmap_seq: seq, mprotect_seq: None, owner: None });
             }
             nr::MPROTECT => {
-                if let Some(m) = self.stacks.get_mut(&h.pid).and_then(|v| {
-                    v.iter_mut().rev().find(|m| m.owner.is_none() && m.mprotect_seq.is_none() && a[0] > m.base && a[0] < m.base + m.len)
-                }) {
+                if let Some(m) = self
+                    .stacks
+                    .get_mut(&h.pid)
+                    .and_then(|v| v.fresh_mut(|m| m.mprotect_seq.is_none() && a[0] > m.base && a[0] < m.base + m.len))
+                {
                     m.guard = Some(a[0] - m.base);
                     m.mprotect_seq = Some(seq);
                 }
@@ -399,7 +451,7 @@ impl Correlator {
                 let base = self
                     .stacks
                     .get(&h.pid)
-                    .and_then(|v| v.iter().rev().find(|m| a[1] > m.base && a[1] <= m.base + m.len))
+                    .and_then(|v| v.maps.iter().rev().find(|m| a[1] > m.base && a[1] <= m.base + m.len))
                     .map_or(a[1], |m| m.base);
                 let t = self.thread(h, "clone", s.ret as u32, a[0], base, None, a[4], seq);
                 out.push(Record::ThreadCreate(t));
@@ -413,10 +465,15 @@ impl Correlator {
     fn thread(&mut self, h: &Header, syscall: &'static str, child_tid: u32, flags: u64, stack: u64, stack_size: Option<u64>, tls: u64, seq: u64) -> ThreadCreate {
         let v = self.stacks.entry(h.pid).or_default();
         // A fresh mapping (no thread yet) that holds the stack...
-        let fresh = v.iter().rposition(|m| m.owner.is_none() && stack >= m.base && stack < m.base + m.len);
+        let fresh = if v.fresh > 0 {
+            v.maps.iter().rposition(|m| m.owner.is_none() && stack >= m.base && stack < m.base + m.len)
+        } else {
+            None
+        };
         let (mapping, reused, from, mut sources) = match fresh {
             Some(i) => {
-                let m = &mut v[i];
+                v.fresh -= 1;
+                let m = &mut v.maps[i];
                 m.owner = Some(child_tid);
                 let mut src = Sources::default();
                 src.push(m.mmap_seq);
@@ -424,7 +481,7 @@ impl Correlator {
                 (Some(m.clone()), Some(false), None, src)
             }
             // ...or one an earlier thread had: glibc's stack cache.
-            None => match v.iter_mut().rev().find(|m| stack >= m.base && stack < m.base + m.len) {
+            None => match v.maps.iter_mut().rev().find(|m| stack >= m.base && stack < m.base + m.len) {
                 Some(m) => {
                     let prev = m.owner.replace(child_tid);
                     (Some(m.clone()), Some(true), prev, Sources::default())
@@ -538,6 +595,52 @@ mod tests {
         let r = blind.event(&clone3(300, BASE, 301), 30, &mut p);
         let [Record::ThreadCreate(t)] = r.as_slice() else { panic!() };
         assert_eq!(t.stack_reused, None);
+    }
+
+    // The count of stacks no thread has (what lets a clone skip looking for
+    // a fresh one) must follow every way a mapping comes and goes: given to
+    // a thread, pushed out of the full ring, unmapped.
+    #[test]
+    fn fresh_stacks_are_found_after_the_ring_fills_and_after_munmap() {
+        const LEN: u64 = 0x80_1000;
+        let stack = |i: u64| BASE + i * 0x100_0000;
+        let mmap = |i: u64| sc(100, nr::MMAP, [0, LEN, 0, 0x20022, u64::MAX, 0], stack(i) as i64, Extra::None);
+        let mut c = Correlator::new();
+        let mut p = ProcTable::default();
+        let fresh = |c: &Correlator| c.stacks.get(&100).map(|s| (s.fresh, s.maps.len()));
+        // One more than the ring holds, each given a thread at once but the
+        // first (pushed out while still fresh) and the last.
+        let n = STACKS_PER_PROC as u64 + 1;
+        for i in 0..n {
+            assert!(c.event(&mmap(i), 10 * i, &mut p).is_empty());
+            if i != 0 && i != n - 1 {
+                let r = c.event(&clone3(100, stack(i), 1000 + i as i64), 10 * i + 1, &mut p);
+                let [Record::ThreadCreate(t)] = r.as_slice() else { panic!("{r:?}") };
+                assert_eq!((t.stack_reused, t.sources[..].to_vec()), (Some(false), vec![10 * i, 10 * i + 1]));
+            }
+        }
+        assert_eq!(fresh(&c), Some((1, STACKS_PER_PROC)));
+        // The first mapping is gone: a clone on it finds nothing.
+        let r = c.event(&clone3(100, stack(0), 2000), 1000, &mut p);
+        let [Record::ThreadCreate(t)] = r.as_slice() else { panic!() };
+        assert!(t.mapping.is_none());
+        // The last one is still fresh, found behind 63 taken ones...
+        let r = c.event(&clone3(100, stack(n - 1), 2001), 1001, &mut p);
+        let [Record::ThreadCreate(t)] = r.as_slice() else { panic!() };
+        assert_eq!((t.stack_reused, t.reused_from_tid), (Some(false), None));
+        assert_eq!(fresh(&c), Some((0, STACKS_PER_PROC)));
+        // ...and then reused like the others.
+        let r = c.event(&clone3(100, stack(n - 1), 2002), 1002, &mut p);
+        let [Record::ThreadCreate(t)] = r.as_slice() else { panic!() };
+        assert_eq!((t.stack_reused, t.reused_from_tid), (Some(true), Some(2001)));
+        // A fresh mapping unmapped before any clone leaves none fresh.
+        c.event(&mmap(n), 1003, &mut p);
+        assert_eq!(fresh(&c), Some((1, STACKS_PER_PROC)));
+        c.event(&sc(100, nr::MUNMAP, [stack(n), LEN, 0, 0, 0, 0], 0, Extra::None), 1004, &mut p);
+        assert_eq!(fresh(&c), Some((0, STACKS_PER_PROC - 1)));
+        let r = c.event(&clone3(100, stack(n), 2003), 1005, &mut p);
+        let [Record::ThreadCreate(t)] = r.as_slice() else { panic!() };
+        assert!(t.mapping.is_none());
     }
 
     fn exit(pid: u32, tid: u32, ts: u64, code: u32, group_dead: bool) -> Event {

@@ -56,6 +56,16 @@ use crate::sink::{Batch, LineKind, LineMeta, Queue, SinkCounters, SinkEvent};
 
 /// Hand a batch to the sinks once this much is formatted within one drain.
 const FLUSH_AT: usize = 1 << 16;
+/// The working buffer's room past `FLUSH_AT`: what the record that crosses
+/// it may add before the buffer grows. A full batch then fits its buffer
+/// within an eighth, and is handed to the sinks as it is.
+const BATCH_SLACK: usize = FLUSH_AT / 8;
+
+/// A buffer that may be queued as it is: at most an eighth of it unused.
+fn right_sized(buf: &Vec<u8>) -> bool {
+    buf.capacity() - buf.len() <= buf.len() / 8
+}
+
 /// How long a record may wait in the ring in a quiet period: the kernel
 /// side batches wake-ups, this timer drains what stays below the threshold.
 pub const DRAIN_TICK: Duration = Duration::from_millis(10);
@@ -312,7 +322,7 @@ impl Drainer {
             clock,
             output,
             seq: 0,
-            batch: Batch::with_capacity(2 * FLUSH_AT),
+            batch: Batch::with_capacity(FLUSH_AT + BATCH_SLACK),
             events: vec![0; 512],
             events_other: BTreeMap::new(),
             decode_errors: 0,
@@ -342,11 +352,11 @@ impl Drainer {
     /// Decodes and formats one ring-buffer record into the pending batch.
     pub fn record(&mut self, bytes: &[u8]) {
         match decode(bytes) {
-            Ok(ev) => {
+            Ok(mut ev) => {
                 // --- the render hook: one event in, its lines out (output.rs) ---
                 let (clock, lines) = (&self.clock, &mut self.batch.lines);
                 let (events, events_other) = (&mut self.events, &mut self.events_other);
-                self.output.render(ev, &mut self.seq, &mut self.batch.buf, |w| {
+                self.output.render(&mut ev, &mut self.seq, &mut self.batch.buf, |w| {
                     let kind = match w.nr {
                         Some(nr) => {
                             match events.get_mut(nr as usize) {
@@ -385,11 +395,19 @@ impl Drainer {
         if self.batch.is_empty() {
             return;
         }
-        // A right-sized copy: queued batches of a stalled sink must hold the
-        // bytes they are charged for, not a 128 KiB buffer per ring wake-up.
-        // The working buffer keeps its capacity for the next batch.
-        let batch = Arc::new(Batch { buf: self.batch.buf.clone(), lines: self.batch.lines.clone() });
-        self.batch.buf.clear();
+        // Queued batches of a stalled sink must hold about the bytes they
+        // are charged for, not a 72 KiB buffer per ring wake-up: a full
+        // buffer (at most an eighth of it unused) is handed over as it is
+        // and the working one starts anew; any other, and the line index,
+        // get a right-sized copy, the working ones keeping their capacity.
+        let buf = if right_sized(&self.batch.buf) {
+            std::mem::replace(&mut self.batch.buf, Vec::with_capacity(FLUSH_AT + BATCH_SLACK))
+        } else {
+            let b = self.batch.buf.clone();
+            self.batch.buf.clear();
+            b
+        };
+        let batch = Arc::new(Batch { buf, lines: self.batch.lines.clone() });
         self.batch.lines.clear();
         let n = batch.lines.len();
         for (i, slot) in self.sinks.iter_mut().enumerate() {
@@ -836,6 +854,41 @@ mod tests {
             q.release(c.bytes().len());
         }
         (seqs, counts)
+    }
+
+    // A full batch is queued in its own buffer (no copy), a small one in a
+    // right-sized copy: either way a queued batch holds at most an eighth
+    // more than its bytes, and the lines stay what was written.
+    #[test]
+    fn queued_batches_are_about_their_own_size_whether_handed_over_or_copied() {
+        let (mut d, q) = drainer_with_one_sink(1 << 20);
+        let append = |d: &mut Drainer, n: usize| {
+            for _ in 0..n {
+                d.batch.buf.extend_from_slice(format!("{:0199}\n", d.seq).as_bytes());
+                d.batch.push_line(d.seq, 0, LineKind::Stats);
+                d.seq += 1;
+            }
+        };
+        append(&mut d, FLUSH_AT / 200 + 1);
+        let handed = d.batch.buf.as_ptr();
+        d.dispatch();
+        append(&mut d, 3);
+        d.dispatch();
+        assert!(d.batch.buf.capacity() >= FLUSH_AT, "the working buffer keeps its room");
+        let chunks = q.take(Duration::ZERO).chunks;
+        assert_eq!(chunks.len(), 2);
+        let (full, small) = (&chunks[0].batch, &chunks[1].batch);
+        assert_eq!(full.buf.as_ptr(), handed, "the full buffer itself was queued");
+        assert!(full.buf.capacity() - full.buf.len() <= full.buf.len() / 8);
+        assert_eq!((small.buf.len(), small.buf.capacity()), (600, 600));
+        let mut seq = 0u64;
+        for b in [full, small] {
+            for i in 0..b.lines.len() {
+                assert_eq!(b.line(i), format!("{seq:0199}\n").as_bytes());
+                seq += 1;
+            }
+        }
+        assert_eq!(seq, d.seq);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! its own line after it). The drain loop calls [`Output::render`] once per
 //! record; everything it needs to remember lives here.
 
-use crate::correlate::{Correlator, Record};
+use crate::correlate::{Correlator, Record, Records};
 use crate::decode::Event;
 use crate::format::{Clock, write_json_line};
 use crate::format_lifecycle::{write_reaped, write_thread_create, write_unreaped};
@@ -20,10 +20,18 @@ pub enum Format {
 }
 
 pub struct Output {
-    format: Format,
-    clock: Clock,
+    lines: Lines,
     procs: ProcTable,
     correlator: Option<Correlator>,
+    /// The records the current event completes, reused event to event.
+    records: Records,
+}
+
+/// What writing a line needs: apart from the correlator's state, so the
+/// records it holds can be written without being moved out first.
+struct Lines {
+    format: Format,
+    clock: Clock,
     text: String,
 }
 
@@ -47,7 +55,12 @@ impl Output {
     /// `procs` is what tracer knows of the machine at start-up
     /// ([`ProcTable::from_proc`]).
     pub fn new(format: Format, clock: Clock, correlate: bool, procs: ProcTable) -> Self {
-        Output { format, clock, procs, correlator: correlate.then(Correlator::new), text: String::new() }
+        Output {
+            lines: Lines { format, clock, text: String::new() },
+            procs,
+            correlator: correlate.then(Correlator::new),
+            records: Records::default(),
+        }
     }
 
     /// For a run that does not trace mmap: `thread_create` records then
@@ -61,21 +74,26 @@ impl Output {
 
     /// Appends the lines for `ev` to `out`, numbering them from `*seq`
     /// (advanced past them), and tells `written` about each.
-    pub fn render(&mut self, mut ev: Event, seq: &mut u64, out: &mut Vec<u8>, mut written: impl FnMut(Written)) {
-        if let Event::Exec(e) = &mut ev {
+    /// `ev` is borrowed, not moved (it is ~300 bytes); exec's `old_comm`
+    /// is filled in.
+    pub fn render(&mut self, ev: &mut Event, seq: &mut u64, out: &mut Vec<u8>, mut written: impl FnMut(Written)) {
+        if let Event::Exec(e) = ev {
             e.old_comm = self.procs.old_comm(e.old_tid);
         }
+        let ev = &*ev;
         let first = *seq;
-        self.write(out, seq, Line::Event(&ev), &mut written);
+        self.lines.write(out, seq, Line::Event(ev), &mut written);
         if let Some(c) = &mut self.correlator {
-            let records = c.event(&ev, first, &mut self.procs);
-            for r in &records {
-                self.write(out, seq, Line::Record(r), &mut written);
+            c.event_into(ev, first, &mut self.procs, &mut self.records);
+            for r in &self.records {
+                self.lines.write(out, seq, Line::Record(r), &mut written);
             }
         }
-        self.procs.observe(&ev);
+        self.procs.observe(ev);
     }
+}
 
+impl Lines {
     fn write(&mut self, out: &mut Vec<u8>, next: &mut u64, line: Line<'_>, written: &mut impl FnMut(Written)) {
         let seq = *next;
         *next += 1;

@@ -7,9 +7,9 @@
 //! (the kernel has replaced it when the tracepoint fires), and the children
 //! named by `reaped`/`unreaped` records.
 
-use std::collections::HashMap;
 use std::path::Path;
 
+use crate::correlate::PidMap;
 use crate::decode::{Comm, Event, Header};
 
 /// Bounds on the tables: a machine churning through tasks while events are
@@ -27,10 +27,11 @@ pub struct Proc {
 
 #[derive(Default)]
 pub struct ProcTable {
-    /// tid → comm.
-    threads: HashMap<u32, Comm>,
+    /// tid → comm. Looked up twice per event (`refresh`): the fast
+    /// pid hasher, not SipHash.
+    threads: PidMap<Comm>,
     /// tgid → process.
-    procs: HashMap<u32, Proc>,
+    procs: PidMap<Proc>,
 }
 
 impl ProcTable {

@@ -145,8 +145,8 @@ fn dump_correlated(path: &str) -> Result<(), String> {
     let mut output = Output::new(Format::Json, Clock::with_offset(0), true, Default::default());
     let (mut out, mut seq) = (Vec::new(), 0u64);
     for (i, r) in read_records(path)?.iter().enumerate() {
-        let ev = decode(r).map_err(|e| format!("record {i}: {e}"))?;
-        output.render(ev, &mut seq, &mut out, |_| {});
+        let mut ev = decode(r).map_err(|e| format!("record {i}: {e}"))?;
+        output.render(&mut ev, &mut seq, &mut out, |_| {});
     }
     std::io::stdout().lock().write_all(&out).map_err(|e| format!("writing stdout: {e}"))
 }
