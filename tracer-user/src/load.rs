@@ -334,11 +334,15 @@ impl Loaded {
 
     /// Kernel-side counters summed over CPUs.
     pub fn counters(&self) -> anyhow::Result<Counters> {
-        Ok(self.counters_per_cpu()?.sum())
+        let mut c = self.counters_per_cpu()?.sum();
+        c.calls_in_flight = self.calls_in_flight();
+        Ok(c)
     }
 
     /// Traced calls in flight now (entered, not yet returned): the sum over
-    /// CPUs of the gauge in [`tracer_common::IN_FLIGHT_SLOT`].
+    /// CPUs of the gauge in [`tracer_common::IN_FLIGHT_SLOT`]. Read while
+    /// calls come and go, it can be off by the calls that entered on one
+    /// CPU and left on another during the read (even −1 for an instant).
     pub fn calls_in_flight(&self) -> i64 {
         let m = &self.counters;
         (0..m.cpus).fold(0u64, |sum, cpu| sum.wrapping_add(m.get(cpu, IN_FLIGHT_SLOT as usize))) as i64
@@ -373,10 +377,12 @@ impl PerCpuCounters {
     }
 }
 
-/// Kernel-side counters summed over CPUs.
+/// Kernel-side counters summed over CPUs, and the calls-in-flight gauge.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
     pub values: [u64; COUNTER_COUNT as usize],
+    /// Traced calls entered and not yet returned ([`Loaded::calls_in_flight`]).
+    pub calls_in_flight: i64,
 }
 
 impl Counters {

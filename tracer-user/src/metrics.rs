@@ -69,6 +69,13 @@ impl Collector for SnapshotCollector {
             };
             counter(&mut enc, &format!("tracer_kernel_{}", c.name()), help, &none(s.kernel.get(c)))?;
         }
+        let mut m = enc.encode_descriptor(
+            "tracer_calls_in_flight",
+            "Traced calls entered and not yet returned (the kernel side's pairing state).",
+            None,
+            prometheus_client::metrics::MetricType::Gauge,
+        )?;
+        ConstGauge::new(s.kernel.calls_in_flight).encode(m.encode_family(&Vec::<(&str, String)>::new())?)?;
         counter(&mut enc, "tracer_decode_errors", "Ring-buffer records that could not be decoded.", &none(s.decode_errors))?;
         let per_sink = |f: fn(&crate::report::SinkSnapshot) -> u64| -> Vec<(Labels, u64)> {
             s.sinks.iter().map(|k| (vec![("sink", k.name.clone())], f(k))).collect()
@@ -163,6 +170,7 @@ mod tests {
     fn text_exposition_has_the_snapshot_values() {
         let mut s = Snapshot { records: 11, events: vec![(9, 120), (56, 1)], decode_errors: 2, ringbuf_size: 4096, ..Default::default() };
         s.kernel.values[Counter::RingbufFull as usize] = 7;
+        s.kernel.calls_in_flight = 3;
         s.sinks.push(SinkSnapshot { name: "file:/var/log/t.jsonl".into(), written: 9, dropped: 3, ..Default::default() });
         let text = render(&registry(Arc::new(Mutex::new(s))));
         for want in [
@@ -172,6 +180,7 @@ mod tests {
             "tracer_kernel_ringbuf_full_total 7\n",
             "tracer_kernel_emitted_total 0\n",
             "tracer_decode_errors_total 2\n",
+            "# TYPE tracer_calls_in_flight gauge\ntracer_calls_in_flight 3\n",
             "tracer_sink_dropped_total{sink=\"file:/var/log/t.jsonl\"} 3\n",
             "tracer_sink_written_total{sink=\"file:/var/log/t.jsonl\"} 9\n",
             "# TYPE tracer_ringbuf_size_bytes gauge\ntracer_ringbuf_size_bytes 4096\n",

@@ -164,6 +164,8 @@ pub fn write_stats_line(out: &mut Vec<u8>, s: &Snapshot, seq: u64, now_unix_ns: 
         w.u64(s.kernel.get(c));
     }
     w.end_object();
+    w.key("calls_in_flight");
+    w.i64(s.kernel.calls_in_flight);
     w.key("decode_errors");
     w.u64(s.decode_errors);
     w.key_object("ringbuf");

@@ -247,3 +247,29 @@ fn pairing_map_returns_to_baseline_after_a_million_calls_that_never_return() {
     let in_flight: u64 = CHURN.iter().map(|&(_, runs, n, per)| runs as u64 * n * per).sum();
     assert_eq!(interrupted, in_flight, "every call left in flight ended in sys_exit with ERESTARTSYS");
 }
+
+/// The calls-in-flight gauge counts a call while its thread is blocked in
+/// it and drops when the call returns — in the COUNTERS array, in `stats`
+/// records and in the exit summary. `sleep 3` makes one clock_nanosleep,
+/// the only call traced, and the launch filter keeps every other thread of
+/// the machine out of the gauge.
+#[test]
+fn calls_in_flight_counts_a_blocked_call_until_it_returns() {
+    require_root();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
+    cmd.args(["--syscalls", "clock_nanosleep", "--no-lifecycle", "--stats-interval", "1s", "--", "sleep", "3"]);
+    let tracer = Tracer::start_command(cmd);
+    let tpid = tracer.pid();
+    assert_eq!(calls_in_flight(tpid), 0, "nothing entered before the program is released");
+    wait_for("the blocked clock_nanosleep to be counted", Duration::from_secs(2), || {
+        std::thread::sleep(Duration::from_millis(20));
+        (calls_in_flight(tpid) == 1).then_some(())
+    });
+    let (events, stderr, code) = tracer.wait_exit();
+    assert_eq!(code, 0, "{stderr:?}");
+    let calls: Vec<_> = events.iter().filter(|e| e["syscall"] == "clock_nanosleep").collect();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let stats: Vec<_> = events.iter().filter(|e| e["event"] == "stats").map(|e| &e["calls_in_flight"]).collect();
+    assert!(stats.contains(&&serde_json::json!(1)), "a stats record while sleep was blocked: {stats:?}");
+    assert_eq!(counter(&stderr, "calls in flight"), 0, "released when the call returned: {stderr:?}");
+}
