@@ -580,8 +580,15 @@ pub struct KernelOffsets {
     pub task_cred: u32,
     pub cred_uid: u32,
     pub cred_gid: u32,
+    /// `task_struct::cgroups`, `css_set::dfl_cgrp`, `cgroup::kn`,
+    /// `kernfs_node::id`: the cgroup v2 id, as `bpf_get_current_cgroup_id`
+    /// reads it.
+    pub task_cgroups: u32,
+    pub css_set_dfl_cgrp: u32,
+    pub cgroup_kn: u32,
+    pub kernfs_node_id: u32,
 }
-const _: () = assert!(size_of::<KernelOffsets>() == 30 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 34 * 4);
 
 impl KernelOffsets {
     pub const fn zeroed() -> Self {
@@ -616,6 +623,10 @@ impl KernelOffsets {
             task_cred: 0,
             cred_uid: 0,
             cred_gid: 0,
+            task_cgroups: 0,
+            css_set_dfl_cgrp: 0,
+            cgroup_kn: 0,
+            kernfs_node_id: 0,
         }
     }
 }

@@ -11,9 +11,9 @@
 
 use aya_ebpf::{
     helpers::{
-        bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_kernel_buf, bpf_probe_read_user,
+        bpf_probe_read_kernel, bpf_probe_read_kernel_buf, bpf_probe_read_user,
         bpf_probe_read_user_buf,
-        generated::{bpf_get_current_task_btf, bpf_ktime_get_boot_ns, bpf_probe_read_user_str},
+        generated::{bpf_ktime_get_boot_ns, bpf_probe_read_user_str},
     },
     macros::{btf_map, btf_tracepoint, map, raw_tracepoint},
     maps::{LruHashMap, PerCpuArray, RingBuf},
@@ -26,7 +26,7 @@ use tracer_common::{
     SMALL_CAPTURE_MAX, SyscallRecordExtra, capture, exec_flags, nr, pending_flags, syscall_flags,
 };
 
-use crate::task::{fill_header, read_at, write_u64s};
+use crate::task::{Current, current, fill_header_of, read_at, write_u64s};
 use crate::task_storage::TaskStorage;
 use crate::{CONFIG, config, count, filter, in_flight_add};
 
@@ -163,7 +163,8 @@ pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
 
 #[inline(always)]
 fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
-    let pid_tgid = bpf_get_current_pid_tgid();
+    let cur = current();
+    let pid_tgid = cur.pid_tgid;
     let tgid = (pid_tgid >> 32) as u32;
     if tgid == config!(self_tgid) {
         return;
@@ -184,13 +185,12 @@ fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
     ];
     if id == nr::EXIT || id == nr::EXIT_GROUP {
         // Never reaches sys_exit: the record is made now.
-        emit_no_return(enter_ns, &args, id, pid_tgid);
+        emit_no_return(enter_ns, &args, id, cur);
         return;
     }
     // The slot is written in place, field by field: building the entry on
     // the stack and assigning it compiles to a byte-wise memmove.
-    let task = unsafe { bpf_get_current_task_btf() };
-    let Some(slot) = PENDING.get(task, true) else {
+    let Some(slot) = PENDING.get(cur.task as *mut _, true) else {
         count(Counter::StashFailed);
         return;
     };
@@ -395,10 +395,10 @@ pub fn sys_exit_raw(ctx: RawTracePointContext) -> i32 {
 
 #[inline(always)]
 fn try_sys_exit(ret: i64, id: u32) {
-    let pid_tgid = bpf_get_current_pid_tgid();
+    let cur = current();
+    let pid_tgid = cur.pid_tgid;
     let tid = pid_tgid as u32;
-    let task = unsafe { bpf_get_current_task_btf() };
-    let slot = match PENDING.get(task, false) {
+    let slot = match PENDING.get(cur.task as *mut _, false) {
         Some(slot) if unsafe { (*slot).flags } & pending_flags::IN_FLIGHT != 0 => Some(slot),
         _ => None,
     };
@@ -432,10 +432,10 @@ fn try_sys_exit(ret: i64, id: u32) {
     let captured = p.flags & pending_flags::CAPTURED != 0;
     match id {
         nr::CLONE3 | nr::WAIT4 | nr::RT_SIGPROCMASK | nr::RT_SIGACTION | nr::PRLIMIT64 if any_traced(&EXTRA_CALLS) => {
-            emit_extra(p, id, ret, now, pid_tgid)
+            emit_extra(p, id, ret, now, cur)
         }
-        nr::EXECVE | nr::EXECVEAT if any_traced(&EXEC_CALLS) => emit_exec(p, id, ret, now, pid_tgid),
-        _ => emit_plain(p, id, ret, now, pid_tgid),
+        nr::EXECVE | nr::EXECVEAT if any_traced(&EXEC_CALLS) => emit_exec(p, id, ret, now, cur),
+        _ => emit_plain(p, id, ret, now, cur),
     }
     p.flags = 0;
     in_flight_add(u64::MAX);
@@ -445,14 +445,14 @@ fn try_sys_exit(ret: i64, id: u32) {
 }
 
 #[inline(always)]
-fn fill_syscall(r: &mut SyscallRecord, p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
-    fill_call(r, p.enter_ns, &p.args, id, ret, now, pid_tgid);
+fn fill_syscall(r: &mut SyscallRecord, p: &PendingSyscall, id: u32, ret: i64, now: u64, cur: Current) {
+    fill_call(r, p.enter_ns, &p.args, id, ret, now, cur);
     r.flags = p.flags & !(pending_flags::CAPTURED | pending_flags::IN_FLIGHT);
 }
 
 #[inline(always)]
-fn fill_call(r: &mut SyscallRecord, enter_ns: u64, args: &[u64; 6], id: u32, ret: i64, now: u64, pid_tgid: u64) {
-    fill_header(&mut r.header, RecordKind::Syscall as u32, now, pid_tgid);
+fn fill_call(r: &mut SyscallRecord, enter_ns: u64, args: &[u64; 6], id: u32, ret: i64, now: u64, cur: Current) {
+    fill_header_of(&mut r.header, RecordKind::Syscall as u32, now, cur);
     r.nr = id;
     r.flags = 0;
     write_u64s(r.args.as_mut_ptr(), *args);
@@ -463,26 +463,26 @@ fn fill_call(r: &mut SyscallRecord, enter_ns: u64, args: &[u64; 6], id: u32, ret
 }
 
 #[inline(always)]
-fn emit_plain(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
+fn emit_plain(p: &PendingSyscall, id: u32, ret: i64, now: u64, cur: Current) {
     let Some(mut entry) = EVENTS.reserve::<SyscallRecord>(0) else {
         count(Counter::RingbufFull);
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_syscall(r, p, id, ret, now, pid_tgid);
+    fill_syscall(r, p, id, ret, now, cur);
     entry.submit(submit_flags());
     count(Counter::Emitted);
 }
 
 /// exit/exit_group at entry: no return value, no duration.
 #[inline(always)]
-fn emit_no_return(enter_ns: u64, args: &[u64; 6], id: u32, pid_tgid: u64) {
+fn emit_no_return(enter_ns: u64, args: &[u64; 6], id: u32, cur: Current) {
     let Some(mut entry) = EVENTS.reserve::<SyscallRecord>(0) else {
         count(Counter::RingbufFull);
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_call(r, enter_ns, args, id, 0, enter_ns, pid_tgid);
+    fill_call(r, enter_ns, args, id, 0, enter_ns, cur);
     r.flags = syscall_flags::NO_RETURN;
     entry.submit(submit_flags());
     count(Counter::Emitted);
@@ -508,13 +508,14 @@ fn copy_capture(cap: Option<*const EntryCapture>, dst: &mut [u8]) -> bool {
 }
 
 #[inline(always)]
-fn emit_exec(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
+fn emit_exec(p: &PendingSyscall, id: u32, ret: i64, now: u64, cur: Current) {
+    let pid_tgid = cur.pid_tgid;
     let Some(mut entry) = EVENTS.reserve::<SyscallRecordExec>(0) else {
         count(Counter::RingbufFull);
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_syscall(&mut r.base, p, id, ret, now, pid_tgid);
+    fill_syscall(&mut r.base, p, id, ret, now, cur);
     let dst = unsafe {
         core::slice::from_raw_parts_mut(&mut r.exec as *mut ExecCapture as *mut u8, EXEC_CAPTURE_SIZE)
     };
@@ -651,13 +652,13 @@ fn read_out(r: &mut SyscallRecordExtra, addr: u64, dst_off: usize, n: usize) {
 }
 
 #[inline(always)]
-fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, pid_tgid: u64) {
+fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, cur: Current) {
     let Some(mut entry) = EVENTS.reserve::<SyscallRecordExtra>(0) else {
         count(Counter::RingbufFull);
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_syscall(&mut r.base, p, id, ret, now, pid_tgid);
+    fill_syscall(&mut r.base, p, id, ret, now, cur);
     write_u64s(r.extra.as_mut_ptr() as *mut u64, [0; EXTRA_MAX / 8]);
     if (id == nr::RT_SIGPROCMASK || id == nr::RT_SIGACTION || id == nr::PRLIMIT64) && any_traced(&SMALL_IN_CALLS) {
         let sigset_ok = p.args[3] == capture::SIGSET_SIZE as u64;

@@ -4,7 +4,7 @@
 
 use aya_ebpf::helpers::{
     bpf_probe_read_kernel,
-    generated::{bpf_get_current_cgroup_id, bpf_get_current_task_btf, bpf_get_smp_processor_id},
+    generated::{bpf_get_current_task_btf, bpf_get_smp_processor_id},
 };
 use tracer_common::RecordHeader;
 
@@ -85,6 +85,32 @@ pub fn task_ids(task: *const u8, pid: u32, tid: u32, ppid: u32) -> TaskIds {
 #[inline(always)]
 pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, pid_tgid: u64) {
     let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    fill_header_of(h, kind, now, Current { task, pid_tgid });
+}
+
+/// The current task, as a BTF pointer, and its `pid_tgid`: what every
+/// program wants first.
+#[derive(Clone, Copy)]
+pub struct Current {
+    pub task: *const u8,
+    pub pid_tgid: u64,
+}
+
+/// [`Current`] by plain loads (`task->tgid`, `task->pid`) instead of a
+/// `bpf_get_current_pid_tgid` call beside the task pointer's.
+#[inline(always)]
+pub fn current() -> Current {
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    let tgid: u32 = load(task, config!(task_tgid_off));
+    let tid: u32 = load(task, config!(offs.task_pid));
+    Current { task, pid_tgid: (tgid as u64) << 32 | tid as u64 }
+}
+
+/// [`fill_header`] for a task the caller already has.
+#[inline(always)]
+pub fn fill_header_of(h: &mut RecordHeader, kind: u32, now: u64, cur: Current) {
+    let task = cur.task;
+    let pid_tgid = cur.pid_tgid;
     let pid = (pid_tgid >> 32) as u32;
     let tid = pid_tgid as u32;
     let parent: *const u8 = load(task, config!(task_real_parent_off));
@@ -107,7 +133,12 @@ pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, pid_tgid: u64) {
     h.uid = load(cred, config!(offs.cred_uid));
     h.gid = load(cred, config!(offs.cred_gid));
     h.ns_level = ids.ns_level;
-    h.cgroup_id = unsafe { bpf_get_current_cgroup_id() };
+    // task->cgroups->dfl_cgrp->kn->id, what bpf_get_current_cgroup_id
+    // returns, by four loads instead of a helper call.
+    let css_set: *const u8 = load(task, config!(offs.task_cgroups));
+    let cgroup: *const u8 = load(css_set, config!(offs.css_set_dfl_cgrp));
+    let kn: *const u8 = load(cgroup, config!(offs.cgroup_kn));
+    h.cgroup_id = load(kn, config!(offs.kernfs_node_id));
     write_u64s(h.comm.as_mut_ptr() as *mut u64, [load(task, comm), load(task, comm + 8)]);
     h.ns_pid = ids.ns_pid;
     h.ns_tid = ids.ns_tid;

@@ -233,6 +233,10 @@ pub fn task_offsets(btf: &Btf<'_>) -> Result<TaskOffsets, BtfError> {
     more.task_cred = task("cred")?;
     more.cred_uid = btf.member_offset("cred", "uid")?;
     more.cred_gid = btf.member_offset("cred", "gid")?;
+    more.task_cgroups = task("cgroups")?;
+    more.css_set_dfl_cgrp = btf.member_offset("css_set", "dfl_cgrp")?;
+    more.cgroup_kn = btf.member_offset("cgroup", "kn")?;
+    more.kernfs_node_id = btf.member_offset("kernfs_node", "id")?;
     Ok(TaskOffsets {
         real_parent: task("real_parent")?,
         tgid: task("tgid")?,
