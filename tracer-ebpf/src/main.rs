@@ -51,21 +51,24 @@ static COUNTERS: Array<u64> = Array::with_max_entries(COUNTER_STRIDE, BPF_F_MMAP
 
 #[inline(always)]
 fn count(c: Counter) {
-    // Inlined by the verifier on x86-64 (Linux >= 6.10).
-    let cpu = unsafe { bpf_get_smp_processor_id() };
-    if let Some(p) = COUNTERS.get_ptr_mut(cpu.wrapping_mul(COUNTER_STRIDE).wrapping_add(c as u32)) {
-        // This CPU's own slot, and programs are not preempted on a CPU
-        // mid-run: a plain add is race-free.
-        unsafe { *p += 1 };
-    }
+    slot_add(c as u32, 1);
 }
 
 /// Adds `delta` (wrapping: −1 is `u64::MAX`) to this CPU's share of the
 /// calls-in-flight gauge ([`tracer_common::IN_FLIGHT_SLOT`]).
 #[inline(always)]
 fn in_flight_add(delta: u64) {
+    slot_add(tracer_common::IN_FLIGHT_SLOT, delta);
+}
+
+/// Adds `delta` to slot `slot` of this CPU's line of `COUNTERS`.
+#[inline(always)]
+fn slot_add(slot: u32, delta: u64) {
+    // Inlined by the verifier on x86-64 (Linux >= 6.10).
     let cpu = unsafe { bpf_get_smp_processor_id() };
-    if let Some(p) = COUNTERS.get_ptr_mut(cpu.wrapping_mul(COUNTER_STRIDE).wrapping_add(tracer_common::IN_FLIGHT_SLOT)) {
+    if let Some(p) = COUNTERS.get_ptr_mut(cpu.wrapping_mul(COUNTER_STRIDE).wrapping_add(slot)) {
+        // This CPU's own slot, and programs are not preempted on a CPU
+        // mid-run: a plain add is race-free.
         unsafe { *p = (*p).wrapping_add(delta) };
     }
 }

@@ -16,7 +16,7 @@
 use aya_ebpf::{
     helpers::{
         bpf_get_current_pid_tgid, bpf_probe_read_kernel,
-        generated::{bpf_get_current_task, bpf_get_current_task_btf, bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str},
+        generated::{bpf_get_current_task, bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str},
     },
     macros::raw_tracepoint,
     programs::RawTracePointContext,
@@ -26,7 +26,7 @@ use tracer_common::{
     pending_flags,
 };
 
-use crate::task::{fill_header, read_at, task_ids};
+use crate::task::{current, fill_header, read_at, task_ids};
 use crate::{config, count, filter, filter::TRACKED_TGIDS, syscalls::{CAPTURES, EVENTS, PENDING}};
 
 /// `sched:sched_process_exit(struct task_struct *p)`, fired in `do_exit` for
@@ -38,17 +38,16 @@ use crate::{config, count, filter, filter::TRACKED_TGIDS, syscalls::{CAPTURES, E
 /// this kernel no such call is known: a thread killed while blocked still
 /// leaves through the syscall exit path, with -ERESTARTSYS, and `sys_exit`
 /// releases its slot (`tests/kernel_state.rs`). The slot itself goes with
-/// the task. When the
-/// thread was the last of a tracked process, forget the process: its tgid
-/// may be reused by an unrelated one once it is reaped.
+/// the task. When the thread was the last of a tracked process, forget the
+/// process: its tgid may be reused by an unrelated one once it is reaped.
 #[raw_tracepoint(tracepoint = "sched_process_exit")]
 pub fn sched_process_exit(_ctx: RawTracePointContext) -> i32 {
-    let pid_tgid = bpf_get_current_pid_tgid();
+    let cur = current();
+    let pid_tgid = cur.pid_tgid;
     let tid = pid_tgid as u32;
     // Asking the slot (a pointer chase) is much cheaper than a hash delete
     // on every thread exit of the machine.
-    let task = unsafe { bpf_get_current_task_btf() };
-    if let Some(slot) = PENDING.get(task, false) {
+    if let Some(slot) = PENDING.get(cur.task as *mut _, false) {
         let flags = unsafe { (*slot).flags };
         if flags & pending_flags::IN_FLIGHT != 0 {
             unsafe { (*slot).flags = 0 };
@@ -149,8 +148,8 @@ pub(crate) fn reported(pid_tgid: u64) -> bool {
 /// the child exists, for processes and threads alike.
 #[raw_tracepoint(tracepoint = "sched_process_fork")]
 pub fn lifecycle_fork(ctx: RawTracePointContext) -> i32 {
-    let pid_tgid = bpf_get_current_pid_tgid();
-    if !reported(pid_tgid) {
+    let cur = current();
+    if !reported(cur.pid_tgid) {
         return 0;
     }
     let child: *const u8 = ctx.arg(1);
@@ -159,7 +158,7 @@ pub fn lifecycle_fork(ctx: RawTracePointContext) -> i32 {
         return 0;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut r.header, RecordKind::Fork as u32, unsafe { bpf_ktime_get_boot_ns() }, pid_tgid);
+    fill_header(&mut r.header, RecordKind::Fork as u32, unsafe { bpf_ktime_get_boot_ns() }, cur);
     let child_pid: u32 = read_at(child, config!(task_tgid_off)).unwrap_or(0);
     let child_tid: u32 = read_at(child, config!(offs.task_pid)).unwrap_or(0);
     // The parent's tgid matters only in a child pid namespace (ns_ppid):
@@ -181,8 +180,8 @@ pub fn lifecycle_fork(ctx: RawTracePointContext) -> i32 {
 /// new program is loaded; comm is already the new one.
 #[raw_tracepoint(tracepoint = "sched_process_exec")]
 pub fn lifecycle_exec(ctx: RawTracePointContext) -> i32 {
-    let pid_tgid = bpf_get_current_pid_tgid();
-    if !reported(pid_tgid) {
+    let cur = current();
+    if !reported(cur.pid_tgid) {
         return 0;
     }
     let old_pid: u64 = ctx.arg(1);
@@ -192,7 +191,7 @@ pub fn lifecycle_exec(ctx: RawTracePointContext) -> i32 {
         return 0;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut r.header, RecordKind::Exec as u32, unsafe { bpf_ktime_get_boot_ns() }, pid_tgid);
+    fill_header(&mut r.header, RecordKind::Exec as u32, unsafe { bpf_ktime_get_boot_ns() }, cur);
     r.old_tid = old_pid as u32;
     r.filename = [0; tracer_common::EXEC_PATH_MAX];
     let filename: *const u8 = read_at(bprm, config!(offs.binprm_filename)).unwrap_or(core::ptr::null());
@@ -226,17 +225,17 @@ pub fn lifecycle_exit_live(_ctx: RawTracePointContext) -> i32 {
 
 #[inline(always)]
 fn emit_exit(group_dead: bool) {
-    let pid_tgid = bpf_get_current_pid_tgid();
-    if !reported(pid_tgid) {
+    let cur = current();
+    if !reported(cur.pid_tgid) {
         return;
     }
-    let task = unsafe { bpf_get_current_task() } as *const u8;
+    let task = cur.task;
     let Some(mut entry) = EVENTS.reserve::<ExitRecord>(0) else {
         count(Counter::RingbufFull);
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut r.header, RecordKind::Exit as u32, unsafe { bpf_ktime_get_boot_ns() }, pid_tgid);
+    fill_header(&mut r.header, RecordKind::Exit as u32, unsafe { bpf_ktime_get_boot_ns() }, cur);
     r.exit_code = read_at(task, config!(offs.task_exit_code)).unwrap_or(0);
     r.flags = if group_dead { exit_flags::GROUP_DEAD } else { 0 };
     r.nr_children = 0;

@@ -12,7 +12,7 @@ use aya_ebpf::{
 use tracer_common::{COMM_LEN, Counter, RecordKind, SignalRecord, filter_kinds, signal_flags, signal_phase};
 
 use crate::syscalls::EVENTS;
-use crate::task::{fill_header, read_at};
+use crate::task::{current, fill_header, read_at};
 use crate::{config, count, filter, filter::TRACKED_TGIDS};
 
 #[inline(always)]
@@ -59,7 +59,8 @@ pub fn signal_deliver(ctx: RawTracePointContext) -> i32 {
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn emit(sig: u32, phase: u32, info: *const u8, task: *const u8, target_pid: u32, group: u32, result: i32, ka: *const u8) {
-    let pid_tgid = bpf_get_current_pid_tgid();
+    let cur = current();
+    let pid_tgid = cur.pid_tgid;
     let self_tgid = config!(self_tgid);
     if (pid_tgid >> 32) as u32 == self_tgid || target_pid == self_tgid {
         return;
@@ -80,7 +81,7 @@ fn emit(sig: u32, phase: u32, info: *const u8, task: *const u8, target_pid: u32,
         return;
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut r.header, RecordKind::Signal as u32, unsafe { bpf_ktime_get_boot_ns() }, pid_tgid);
+    fill_header(&mut r.header, RecordKind::Signal as u32, unsafe { bpf_ktime_get_boot_ns() }, cur);
     r.sig = sig;
     r.phase = phase;
     r.result = result;

@@ -26,7 +26,7 @@ use tracer_common::{
     SMALL_CAPTURE_MAX, SyscallRecordExtra, capture, exec_flags, nr, pending_flags, syscall_flags,
 };
 
-use crate::task::{Current, current, fill_header_of, read_at, write_u64s};
+use crate::task::{Current, current, fill_header, read_at, write_u64s};
 use crate::task_storage::TaskStorage;
 use crate::{CONFIG, config, count, filter, in_flight_add};
 
@@ -63,11 +63,10 @@ pub(crate) fn submit_flags() -> u64 {
 #[btf_map]
 pub(crate) static PENDING: TaskStorage<PendingSyscall> = TaskStorage::new();
 
-/// tid → user memory read at a capturing call's entry (clone_args, execve's
-/// strings, sigsets, sigaction, rlimit), kept apart from `PENDING` so the
-/// entry every traced call writes stays 72 bytes. LRU: an entry orphaned by
-/// a thread killed mid-call cannot fill it; an evicted one is reported as a
-/// failed read.
+/// tid → execve/execveat's strings read at entry (512 bytes), kept apart
+/// from `PENDING` so every thread's slot stays 160 bytes. LRU: an entry
+/// orphaned by a thread killed mid-call cannot fill it; an evicted one is
+/// reported as a failed read.
 #[map]
 pub(crate) static CAPTURES: LruHashMap<u32, EntryCapture> = LruHashMap::with_max_entries(1024, 0);
 
@@ -452,7 +451,7 @@ fn fill_syscall(r: &mut SyscallRecord, p: &PendingSyscall, id: u32, ret: i64, no
 
 #[inline(always)]
 fn fill_call(r: &mut SyscallRecord, enter_ns: u64, args: &[u64; 6], id: u32, ret: i64, now: u64, cur: Current) {
-    fill_header_of(&mut r.header, RecordKind::Syscall as u32, now, cur);
+    fill_header(&mut r.header, RecordKind::Syscall as u32, now, cur);
     r.nr = id;
     r.flags = 0;
     write_u64s(r.args.as_mut_ptr(), *args);

@@ -72,22 +72,6 @@ pub fn task_ids(task: *const u8, pid: u32, tid: u32, ppid: u32) -> TaskIds {
     TaskIds { ns_level: level, ns_pid, ns_tid, ns_ppid }
 }
 
-/// Fills `h` for the current task: the header of every record.
-///
-/// The current task comes as a BTF-typed pointer (`bpf_get_current_task_btf`,
-/// Linux ≥ 5.11, allowed in raw tracepoints too), whose members are read
-/// with plain loads that the verifier checks against the kernel's BTF and
-/// the JIT makes fault-safe: no helper call for the parent's tgid, the pid
-/// namespace level, the credentials or the comm. (Offsets come from
-/// `CONFIG`, frozen `.rodata`, so the verifier knows each one exactly.) A
-/// task in a child pid namespace takes the helper path for its ids: the
-/// `numbers[level]` index is not a constant.
-#[inline(always)]
-pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, pid_tgid: u64) {
-    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
-    fill_header_of(h, kind, now, Current { task, pid_tgid });
-}
-
 /// The current task, as a BTF pointer, and its `pid_tgid`: what every
 /// program wants first.
 #[derive(Clone, Copy)]
@@ -106,9 +90,19 @@ pub fn current() -> Current {
     Current { task, pid_tgid: (tgid as u64) << 32 | tid as u64 }
 }
 
-/// [`fill_header`] for a task the caller already has.
+/// Fills `h` for the current task (`cur`, from [`current`]): the header of
+/// every record.
+///
+/// The current task comes as a BTF-typed pointer (`bpf_get_current_task_btf`,
+/// Linux ≥ 5.11, allowed in raw tracepoints too), whose members are read
+/// with plain loads that the verifier checks against the kernel's BTF and
+/// the JIT makes fault-safe: no helper call for the parent's tgid, the pid
+/// namespace level, the credentials or the comm. (Offsets come from
+/// `CONFIG`, frozen `.rodata`, so the verifier knows each one exactly.) A
+/// task in a child pid namespace takes the helper path for its ids: the
+/// `numbers[level]` index is not a constant.
 #[inline(always)]
-pub fn fill_header_of(h: &mut RecordHeader, kind: u32, now: u64, cur: Current) {
+pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, cur: Current) {
     let task = cur.task;
     let pid_tgid = cur.pid_tgid;
     let pid = (pid_tgid >> 32) as u32;

@@ -492,7 +492,6 @@ impl Drainer {
                     }
                 }
                 self.last_kernel = cur.sum();
-                self.last_kernel.calls_in_flight = loaded.calls_in_flight();
                 self.kernel_prev = Some(cur);
                 self.kernel_prev_ns = now;
             }

@@ -334,9 +334,7 @@ impl Loaded {
 
     /// Kernel-side counters summed over CPUs.
     pub fn counters(&self) -> anyhow::Result<Counters> {
-        let mut c = self.counters_per_cpu()?.sum();
-        c.calls_in_flight = self.calls_in_flight();
-        Ok(c)
+        Ok(self.counters_per_cpu()?.sum())
     }
 
     /// Traced calls in flight now (entered, not yet returned): the sum over
@@ -353,7 +351,7 @@ impl Loaded {
     pub fn counters_per_cpu(&self) -> anyhow::Result<PerCpuCounters> {
         let m = &self.counters;
         let values = (0..COUNTER_COUNT as usize).map(|c| (0..m.cpus).map(|cpu| m.get(cpu, c)).collect()).collect();
-        Ok(PerCpuCounters { values })
+        Ok(PerCpuCounters { values, calls_in_flight: self.calls_in_flight() })
     }
 }
 
@@ -361,6 +359,9 @@ impl Loaded {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PerCpuCounters {
     pub values: Vec<Vec<u64>>,
+    /// The calls-in-flight gauge, already summed (one CPU's share means
+    /// nothing on its own).
+    pub calls_in_flight: i64,
 }
 
 impl PerCpuCounters {
@@ -369,7 +370,7 @@ impl PerCpuCounters {
     }
 
     pub fn sum(&self) -> Counters {
-        let mut c = Counters::default();
+        let mut c = Counters { calls_in_flight: self.calls_in_flight, ..Counters::default() };
         for (slot, per_cpu) in c.values.iter_mut().zip(&self.values) {
             *slot = per_cpu.iter().sum();
         }

@@ -221,7 +221,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
     let kernel_lost = summary_number(&summary, "lost (ring buffer full)");
     let written = summary.trim_start_matches("tracer: ").split(' ').next().and_then(|n| n.parse::<u64>().ok());
     let sink_trouble: Vec<&String> = stopped.stderr.iter().filter(|l| l.starts_with("tracer: sink ")).collect();
-    let in_flight = summary.trim_start_matches("tracer: ").split(", ").find_map(|p| p.strip_suffix(" calls in flight")).and_then(|n| n.trim().parse::<i64>().ok());
+    let in_flight: Option<i64> = summary_number(&summary, "calls in flight");
 
     let after: Vec<u64> = samples.iter().filter(|s| s.at >= warm).map(|s| s.rss_kib).collect();
     let window = window_len(after.len(), args.every);
@@ -272,7 +272,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
         line(format!(
             "- calls in flight after the storm: {} (threads blocked in traced calls anywhere on the machine; {threads} threads alive); {} exits without entry",
             in_flight.map_or("?".into(), |n| n.to_string()),
-            summary_number(&summary, "exits without entry").map_or("?".into(), |n| n.to_string())
+            summary_number::<u64>(&summary, "exits without entry").map_or("?".into(), |n| n.to_string())
         ));
     }
     for l in &sink_trouble {
@@ -443,7 +443,7 @@ fn median(v: &[u64]) -> u64 {
     v.get(v.len() / 2).copied().unwrap_or(0)
 }
 
-fn summary_number(summary: &str, name: &str) -> Option<u64> {
+fn summary_number<T: std::str::FromStr>(summary: &str, name: &str) -> Option<T> {
     summary.trim_start_matches("tracer: ").split(", ").find_map(|p| p.strip_suffix(name)).and_then(|n| n.trim().parse().ok())
 }
 
@@ -472,6 +472,7 @@ mod tests {
         let s = "tracer: 12 events written, 3 lost (ring buffer full), 0 exits without entry";
         assert_eq!(summary_number(s, "lost (ring buffer full)"), Some(3));
         assert_eq!(summary_number(s, "exits without entry"), Some(0));
-        assert_eq!(summary_number(s, "nothing"), None);
+        assert_eq!(summary_number::<u64>(s, "nothing"), None);
+        assert_eq!(summary_number::<i64>("tracer: 1 events written, -1 calls in flight", "calls in flight"), Some(-1));
     }
 }
