@@ -297,34 +297,48 @@ impl Bench<'_> {
         Ok(report::median(&runs).expect("at least one run") as u64)
     }
 
-    /// Bare runs, then the same runs traced by `c`.
+    /// The same runs bare, traced by `c`, and bare again: each traced run is
+    /// compared with the bare runs on either side of it in time.
     fn measure(&mut self, c: Config, sizes: &[(Workload, u64)]) -> Result<Measured> {
         let bins = self.bins;
         if c.wraps_workload() {
             let mut samples = Vec::new();
             for &(w, n) in sizes {
-                let bare_ns = self.bare(w, n)?;
+                let bare_before_ns = self.bare(w, n)?;
                 let traced_ns = self.gate.run(&mut self.setup.wrap(c, &bins.command(w, n)), None)?;
-                samples.push((w, Sample { bare_ns, traced_ns }));
+                let bare_after_ns = self.bare(w, n)?;
+                samples.push((w, Sample { bare_before_ns, bare_after_ns, traced_ns }));
             }
             return Ok(Measured { samples, attach_time: None, tracer_run: None });
         }
-        let mut bare = Vec::new();
+        let mut before = Vec::new();
         for &(w, n) in sizes {
-            bare.push(self.bare(w, n)?);
+            before.push(self.bare(w, n)?);
         }
         let daemon = self.setup.attach(c)?;
         let attach_time = daemon.attach_time;
-        let mut samples = Vec::new();
-        for (&(w, n), bare_ns) in sizes.iter().zip(bare) {
-            let traced_ns = self.gate.run(&mut bins.command(w, n), Some(daemon.pid()))?;
-            samples.push((w, Sample { bare_ns, traced_ns }));
+        let mut traced = Vec::new();
+        for &(w, n) in sizes {
+            traced.push(self.gate.run(&mut bins.command(w, n), Some(daemon.pid()))?);
         }
         let stopped = daemon.stop()?;
         if !stopped.status.success() {
             let tail = stopped.stderr.iter().rev().take(3).rev().cloned().collect::<Vec<_>>();
             bail!("{} exited with {} after SIGINT: {}", c.key(), stopped.status, tail.join(" | "));
         }
+        // In reverse order, so each workload's two bare runs sit about as
+        // far from its traced run on either side.
+        let mut after = vec![0; sizes.len()];
+        for (i, &(w, n)) in sizes.iter().enumerate().rev() {
+            after[i] = self.bare(w, n)?;
+        }
+        let samples = sizes
+            .iter()
+            .zip(before.into_iter().zip(after).zip(traced))
+            .map(|(&(w, _), ((bare_before_ns, bare_after_ns), traced_ns))| {
+                (w, Sample { bare_before_ns, bare_after_ns, traced_ns })
+            })
+            .collect();
         let tracer_run = c.is_tracer().then(|| {
             let counts = tracer_counts(&stopped.stderr);
             let file_bytes = (c == Config::TracerFile)

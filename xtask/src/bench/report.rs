@@ -24,16 +24,24 @@ pub struct Machine {
     pub tools: Vec<(String, String)>,
 }
 
-/// One bare run and the traced run paired with it.
+/// A traced run and the bare runs that bracket it: one just before the
+/// tool started, one just after it stopped.
 #[derive(Clone, Copy, Debug)]
 pub struct Sample {
-    pub bare_ns: u64,
+    pub bare_before_ns: u64,
+    pub bare_after_ns: u64,
     pub traced_ns: u64,
 }
 
 impl Sample {
+    /// The bare time the traced run is compared with: the mean of the two
+    /// bracketing runs, so that a machine drifting faster or slower over
+    /// the seconds between them (a shared VM does) moves both sides alike.
+    pub fn bare_ns(&self) -> u64 {
+        (self.bare_before_ns + self.bare_after_ns) / 2
+    }
     pub fn ratio(&self) -> f64 {
-        self.traced_ns as f64 / self.bare_ns as f64
+        self.traced_ns as f64 / self.bare_ns() as f64
     }
 }
 
@@ -195,7 +203,7 @@ impl Results {
             .cells
             .iter()
             .filter(|((_, cw), cell)| *cw == w && cell.iterations == full)
-            .flat_map(|(_, cell)| cell.samples.iter().map(|s| s.bare_ns as f64 / full as f64))
+            .flat_map(|(_, cell)| cell.samples.iter().map(|s| s.bare_ns() as f64 / full as f64))
             .collect();
         median(&v)
     }
@@ -409,7 +417,9 @@ impl Results {
                     "calibration_ratio": cell.calibration_ratio,
                     "median_ratio": cell.median(),
                     "ratios": cell.ratios(),
-                    "bare_ns": cell.samples.iter().map(|s| s.bare_ns).collect::<Vec<_>>(),
+                    "bare_ns": cell.samples.iter().map(Sample::bare_ns).collect::<Vec<_>>(),
+                    "bare_before_ns": cell.samples.iter().map(|s| s.bare_before_ns).collect::<Vec<_>>(),
+                    "bare_after_ns": cell.samples.iter().map(|s| s.bare_after_ns).collect::<Vec<_>>(),
                     "traced_ns": cell.samples.iter().map(|s| s.traced_ns).collect::<Vec<_>>(),
                 })
             })
@@ -508,7 +518,10 @@ mod tests {
         let cell = |bare: u64, traced: &[u64]| Cell {
             iterations: 10,
             calibration_ratio: None,
-            samples: traced.iter().map(|&t| Sample { bare_ns: bare, traced_ns: t }).collect(),
+            samples: traced
+                .iter()
+                .map(|&t| Sample { bare_before_ns: bare, bare_after_ns: bare, traced_ns: t })
+                .collect(),
         };
         r.cells.insert((Config::Tracer, Workload::Threads), cell(1000, &[1100, 1300, 1200]));
         r.cells.insert((Config::Floor, Workload::Threads), cell(1000, &[1000, 1100]));
