@@ -140,10 +140,29 @@ pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, cur: Current) {
     h._pad0 = 0;
 }
 
+/// Host and namespace ids of a task other than current, given as a
+/// BTF-typed pointer (a `tp_btf` argument): tgid, tid and, in the initial
+/// pid namespace, everything else by plain loads; a task in a child
+/// namespace takes [`task_ids`]'s helper path. The parent's tgid matters
+/// only there (`ns_ppid`), so it is read only there.
+#[inline(always)]
+pub fn btf_task_ids(task: *const u8) -> (u32, u32, TaskIds) {
+    let pid: u32 = load(task, config!(task_tgid_off));
+    let tid: u32 = load(task, config!(offs.task_pid));
+    let thread_pid: *const u8 = load(task, config!(offs.task_thread_pid));
+    let level: u32 = load(thread_pid, config!(offs.pid_level));
+    let ids = if level == 0 {
+        TaskIds { ns_level: 0, ns_pid: pid, ns_tid: tid, ns_ppid: 0 }
+    } else {
+        task_ids(task, pid, tid, 0)
+    };
+    (pid, tid, ids)
+}
+
 /// A plain load of a `T` at `base + off` through a BTF-typed pointer (a
 /// faulting address reads as zero).
 #[inline(always)]
-fn load<T>(base: *const u8, off: u32) -> T {
+pub fn load<T>(base: *const u8, off: u32) -> T {
     unsafe { core::ptr::read_volatile(base.add(off as usize) as *const T) }
 }
 

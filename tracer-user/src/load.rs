@@ -186,27 +186,36 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     // before sched_process_exit drops it from the tracked set.
     if opts.lifecycle {
         for (prog, tp) in LIFECYCLE_HOOKS.into_iter().chain([exit_program(offs.exit_has_group_dead)]) {
-            attach_raw(&mut ebpf, prog, tp)?;
+            attach_typed(&mut ebpf, prog, tp, kernel_btf.as_ref())?;
         }
     }
     for (prog, tp) in HOOKS {
         if prog == "sched_process_fork" && f.tgids.is_empty() {
             continue;
         }
-        if prog == "sys_enter" || prog == "sys_exit" {
-            if let Some(btf) = &kernel_btf {
-                match attach_btf(&mut ebpf, prog, btf) {
-                    Ok(()) => continue,
-                    Err(e) => log::info!("BTF tracepoint {prog} unavailable ({e}); using a raw tracepoint"),
-                }
-            }
-            let raw = if prog == "sys_enter" { "sys_enter_raw" } else { "sys_exit_raw" };
-            attach_raw(&mut ebpf, raw, tp)?;
-            continue;
-        }
-        attach_raw(&mut ebpf, prog, tp)?;
+        attach_typed(&mut ebpf, prog, tp, kernel_btf.as_ref())?;
     }
     Ok(Loaded { ebpf, counters })
+}
+
+/// Programs that come in two forms: a BTF-typed tracepoint `prog`, whose
+/// pointer arguments are read with plain loads, and `prog`_raw, the same on
+/// a plain raw tracepoint for kernels that refuse tracing programs.
+const TYPED: [&str; 3] = ["sys_enter", "sys_exit", "lifecycle_fork"];
+
+/// Attaches `prog` to raw tracepoint `tp`: the BTF-typed form first where
+/// there is one and the kernel has BTF, else (or if that fails) the raw one.
+fn attach_typed(ebpf: &mut Ebpf, prog: &str, tp: &str, kernel_btf: Option<&aya::Btf>) -> Result<(), LoadError> {
+    if !TYPED.contains(&prog) {
+        return attach_raw(ebpf, prog, tp);
+    }
+    if let Some(btf) = kernel_btf {
+        match attach_btf(ebpf, prog, tp, btf) {
+            Ok(()) => return Ok(()),
+            Err(e) => log::info!("BTF tracepoint {prog} unavailable ({e}); using a raw tracepoint"),
+        }
+    }
+    attach_raw(ebpf, &format!("{prog}_raw"), tp)
 }
 
 /// One past the highest possible CPU id: the kernel's CPU ids (what
@@ -274,12 +283,12 @@ impl Drop for CounterMap {
     }
 }
 
-fn attach_btf(ebpf: &mut Ebpf, prog: &str, btf: &aya::Btf) -> anyhow::Result<()> {
+fn attach_btf(ebpf: &mut Ebpf, prog: &str, tp: &str, btf: &aya::Btf) -> anyhow::Result<()> {
     let p: &mut BtfTracePoint = ebpf
         .program_mut(prog)
         .ok_or_else(|| anyhow!("program {prog} missing from BPF object"))?
         .try_into()?;
-    p.load(prog, btf)?;
+    p.load(tp, btf)?;
     p.attach()?;
     Ok(())
 }

@@ -160,6 +160,13 @@ fn raw_tracepoint_fallback_decodes_the_same() {
     let w = syscalls_named(&ev, "wait4");
     assert_eq!(w[0]["args"]["status"], json!({"exited": 1}));
     assert_eq!(w[0]["ret"], c[0]["ret"]);
+    // The fork record comes from the raw form of the lifecycle hook too,
+    // its child's ids read with helper calls.
+    let forks = events_named(&ev, "fork");
+    assert_eq!(forks.len(), 1, "{forks:?}");
+    assert_eq!(forks[0]["child_pid"], c[0]["ret"]);
+    assert_eq!(forks[0]["child_tid"], c[0]["ret"]);
+    assert_eq!(forks[0]["thread"], false);
     // The loader maps libc from the fd it opened it on: the lowest free one,
     // 3 unless the test inherited more (`flock FILE cargo test` passes its
     // lock's fd down).
