@@ -5,14 +5,14 @@
 //! machine's other signals cost a load and a bit test.
 
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, generated::bpf_ktime_get_boot_ns},
-    macros::raw_tracepoint,
-    programs::RawTracePointContext,
+    helpers::generated::bpf_ktime_get_boot_ns,
+    macros::{btf_tracepoint, raw_tracepoint},
+    programs::{BtfTracePointContext, RawTracePointContext},
 };
 use tracer_common::{COMM_LEN, Counter, RecordKind, SignalRecord, filter_kinds, signal_flags, signal_phase};
 
 use crate::syscalls::EVENTS;
-use crate::task::{current, fill_header, read_at};
+use crate::task::{Current, current, fill_header, load, read_at, write_u64s};
 use crate::{config, count, filter, filter::TRACKED_TGIDS};
 
 #[inline(always)]
@@ -20,48 +20,112 @@ fn wanted(sig: u64) -> bool {
     (1..=64).contains(&sig) && config!(signal_mask) & (1u64 << (sig - 1)) != 0
 }
 
+/// A `T` at `base + off`: a plain load where `base` is a BTF-typed pointer
+/// (`TYPED`: a `tp_btf` argument, or current), a `bpf_probe_read_kernel`
+/// where it is a plain number (a raw tracepoint's argument). Null reads as
+/// zero.
+#[inline(always)]
+fn rd<T: Default, const TYPED: bool>(base: *const u8, off: u32) -> T {
+    if base.is_null() {
+        T::default()
+    } else if TYPED {
+        load(base, off)
+    } else {
+        read_at(base, off).unwrap_or_default()
+    }
+}
+
 /// `signal:signal_generate(int sig, struct kernel_siginfo *info,
-/// struct task_struct *task, int group, int result)` (raw tracepoint,
-/// Linux ≥ 4.17). Current is the sender; for SIGCHLD from an exiting child,
-/// the child.
-#[raw_tracepoint(tracepoint = "signal_generate")]
-pub fn signal_generate(ctx: RawTracePointContext) -> i32 {
+/// struct task_struct *task, int group, int result)` as a BTF-typed
+/// tracepoint: `info` and `task` are typed pointers, read with plain loads.
+/// Current is the sender; for SIGCHLD from an exiting child, the child.
+#[btf_tracepoint(function = "signal_generate")]
+pub fn signal_generate(ctx: BtfTracePointContext) -> i32 {
     let sig: u64 = ctx.arg(0);
     if !wanted(sig) {
         return 0;
     }
-    let info: *const u8 = ctx.arg(1);
-    let task: *const u8 = ctx.arg(2);
-    let group: u64 = ctx.arg(3);
-    let result: u64 = ctx.arg(4);
-    let target_pid: u32 = read_at(task, config!(task_tgid_off)).unwrap_or(0);
-    emit(sig as u32, signal_phase::GENERATE, info, task, target_pid, group as u32, result as i32, core::ptr::null());
+    generate::<true>(sig, ctx.arg(1), ctx.arg(2), ctx.arg(3), ctx.arg(4));
     0
 }
 
-/// `signal:signal_deliver(int sig, struct kernel_siginfo *info,
-/// struct k_sigaction *ka)` (raw tracepoint, Linux ≥ 4.17). Current is
-/// the receiver, about to run the handler (or the default action).
-#[raw_tracepoint(tracepoint = "signal_deliver")]
-pub fn signal_deliver(ctx: RawTracePointContext) -> i32 {
+/// The same on a plain raw tracepoint (Linux ≥ 4.17), for kernels that
+/// refuse tracing programs (the loader falls back to it).
+#[raw_tracepoint(tracepoint = "signal_generate")]
+pub fn signal_generate_raw(ctx: RawTracePointContext) -> i32 {
     let sig: u64 = ctx.arg(0);
     if !wanted(sig) {
         return 0;
     }
-    let info: *const u8 = ctx.arg(1);
-    let ka: *const u8 = ctx.arg(2);
-    let task = unsafe { aya_ebpf::helpers::generated::bpf_get_current_task() } as *const u8;
-    let pid = (bpf_get_current_pid_tgid() >> 32) as u32;
-    emit(sig as u32, signal_phase::DELIVER, info, task, pid, 0, 0, ka);
+    generate::<false>(sig, ctx.arg(1), ctx.arg(2), ctx.arg(3), ctx.arg(4));
     0
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn emit(sig: u32, phase: u32, info: *const u8, task: *const u8, target_pid: u32, group: u32, result: i32, ka: *const u8) {
+fn generate<const TYPED: bool>(sig: u64, info: *const u8, task: *const u8, group: u64, result: u64) {
+    let target_pid: u32 = rd::<u32, TYPED>(task, config!(task_tgid_off));
+    let target_tid: u32 = rd::<u32, TYPED>(task, config!(offs.task_pid));
+    let comm = config!(offs.task_comm);
+    let target = Target {
+        pid: target_pid,
+        tid: target_tid,
+        comm: [rd::<u64, TYPED>(task, comm), rd::<u64, TYPED>(task, comm + 8)],
+    };
+    emit::<TYPED>(sig as u32, signal_phase::GENERATE, info, target, group as u32, result as i32, core::ptr::null());
+}
+
+/// `signal:signal_deliver(int sig, struct kernel_siginfo *info,
+/// struct k_sigaction *ka)` as a BTF-typed tracepoint. Current is the
+/// receiver, about to run the handler (or the default action).
+#[btf_tracepoint(function = "signal_deliver")]
+pub fn signal_deliver(ctx: BtfTracePointContext) -> i32 {
+    let sig: u64 = ctx.arg(0);
+    if !wanted(sig) {
+        return 0;
+    }
+    deliver::<true>(sig, ctx.arg(1), ctx.arg(2));
+    0
+}
+
+/// The same on a plain raw tracepoint (fallback).
+#[raw_tracepoint(tracepoint = "signal_deliver")]
+pub fn signal_deliver_raw(ctx: RawTracePointContext) -> i32 {
+    let sig: u64 = ctx.arg(0);
+    if !wanted(sig) {
+        return 0;
+    }
+    deliver::<false>(sig, ctx.arg(1), ctx.arg(2));
+    0
+}
+
+#[inline(always)]
+fn deliver<const TYPED: bool>(sig: u64, info: *const u8, ka: *const u8) {
+    // The receiver is current: its fields by plain loads in either form.
     let cur = current();
+    let task = cur.task;
+    let target = Target {
+        pid: (cur.pid_tgid >> 32) as u32,
+        tid: cur.pid_tgid as u32,
+        comm: [rd::<u64, true>(task, config!(offs.task_comm)), rd::<u64, true>(task, config!(offs.task_comm) + 8)],
+    };
+    emit::<TYPED>(sig as u32, signal_phase::DELIVER, info, target, 0, 0, ka);
+}
+
+/// The task a signal is for.
+struct Target {
+    pid: u32,
+    tid: u32,
+    /// The comm's 16 bytes as two words: stored as such, not through a
+    /// byte-wise memcpy subprogram.
+    comm: [u64; COMM_LEN / 8],
+}
+
+#[inline(always)]
+fn emit<const TYPED: bool>(sig: u32, phase: u32, info: *const u8, target: Target, group: u32, result: i32, ka: *const u8) {
+    let cur: Current = current();
     let pid_tgid = cur.pid_tgid;
     let self_tgid = config!(self_tgid);
+    let target_pid = target.pid;
     if (pid_tgid >> 32) as u32 == self_tgid || target_pid == self_tgid {
         return;
     }
@@ -87,21 +151,21 @@ fn emit(sig: u32, phase: u32, info: *const u8, task: *const u8, target_pid: u32,
     r.result = result;
     r.group = group;
     r.target_pid = target_pid;
-    r.target_tid = read_at(task, config!(offs.task_pid)).unwrap_or(0);
-    r.target_comm = read_at::<[u8; COMM_LEN]>(task, config!(offs.task_comm)).unwrap_or([0; COMM_LEN]);
+    r.target_tid = target.tid;
+    write_u64s(r.target_comm.as_mut_ptr() as *mut u64, target.comm);
     // SEND_SIG_NOINFO (0) and SEND_SIG_PRIV (1) are not pointers.
     let has_info = info as usize > 1;
     r.flags = if has_info { signal_flags::HAS_INFO } else { 0 };
     let info = if has_info { info } else { core::ptr::null() };
-    r.si_errno = read_at(info, config!(offs.siginfo_errno)).unwrap_or(0);
-    r.si_code = read_at(info, config!(offs.siginfo_code)).unwrap_or(0);
-    r.si_pid = read_at(info, config!(offs.siginfo_pid)).unwrap_or(0);
-    r.si_uid = read_at(info, config!(offs.siginfo_uid)).unwrap_or(0);
-    r.si_status = read_at(info, config!(offs.siginfo_status)).unwrap_or(0);
-    r.si_utime = read_at(info, config!(offs.siginfo_utime)).unwrap_or(0);
-    r.si_stime = read_at(info, config!(offs.siginfo_stime)).unwrap_or(0);
-    r.sa_handler = read_at(ka, config!(offs.ksigaction_handler)).unwrap_or(0);
-    r.sa_flags = read_at(ka, config!(offs.ksigaction_flags)).unwrap_or(0);
+    r.si_errno = rd::<i32, TYPED>(info, config!(offs.siginfo_errno));
+    r.si_code = rd::<i32, TYPED>(info, config!(offs.siginfo_code));
+    r.si_pid = rd::<u32, TYPED>(info, config!(offs.siginfo_pid));
+    r.si_uid = rd::<u32, TYPED>(info, config!(offs.siginfo_uid));
+    r.si_status = rd::<i32, TYPED>(info, config!(offs.siginfo_status));
+    r.si_utime = rd::<u64, TYPED>(info, config!(offs.siginfo_utime));
+    r.si_stime = rd::<u64, TYPED>(info, config!(offs.siginfo_stime));
+    r.sa_handler = rd::<u64, TYPED>(ka, config!(offs.ksigaction_handler));
+    r.sa_flags = rd::<u64, TYPED>(ka, config!(offs.ksigaction_flags));
     entry.submit(crate::syscalls::submit_flags());
     count(Counter::Emitted);
 }

@@ -201,7 +201,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
 /// Programs that come in two forms: a BTF-typed tracepoint `prog`, whose
 /// pointer arguments are read with plain loads, and `prog`_raw, the same on
 /// a plain raw tracepoint for kernels that refuse tracing programs.
-const TYPED: [&str; 3] = ["sys_enter", "sys_exit", "lifecycle_fork"];
+const TYPED: [&str; 5] = ["sys_enter", "sys_exit", "lifecycle_fork", "signal_generate", "signal_deliver"];
 
 /// Attaches `prog` to raw tracepoint `tp`: the BTF-typed form first where
 /// there is one and the kernel has BTF, else (or if that fails) the raw one.

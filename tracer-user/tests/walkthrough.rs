@@ -167,6 +167,11 @@ fn raw_tracepoint_fallback_decodes_the_same() {
     assert_eq!(forks[0]["child_pid"], c[0]["ret"]);
     assert_eq!(forks[0]["child_tid"], c[0]["ret"]);
     assert_eq!(forks[0]["thread"], false);
+    // And the SIGCHLD, from the raw signal_generate: sender, target and
+    // siginfo each read with a helper call.
+    let sig = all.iter().find(|e| e["event"] == "signal" && e["target_pid"] == pid).expect("the child's SIGCHLD");
+    assert_eq!((&sig["pid"], &sig["target_tid"], &sig["si_pid"], &sig["si_status"]), (&c[0]["ret"], &json!(pid), &c[0]["ret"], &json!(1)));
+    assert_eq!(sig["target_comm"], ev[0]["comm"]);
     // The loader maps libc from the fd it opened it on: the lowest free one,
     // 3 unless the test inherited more (`flock FILE cargo test` passes its
     // lock's fd down).
