@@ -214,7 +214,7 @@ pub fn lifecycle_exec(ctx: RawTracePointContext) -> i32 {
     let r = unsafe { &mut *entry.as_mut_ptr() };
     fill_header(&mut r.header, RecordKind::Exec as u32, unsafe { bpf_ktime_get_boot_ns() }, cur);
     r.old_tid = old_pid as u32;
-    r.filename = [0; tracer_common::EXEC_PATH_MAX];
+    write_u64s(r.filename.as_mut_ptr() as *mut u64, [0; tracer_common::EXEC_PATH_MAX / 8]);
     let filename: *const u8 = read_at(bprm, config!(offs.binprm_filename)).unwrap_or(core::ptr::null());
     r.filename_len = unsafe {
         bpf_probe_read_kernel_str(r.filename.as_mut_ptr() as *mut _, r.filename.len() as u32, filename as *const _)

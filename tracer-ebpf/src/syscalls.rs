@@ -455,8 +455,12 @@ fn fill_call(r: &mut SyscallRecord, enter_ns: u64, args: &[u64; 6], id: u32, ret
     r.nr = id;
     r.flags = 0;
     write_u64s(r.args.as_mut_ptr(), *args);
-    r.ret = ret;
-    r.duration_ns = now.wrapping_sub(enter_ns);
+    // Volatile: for exit/exit_group these are all constant zeros, which
+    // LLVM would otherwise merge into a call to a byte-wise memset.
+    unsafe {
+        core::ptr::write_volatile(&mut r.ret, ret);
+        core::ptr::write_volatile(&mut r.duration_ns, now.wrapping_sub(enter_ns));
+    }
     r.extra_len = 0;
     r._pad1 = 0;
 }
