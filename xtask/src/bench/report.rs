@@ -228,8 +228,8 @@ impl Results {
             .collect();
         let _ = writeln!(
             s,
-            "Workload time traced ÷ bare, median of {} rounds (bare and traced runs alternate, each \
-             workload timing its own loop); {} size: {} iterations. Slow peers run fewer iterations \
+            "Workload time traced ÷ bare, median of {} rounds (each traced run against the mean of the \
+             bare runs just before and after it, each workload timing its own loop); {} size: {} iterations. Slow peers run fewer iterations \
              (bare with the same count), so that no traced run takes much longer than a bare one.\n",
             self.rounds,
             self.size,
