@@ -2,8 +2,8 @@
 //! shape is written down in `docs/schema.json` (version [`SCHEMA_VERSION`])
 //! and every field keeps one JSON type across all events.
 
-use crate::args::{ArgOut, truncated, write_args};
-use crate::decode::{Comm, Event, Header, SyscallEvent};
+use crate::args::{ArgOut, truncated, write_args_in, write_args_out};
+use crate::decode::{CloneArgs, Comm, Event, Extra, Header, SyscallEvent};
 use crate::json::{JsonWriter, push_hex, push_i64, push_u64};
 use crate::{names, syscall_table};
 
@@ -48,25 +48,27 @@ pub fn push_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
         Err(_) => (unix_ns.div_euclid(1_000_000_000) as i64, unix_ns.rem_euclid(1_000_000_000) as u32),
     };
     // Events come in time order, many to a second: the date and time of
-    // day are worked out once per second, only the fraction per event.
-    let (cached_secs, mut b) = SECOND.get();
-    if cached_secs != secs {
-        if !fill_second(&mut b, secs) {
+    // day are worked out once per second, only the fraction per event —
+    // and not even that for the records an event completes, which carry
+    // its very time.
+    let (cached_secs, cached_nanos, mut b) = SECOND.get();
+    if cached_secs != secs || cached_nanos != nanos {
+        if cached_secs != secs && !fill_second(&mut b, secs) {
             // A year past 9999: wider than the fixed layout (never, for a
             // real clock).
             push_rfc3339_wide(out, secs, nanos);
             return;
         }
-        SECOND.set((secs, b));
+        fill_digits(&mut b[20..29], nanos);
+        SECOND.set((secs, nanos, b));
     }
-    fill_digits(&mut b[20..29], nanos);
     out.extend_from_slice(&b);
 }
 
 thread_local! {
-    /// The last second formatted, and its `YYYY-MM-DDThh:mm:ss.` text
-    /// followed by room for the fraction and `Z`.
-    static SECOND: std::cell::Cell<(i64, [u8; 30])> = const { std::cell::Cell::new((i64::MIN, [0; 30])) };
+    /// The last time formatted (second and fraction), and its
+    /// `YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ` text.
+    static SECOND: std::cell::Cell<(i64, u32, [u8; 30])> = const { std::cell::Cell::new((i64::MIN, 0, [0; 30])) };
 }
 
 /// Unix second `secs` as `YYYY-MM-DDThh:mm:ss.?????????Z` into `b`; false
@@ -318,9 +320,78 @@ fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) 
     w.key("nr");
     w.u64(ev.nr.into());
     write_task(&mut w, h);
+    ARGS_MEMO.with_borrow_mut(|slots| {
+        if slots.is_empty() {
+            slots.resize_with(ARGS_MEMO_SLOTS, Default::default);
+        }
+        let memo = &mut slots[ev.nr as usize % ARGS_MEMO_SLOTS];
+        write_syscall_rest(&mut w, ev, &cut, memo);
+    });
+}
+
+/// The text of the last `args` and `raw` written for a syscall number (one
+/// slot per number, but for collisions): a thread's calls repeat
+/// themselves — every pthread_create passes the same `clone_args`, every
+/// cached stack the same registers — and a repeat is then two copies
+/// instead of a dozen numbers, flags and hex values formatted one by one.
+#[derive(Default)]
+struct ArgsMemo {
+    /// What `args` was rendered from; None: nothing to reuse.
+    key: Option<ArgsKey>,
+    /// The members [`write_args_in`] wrote for `key`, each after a comma.
+    args: Vec<u8>,
+    /// The registers `raw` was rendered from.
+    raw_of: Option<[u64; 6]>,
+    /// `,"raw":[…]`.
+    raw: Vec<u8>,
+}
+
+/// All [`write_args_in`] reads of a call whose captured user memory (if
+/// any) is clone3's `clone_args`: the calls whose `args` text can be kept.
+#[derive(Clone, PartialEq, Eq)]
+struct ArgsKey {
+    nr: u32,
+    flags: u32,
+    args: [u64; 6],
+    /// Without `parent_tid_value`: that is [`write_args_out`]'s.
+    clone3: Option<CloneArgs>,
+}
+
+impl ArgsKey {
+    fn of(ev: &SyscallEvent) -> Option<Self> {
+        let clone3 = match &ev.extra {
+            Extra::None => None,
+            Extra::Clone3(ca) => Some(CloneArgs { parent_tid_value: None, ..ca.clone() }),
+            _ => return None,
+        };
+        Some(ArgsKey { nr: ev.nr, flags: ev.flags, args: ev.args, clone3 })
+    }
+}
+
+const ARGS_MEMO_SLOTS: usize = 64;
+
+thread_local! {
+    static ARGS_MEMO: std::cell::RefCell<Vec<ArgsMemo>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A syscall line from `args` on, with `memo` the slot of its number.
+fn write_syscall_rest(w: &mut JsonWriter<'_>, ev: &SyscallEvent, cut: &[String], memo: &mut ArgsMemo) {
     w.key_object("args");
     let mut failed = Vec::new();
-    write_args(ev, &mut w, &mut failed);
+    match ArgsKey::of(ev) {
+        Some(key) => {
+            if memo.key.as_ref() != Some(&key) {
+                memo.args.clear();
+                write_args_in(ev, &mut JsonWriter::continuing_object(&mut memo.args), &mut failed);
+                // What could not be read is not in the key's terms: such
+                // text is written, not kept.
+                memo.key = failed.is_empty().then_some(key);
+            }
+            w.members(&memo.args);
+        }
+        None => write_args_in(ev, w, &mut failed),
+    }
+    write_args_out(ev, w);
     w.end_object();
     if !failed.is_empty() {
         w.key_array("read_failed");
@@ -331,7 +402,7 @@ fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) 
     }
     if !cut.is_empty() {
         w.key_array("truncated");
-        for f in &cut {
+        for f in cut {
             w.str(f);
         }
         w.end_array();
@@ -353,11 +424,17 @@ fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) 
         w.key("duration_ns");
         w.u64(ev.duration_ns);
     }
-    w.key_array("raw");
-    for a in ev.args {
-        w.hex(a);
+    if memo.raw_of != Some(ev.args) {
+        memo.raw.clear();
+        let mut r = JsonWriter::continuing_object(&mut memo.raw);
+        r.key_array("raw");
+        for a in ev.args {
+            r.hex(a);
+        }
+        r.end_array();
+        memo.raw_of = Some(ev.args);
     }
-    w.end_array();
+    w.members(&memo.raw);
     w.end_object();
 }
 
@@ -515,6 +592,55 @@ mod tests {
         assert_eq!(f(253_402_300_800_000_000_001), "x10000-01-01T00:00:00.000000001Z");
         assert_eq!(f(t + 7), "x2026-12-31T23:59:59.000000007Z");
         assert_eq!(f(-1), "x1969-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn remembered_args_text_follows_every_input_and_never_the_written_back_tid() {
+        use crate::decode::CloneArgs;
+        use tracer_common::syscall_flags;
+        let Event::Syscall(mut first) = mmap_event(b"threads", 101) else { panic!() };
+        first.nr = tracer_common::nr::CLONE3;
+        first.args = [0x7ffd_0000, 88, 0, 0, 0, 0];
+        let ca = CloneArgs { len: 88, flags: 0x3d0f00, stack: 0x7000, stack_size: 0x7fff80, tls: 0x7100, parent_tid_value: Some(101), ..Default::default() };
+        first.extra = Extra::Clone3(ca.clone());
+        let with = |f: &dyn Fn(&mut SyscallEvent)| {
+            let mut e = first.clone();
+            f(&mut e);
+            let v = line(&Event::Syscall(e.clone()));
+            // What the memo must agree with: the arguments written afresh.
+            let (args, failed) = crate::args::decode_args(&e);
+            assert_eq!(v["args"].as_object().unwrap().len(), args.len(), "{v}");
+            assert_eq!(v.get("read_failed").is_some(), !failed.is_empty(), "{v}");
+            v
+        };
+        let v = with(&|_| {});
+        assert_eq!((v["args"]["cl_args"]["stack"].as_str(), v["args"]["cl_args_out"]["parent_tid"].as_u64()), (Some("0x7000"), Some(101)));
+        // The same arguments, another new thread: only its tid differs.
+        let v = with(&|e| e.extra = Extra::Clone3(CloneArgs { parent_tid_value: Some(102), ..ca.clone() }));
+        assert_eq!((v["args"]["cl_args"]["stack"].as_str(), v["args"]["cl_args_out"]["parent_tid"].as_u64()), (Some("0x7000"), Some(102)));
+        assert!(with(&|e| e.extra = Extra::Clone3(CloneArgs { parent_tid_value: None, ..ca.clone() }))["args"].get("cl_args_out").is_none());
+        // Any input changed shows, one at a time.
+        assert_eq!(with(&|e| e.extra = Extra::Clone3(CloneArgs { stack: 0x8000, ..ca.clone() }))["args"]["cl_args"]["stack"], "0x8000");
+        assert_eq!(with(&|e| e.args[0] = 0x1234)["args"]["uargs"], "0x1234");
+        assert_eq!(with(&|e| e.args[0] = 0x1234)["raw"][0], "0x1234");
+        assert_eq!(with(&|e| e.args[1] = 64)["args"]["cl_args"].get("set_tid"), Some(&serde_json::json!("0x0")));
+        assert!(with(&|e| e.extra = Extra::Clone3(CloneArgs { len: 64, ..ca.clone() }))["args"]["cl_args"].get("set_tid").is_none());
+        // Unreadable memory: named in read_failed, every time.
+        for _ in 0..2 {
+            let v = with(&|e| e.flags = syscall_flags::PARENT_TID_READ_FAILED);
+            assert_eq!(v["read_failed"][0], "cl_args_out");
+            let v = with(&|e| {
+                e.flags = syscall_flags::ENTER_READ_FAILED;
+                e.extra = Extra::None;
+            });
+            assert_eq!(v["read_failed"][0], "cl_args");
+            assert!(v["args"].get("cl_args").is_none());
+        }
+        // Another call with the same number of slots apart, then back.
+        assert_eq!(with(&|e| e.nr = tracer_common::nr::CLONE3 + 64)["syscall"], "syscall_499");
+        let v = with(&|_| {});
+        assert_eq!((v["args"]["uargs"].as_str(), v["args"]["cl_args"]["flags"].as_str().map(|f| f.starts_with("CLONE_VM|"))), (Some("0x7ffd0000"), Some(true)));
+        assert!(v.get("read_failed").is_none());
     }
 
     #[test]
