@@ -50,25 +50,39 @@ pub fn push_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
     // Events come in time order, many to a second: the date and time of
     // day are worked out once per second, only the fraction per event —
     // and not even that for the records an event completes, which carry
-    // its very time.
-    let (cached_secs, cached_nanos, mut b) = SECOND.get();
-    if cached_secs != secs || cached_nanos != nanos {
-        if cached_secs != secs && !fill_second(&mut b, secs) {
-            // A year past 9999: wider than the fixed layout (never, for a
-            // real clock).
-            push_rfc3339_wide(out, secs, nanos);
-            return;
+    // its very time. (Updated in place: a copy of the text in and out of
+    // a `Cell` was split into thirty byte moves each way.)
+    LAST_STAMP.with_borrow_mut(|s| {
+        if s.secs != Some(secs) {
+            if !fill_second(&mut s.text, secs) {
+                // A year past 9999: wider than the fixed layout (never, for
+                // a real clock).
+                push_rfc3339_wide(out, secs, nanos);
+                return;
+            }
+            s.secs = Some(secs);
+            s.nanos = None;
         }
-        fill_digits(&mut b[20..29], nanos);
-        SECOND.set((secs, nanos, b));
-    }
-    out.extend_from_slice(&b);
+        if s.nanos != Some(nanos) {
+            fill_digits(&mut s.text[20..29], nanos);
+            s.nanos = Some(nanos);
+        }
+        out.extend_from_slice(&s.text);
+    });
+}
+
+/// The last time [`push_rfc3339`] wrote.
+struct Stamp {
+    /// None: nothing written yet.
+    secs: Option<i64>,
+    /// None: `text` has the second but not yet a fraction.
+    nanos: Option<u32>,
+    /// `YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ`
+    text: [u8; 30],
 }
 
 thread_local! {
-    /// The last time formatted (second and fraction), and its
-    /// `YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ` text.
-    static SECOND: std::cell::Cell<(i64, u32, [u8; 30])> = const { std::cell::Cell::new((i64::MIN, 0, [0; 30])) };
+    static LAST_STAMP: std::cell::RefCell<Stamp> = const { std::cell::RefCell::new(Stamp { secs: None, nanos: None, text: [0; 30] }) };
 }
 
 /// Unix second `secs` as `YYYY-MM-DDThh:mm:ss.?????????Z` into `b`; false
