@@ -120,6 +120,19 @@ impl<'a> JsonWriter<'a> {
     pub fn begin_object(&mut self) {
         self.open(b'{');
     }
+    /// Opens an object whose first members `write` appends to the output
+    /// directly: complete `"key":value` members, comma-separated, with no
+    /// leading comma and nothing that needs escaping. For a run of members
+    /// every line starts with, written as one.
+    #[inline]
+    pub fn begin_object_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        self.open(b'{');
+        let len = self.out.len();
+        write(self.out);
+        if self.out.len() > len {
+            self.need_comma |= 1u64 << (self.depth - 1);
+        }
+    }
     #[inline]
     pub fn end_object(&mut self) {
         self.close(b'}');
@@ -575,6 +588,13 @@ mod tests {
         assert_eq!(render(|w| { w.begin_object(); w.key("a"); w.u64(1); w.members(&apart); w.end_object(); }), r#"{"a":1,"b":2,"c":[3]}"#);
         assert_eq!(render(|w| { w.begin_object(); w.members(&apart); w.key("d"); w.null(); w.end_object(); }), r#"{"b":2,"c":[3],"d":null}"#);
         assert_eq!(render(|w| { w.begin_object(); w.members(b""); w.key("d"); w.null(); w.end_object(); }), r#"{"d":null}"#);
+    }
+
+    #[test]
+    fn an_object_opened_with_members_written_apart_takes_more_with_commas() {
+        assert_eq!(render(|w| { w.begin_object_with(|o| o.extend_from_slice(br#""a":1"#)); w.key("b"); w.u64(2); w.end_object(); }), r#"{"a":1,"b":2}"#);
+        assert_eq!(render(|w| { w.begin_object_with(|_| {}); w.key("b"); w.u64(2); w.end_object(); }), r#"{"b":2}"#);
+        assert_eq!(render(|w| { w.begin_array(); w.u64(0); w.begin_object_with(|o| o.extend_from_slice(br#""a":1"#)); w.end_object(); w.u64(3); w.end_array(); }), r#"[0,{"a":1},3]"#);
     }
 
     #[test]
