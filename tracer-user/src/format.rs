@@ -370,24 +370,53 @@ struct ArgsMemo {
 
 /// All [`write_args_in`] reads of a call whose captured user memory (if
 /// any) is clone3's `clone_args`: the calls whose `args` text can be kept.
-#[derive(Clone, PartialEq, Eq)]
 struct ArgsKey {
     nr: u32,
     flags: u32,
     args: [u64; 6],
-    /// Without `parent_tid_value`: that is [`write_args_out`]'s.
-    clone3: Option<CloneArgs>,
+    /// [`clone_words`], for clone3.
+    clone3: Option<[u64; 12]>,
 }
 
 impl ArgsKey {
     fn of(ev: &SyscallEvent) -> Option<Self> {
         let clone3 = match &ev.extra {
             Extra::None => None,
-            Extra::Clone3(ca) => Some(CloneArgs { parent_tid_value: None, ..ca.clone() }),
+            Extra::Clone3(ca) => Some(clone_words(ca)),
             _ => return None,
         };
         Some(ArgsKey { nr: ev.nr, flags: ev.flags, args: ev.args, clone3 })
     }
+
+    /// `Some(self) == ArgsKey::of(ev)`, word by word: no key built, and no
+    /// call to memcmp for a few dozen bytes.
+    #[inline]
+    fn matches(&self, ev: &SyscallEvent) -> bool {
+        if self.nr != ev.nr || self.flags != ev.flags || words_differ(&self.args, &ev.args) {
+            return false;
+        }
+        match (&self.clone3, &ev.extra) {
+            (None, Extra::None) => true,
+            (Some(words), Extra::Clone3(ca)) => !words_differ(words, &clone_words(ca)),
+            _ => false,
+        }
+    }
+}
+
+/// Do two runs of words of the same length differ? All compared, no early
+/// exit: for a few words, cheaper than the call to memcmp `==` makes.
+#[inline]
+fn words_differ(a: &[u64], b: &[u64]) -> bool {
+    a.len() != b.len() || a.iter().zip(b).fold(0, |d, (x, y)| d | (x ^ y)) != 0
+}
+
+/// What `clone_args` shows in `args`: all of it but `parent_tid_value`
+/// (that is [`write_args_out`]'s).
+#[inline]
+fn clone_words(ca: &CloneArgs) -> [u64; 12] {
+    // No `..`: a field added to CloneArgs must be placed here or below.
+    let CloneArgs { len, flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup, parent_tid_value: _ } = *ca;
+    [len.into(), flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup]
 }
 
 const ARGS_MEMO_SLOTS: usize = 64;
@@ -400,18 +429,17 @@ thread_local! {
 fn write_syscall_rest(w: &mut JsonWriter<'_>, ev: &SyscallEvent, cut: &[String], memo: &mut ArgsMemo) {
     w.key_object("args");
     let mut failed = Vec::new();
-    match ArgsKey::of(ev) {
-        Some(key) => {
-            if memo.key.as_ref() != Some(&key) {
-                memo.args.clear();
-                write_args_in(ev, &mut JsonWriter::continuing_object(&mut memo.args), &mut failed);
-                // What could not be read is not in the key's terms: such
-                // text is written, not kept.
-                memo.key = failed.is_empty().then_some(key);
-            }
-            w.members(&memo.args);
-        }
-        None => write_args_in(ev, w, &mut failed),
+    if memo.key.as_ref().is_some_and(|k| k.matches(ev)) {
+        w.members(&memo.args);
+    } else if let Some(key) = ArgsKey::of(ev) {
+        memo.args.clear();
+        write_args_in(ev, &mut JsonWriter::continuing_object(&mut memo.args), &mut failed);
+        // What could not be read is not in the key's terms: such text is
+        // written, not kept.
+        memo.key = failed.is_empty().then_some(key);
+        w.members(&memo.args);
+    } else {
+        write_args_in(ev, w, &mut failed);
     }
     write_args_out(ev, w);
     w.end_object();
@@ -446,7 +474,7 @@ fn write_syscall_rest(w: &mut JsonWriter<'_>, ev: &SyscallEvent, cut: &[String],
         w.key("duration_ns");
         w.u64(ev.duration_ns);
     }
-    if memo.raw_of != Some(ev.args) {
+    if memo.raw_of.is_none_or(|r| words_differ(&r, &ev.args)) {
         memo.raw.clear();
         let mut r = JsonWriter::continuing_object(&mut memo.raw);
         r.key_array("raw");

@@ -196,7 +196,8 @@ fn write_thread_stack(w: &mut JsonWriter<'_>, r: &ThreadCreate) {
 /// All [`write_thread_stack`] reads.
 #[derive(PartialEq, Eq)]
 struct StackKey {
-    syscall: &'static str,
+    /// Flags named as clone3's (else as clone's).
+    clone3: bool,
     flags: u64,
     stack_base: Option<u64>,
     stack_size: Option<u64>,
@@ -208,7 +209,7 @@ struct StackKey {
 impl StackKey {
     fn of(r: &ThreadCreate) -> Self {
         StackKey {
-            syscall: r.syscall,
+            clone3: r.syscall == "clone3",
             flags: r.flags,
             stack_base: r.stack_base,
             stack_size: r.stack_size,
