@@ -114,6 +114,29 @@ pub fn decode_args(ev: &SyscallEvent) -> (Args, Vec<&'static str>) {
 /// Decodes the arguments of `ev` into `o`; the names of arguments whose
 /// user memory could not be read go to `failed`.
 pub fn write_args(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'static str>) {
+    write_args_in(ev, o, failed);
+    write_args_out(ev, o);
+}
+
+/// The last of the arguments, when it is what the call wrote back and the
+/// rest is not: clone3's `cl_args_out` (the new tid, different every
+/// call). Follows [`write_args_in`].
+pub fn write_args_out(ev: &SyscallEvent, o: &mut impl ArgOut) {
+    if ev.nr == nr::CLONE3
+        && let Extra::Clone3(ca) = &ev.extra
+        && let Some(t) = ca.parent_tid_value
+    {
+        // strace's `=> {parent_tid=[N]}`: what the call wrote back.
+        o.begin_obj("cl_args_out");
+        o.int("parent_tid", t as i64);
+        o.end_obj();
+    }
+}
+
+/// All of [`write_args`] but [`write_args_out`]: for a syscall with no
+/// user memory captured, or clone3's, what the registers, `ev.flags` and
+/// the captured `clone_args` (bar `parent_tid_value`) say.
+pub fn write_args_in(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'static str>) {
     let a = ev.args;
     match ev.nr {
         nr::MMAP => {
@@ -144,15 +167,8 @@ pub fn write_args(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'sta
                 failed.push("cl_args_out");
             }
             match &ev.extra {
-                Extra::Clone3(ca) => {
-                    clone_args(o, ca);
-                    // strace's `=> {parent_tid=[N]}`: what the call wrote back.
-                    if let Some(t) = ca.parent_tid_value {
-                        o.begin_obj("cl_args_out");
-                        o.int("parent_tid", t as i64);
-                        o.end_obj();
-                    }
-                }
+                // cl_args_out follows: write_args_out.
+                Extra::Clone3(ca) => clone_args(o, ca),
                 _ if ev.enter_read_failed() => failed.push("cl_args"),
                 _ => {}
             }

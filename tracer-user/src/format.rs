@@ -2,8 +2,8 @@
 //! shape is written down in `docs/schema.json` (version [`SCHEMA_VERSION`])
 //! and every field keeps one JSON type across all events.
 
-use crate::args::{ArgOut, truncated, write_args};
-use crate::decode::{Comm, Event, Header, SyscallEvent};
+use crate::args::{ArgOut, truncated, write_args_in, write_args_out};
+use crate::decode::{CloneArgs, Comm, Event, Extra, Header, SyscallEvent};
 use crate::json::{JsonWriter, push_hex, push_i64, push_u64};
 use crate::{names, syscall_table};
 
@@ -48,25 +48,41 @@ pub fn push_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
         Err(_) => (unix_ns.div_euclid(1_000_000_000) as i64, unix_ns.rem_euclid(1_000_000_000) as u32),
     };
     // Events come in time order, many to a second: the date and time of
-    // day are worked out once per second, only the fraction per event.
-    let (cached_secs, mut b) = SECOND.get();
-    if cached_secs != secs {
-        if !fill_second(&mut b, secs) {
-            // A year past 9999: wider than the fixed layout (never, for a
-            // real clock).
-            push_rfc3339_wide(out, secs, nanos);
-            return;
+    // day are worked out once per second, only the fraction per event —
+    // and not even that for the records an event completes, which carry
+    // its very time. (Updated in place: a copy of the text in and out of
+    // a `Cell` was split into thirty byte moves each way.)
+    LAST_STAMP.with_borrow_mut(|s| {
+        if s.secs != Some(secs) {
+            if !fill_second(&mut s.text, secs) {
+                // A year past 9999: wider than the fixed layout (never, for
+                // a real clock).
+                push_rfc3339_wide(out, secs, nanos);
+                return;
+            }
+            s.secs = Some(secs);
+            s.nanos = None;
         }
-        SECOND.set((secs, b));
-    }
-    fill_digits(&mut b[20..29], nanos);
-    out.extend_from_slice(&b);
+        if s.nanos != Some(nanos) {
+            fill_digits(&mut s.text[20..29], nanos);
+            s.nanos = Some(nanos);
+        }
+        out.extend_from_slice(&s.text);
+    });
+}
+
+/// The last time [`push_rfc3339`] wrote.
+struct Stamp {
+    /// None: nothing written yet.
+    secs: Option<i64>,
+    /// None: `text` has the second but not yet a fraction.
+    nanos: Option<u32>,
+    /// `YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ`
+    text: [u8; 30],
 }
 
 thread_local! {
-    /// The last second formatted, and its `YYYY-MM-DDThh:mm:ss.` text
-    /// followed by room for the fraction and `Z`.
-    static SECOND: std::cell::Cell<(i64, [u8; 30])> = const { std::cell::Cell::new((i64::MIN, [0; 30])) };
+    static LAST_STAMP: std::cell::RefCell<Stamp> = const { std::cell::RefCell::new(Stamp { secs: None, nanos: None, text: [0; 30] }) };
 }
 
 /// Unix second `secs` as `YYYY-MM-DDThh:mm:ss.?????????Z` into `b`; false
@@ -156,22 +172,30 @@ pub(crate) fn begin_event(w: &mut JsonWriter<'_>, h: &Header, seq: u64, clock: &
 
 /// Opens any record's object (an event's, or one of tracer's own reports):
 /// `schema`, `seq`, `ts`, then `cpu` for events, then `event`.
+/// Written as one run of text: every line starts so, and the writer's
+/// comma bookkeeping for five members cost more than the members.
 pub(crate) fn begin_record(w: &mut JsonWriter<'_>, seq: u64, unix_ns: i128, cpu: Option<u32>, event: &'static str) {
-    w.begin_object();
-    w.key("schema");
-    w.u64(SCHEMA_VERSION);
-    w.key("seq");
-    w.u64(seq);
-    w.key("ts");
-    // RFC 3339 text is plain ASCII: written in place, no escaping needed.
-    w.ascii_str_with(|out| push_rfc3339(out, unix_ns));
-    if let Some(cpu) = cpu {
-        w.key("cpu");
-        w.u64(cpu.into());
-    }
-    w.key("event");
-    w.name(event);
+    debug_assert!(!event.bytes().any(|b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b)), "{event:?} needs escaping");
+    w.begin_object_with(|out| {
+        out.extend_from_slice(SCHEMA_AND_SEQ_KEY);
+        push_u64(out, seq);
+        // RFC 3339 text is plain ASCII: written in place, no escaping needed.
+        out.extend_from_slice(b",\"ts\":\"");
+        push_rfc3339(out, unix_ns);
+        out.push(b'"');
+        if let Some(cpu) = cpu {
+            out.extend_from_slice(b",\"cpu\":");
+            push_u64(out, cpu.into());
+        }
+        out.extend_from_slice(b",\"event\":\"");
+        out.extend_from_slice(event.as_bytes());
+        out.push(b'"');
+    });
 }
+
+/// `"schema":<SCHEMA_VERSION>,"seq":`
+const SCHEMA_AND_SEQ_KEY: &[u8] = b"\"schema\":2,\"seq\":";
+const _: () = assert!(SCHEMA_VERSION == 2, "SCHEMA_AND_SEQ_KEY spells the schema version");
 
 /// The task the event belongs to: host ids, namespace ids when the task
 /// is not in the initial pid namespace, credentials, comm, cgroup.
@@ -318,9 +342,106 @@ fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) 
     w.key("nr");
     w.u64(ev.nr.into());
     write_task(&mut w, h);
+    ARGS_MEMO.with_borrow_mut(|slots| {
+        if slots.is_empty() {
+            slots.resize_with(ARGS_MEMO_SLOTS, Default::default);
+        }
+        let memo = &mut slots[ev.nr as usize % ARGS_MEMO_SLOTS];
+        write_syscall_rest(&mut w, ev, &cut, memo);
+    });
+}
+
+/// The text of the last `args` and `raw` written for a syscall number (one
+/// slot per number, but for collisions): a thread's calls repeat
+/// themselves — every pthread_create passes the same `clone_args`, every
+/// cached stack the same registers — and a repeat is then two copies
+/// instead of a dozen numbers, flags and hex values formatted one by one.
+#[derive(Default)]
+struct ArgsMemo {
+    /// What `args` was rendered from; None: nothing to reuse.
+    key: Option<ArgsKey>,
+    /// The members [`write_args_in`] wrote for `key`, each after a comma.
+    args: Vec<u8>,
+    /// The registers `raw` was rendered from.
+    raw_of: Option<[u64; 6]>,
+    /// `,"raw":[…]`.
+    raw: Vec<u8>,
+}
+
+/// All [`write_args_in`] reads of a call whose captured user memory (if
+/// any) is clone3's `clone_args`: the calls whose `args` text can be kept.
+struct ArgsKey {
+    nr: u32,
+    flags: u32,
+    args: [u64; 6],
+    /// [`clone_words`], for clone3.
+    clone3: Option<[u64; 12]>,
+}
+
+impl ArgsKey {
+    fn of(ev: &SyscallEvent) -> Option<Self> {
+        let clone3 = match &ev.extra {
+            Extra::None => None,
+            Extra::Clone3(ca) => Some(clone_words(ca)),
+            _ => return None,
+        };
+        Some(ArgsKey { nr: ev.nr, flags: ev.flags, args: ev.args, clone3 })
+    }
+
+    /// `Some(self) == ArgsKey::of(ev)`, word by word: no key built, and no
+    /// call to memcmp for a few dozen bytes.
+    #[inline]
+    fn matches(&self, ev: &SyscallEvent) -> bool {
+        if self.nr != ev.nr || self.flags != ev.flags || words_differ(&self.args, &ev.args) {
+            return false;
+        }
+        match (&self.clone3, &ev.extra) {
+            (None, Extra::None) => true,
+            (Some(words), Extra::Clone3(ca)) => !words_differ(words, &clone_words(ca)),
+            _ => false,
+        }
+    }
+}
+
+/// Do two runs of words of the same length differ? All compared, no early
+/// exit: for a few words, cheaper than the call to memcmp `==` makes.
+#[inline]
+fn words_differ(a: &[u64], b: &[u64]) -> bool {
+    a.len() != b.len() || a.iter().zip(b).fold(0, |d, (x, y)| d | (x ^ y)) != 0
+}
+
+/// What `clone_args` shows in `args`: all of it but `parent_tid_value`
+/// (that is [`write_args_out`]'s).
+#[inline]
+fn clone_words(ca: &CloneArgs) -> [u64; 12] {
+    // No `..`: a field added to CloneArgs must be placed here or below.
+    let CloneArgs { len, flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup, parent_tid_value: _ } = *ca;
+    [len.into(), flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup]
+}
+
+const ARGS_MEMO_SLOTS: usize = 64;
+
+thread_local! {
+    static ARGS_MEMO: std::cell::RefCell<Vec<ArgsMemo>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A syscall line from `args` on, with `memo` the slot of its number.
+fn write_syscall_rest(w: &mut JsonWriter<'_>, ev: &SyscallEvent, cut: &[String], memo: &mut ArgsMemo) {
     w.key_object("args");
     let mut failed = Vec::new();
-    write_args(ev, &mut w, &mut failed);
+    if memo.key.as_ref().is_some_and(|k| k.matches(ev)) {
+        w.members(&memo.args);
+    } else if let Some(key) = ArgsKey::of(ev) {
+        memo.args.clear();
+        write_args_in(ev, &mut JsonWriter::continuing_object(&mut memo.args), &mut failed);
+        // What could not be read is not in the key's terms: such text is
+        // written, not kept.
+        memo.key = failed.is_empty().then_some(key);
+        w.members(&memo.args);
+    } else {
+        write_args_in(ev, w, &mut failed);
+    }
+    write_args_out(ev, w);
     w.end_object();
     if !failed.is_empty() {
         w.key_array("read_failed");
@@ -331,7 +452,7 @@ fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) 
     }
     if !cut.is_empty() {
         w.key_array("truncated");
-        for f in &cut {
+        for f in cut {
             w.str(f);
         }
         w.end_array();
@@ -353,11 +474,17 @@ fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) 
         w.key("duration_ns");
         w.u64(ev.duration_ns);
     }
-    w.key_array("raw");
-    for a in ev.args {
-        w.hex(a);
+    if memo.raw_of.is_none_or(|r| words_differ(&r, &ev.args)) {
+        memo.raw.clear();
+        let mut r = JsonWriter::continuing_object(&mut memo.raw);
+        r.key_array("raw");
+        for a in ev.args {
+            r.hex(a);
+        }
+        r.end_array();
+        memo.raw_of = Some(ev.args);
     }
-    w.end_array();
+    w.members(&memo.raw);
     w.end_object();
 }
 
@@ -515,6 +642,58 @@ mod tests {
         assert_eq!(f(253_402_300_800_000_000_001), "x10000-01-01T00:00:00.000000001Z");
         assert_eq!(f(t + 7), "x2026-12-31T23:59:59.000000007Z");
         assert_eq!(f(-1), "x1969-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn remembered_args_text_follows_every_input_and_never_the_written_back_tid() {
+        use crate::decode::CloneArgs;
+        use tracer_common::syscall_flags;
+        let Event::Syscall(mut first) = mmap_event(b"threads", 101) else { panic!() };
+        first.nr = tracer_common::nr::CLONE3;
+        first.args = [0x7ffd_0000, 88, 0, 0, 0, 0];
+        let ca = CloneArgs { len: 88, flags: 0x3d0f00, stack: 0x7000, stack_size: 0x7fff80, tls: 0x7100, parent_tid_value: Some(101), ..Default::default() };
+        first.extra = Extra::Clone3(ca.clone());
+        // Each change right after the unchanged call: what was kept is the
+        // unchanged call's text.
+        let with = |f: &dyn Fn(&mut SyscallEvent)| {
+            line(&Event::Syscall(first.clone()));
+            let mut e = first.clone();
+            f(&mut e);
+            let v = line(&Event::Syscall(e.clone()));
+            // What the memo must agree with: the arguments written afresh.
+            let (args, failed) = crate::args::decode_args(&e);
+            assert_eq!(v["args"].as_object().unwrap().len(), args.len(), "{v}");
+            assert_eq!(v.get("read_failed").is_some(), !failed.is_empty(), "{v}");
+            v
+        };
+        let v = with(&|_| {});
+        assert_eq!((v["args"]["cl_args"]["stack"].as_str(), v["args"]["cl_args_out"]["parent_tid"].as_u64()), (Some("0x7000"), Some(101)));
+        // The same arguments, another new thread: only its tid differs.
+        let v = with(&|e| e.extra = Extra::Clone3(CloneArgs { parent_tid_value: Some(102), ..ca.clone() }));
+        assert_eq!((v["args"]["cl_args"]["stack"].as_str(), v["args"]["cl_args_out"]["parent_tid"].as_u64()), (Some("0x7000"), Some(102)));
+        assert!(with(&|e| e.extra = Extra::Clone3(CloneArgs { parent_tid_value: None, ..ca.clone() }))["args"].get("cl_args_out").is_none());
+        // Any input changed shows, one at a time.
+        assert_eq!(with(&|e| e.extra = Extra::Clone3(CloneArgs { stack: 0x8000, ..ca.clone() }))["args"]["cl_args"]["stack"], "0x8000");
+        assert_eq!(with(&|e| e.args[0] = 0x1234)["args"]["uargs"], "0x1234");
+        assert_eq!(with(&|e| e.args[0] = 0x1234)["raw"][0], "0x1234");
+        assert_eq!(with(&|e| e.args[1] = 64)["args"]["size"], 64);
+        assert!(with(&|e| e.extra = Extra::Clone3(CloneArgs { len: 64, ..ca.clone() }))["args"]["cl_args"].get("set_tid").is_none());
+        // Unreadable memory: named in read_failed, every time.
+        for _ in 0..2 {
+            let v = with(&|e| e.flags = syscall_flags::PARENT_TID_READ_FAILED);
+            assert_eq!(v["read_failed"][0], "cl_args_out");
+            let v = with(&|e| {
+                e.flags = syscall_flags::ENTER_READ_FAILED;
+                e.extra = Extra::None;
+            });
+            assert_eq!(v["read_failed"][0], "cl_args");
+            assert!(v["args"].get("cl_args").is_none());
+        }
+        // Another call with the same number of slots apart, then back.
+        assert_eq!(with(&|e| e.nr = tracer_common::nr::CLONE3 + 64)["syscall"], "syscall_499");
+        let v = with(&|_| {});
+        assert_eq!((v["args"]["uargs"].as_str(), v["args"]["cl_args"]["flags"].as_str().map(|f| f.starts_with("CLONE_VM|"))), (Some("0x7ffd0000"), Some(true)));
+        assert!(v.get("read_failed").is_none());
     }
 
     #[test]

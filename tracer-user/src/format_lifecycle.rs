@@ -148,6 +148,29 @@ pub fn write_thread_create(out: &mut Vec<u8>, r: &ThreadCreate, seq: u64, clock:
     w.u64(r.header.tid.into());
     w.key("child_tid");
     w.u64(r.child_tid.into());
+    LAST_THREAD_STACK.with_borrow_mut(|(last, text)| {
+        let key = StackKey::of(r);
+        if last.as_ref() != Some(&key) {
+            text.clear();
+            write_thread_stack(&mut JsonWriter::continuing_object(text), r);
+            *last = Some(key);
+        }
+        w.members(text);
+    });
+    if let Some(reused) = r.stack_reused {
+        w.key("stack_reused");
+        w.bool(reused);
+    }
+    if let Some(t) = r.reused_from_tid {
+        w.key("reused_from_tid");
+        w.u64(t.into());
+    }
+    end_with_sources(&mut w, &r.sources);
+}
+
+/// `flags` to `tls` of a `thread_create`: how the thread was started and
+/// on what stack.
+fn write_thread_stack(w: &mut JsonWriter<'_>, r: &ThreadCreate) {
     w.key("flags");
     w.ascii_str_with(|out| r.write_flags(out));
     if let Some(base) = r.stack_base {
@@ -168,15 +191,41 @@ pub fn write_thread_create(out: &mut Vec<u8>, r: &ThreadCreate, seq: u64, clock:
     }
     w.key("tls");
     w.hex(r.tls);
-    if let Some(reused) = r.stack_reused {
-        w.key("stack_reused");
-        w.bool(reused);
+}
+
+/// All [`write_thread_stack`] reads.
+#[derive(PartialEq, Eq)]
+struct StackKey {
+    /// Flags named as clone3's (else as clone's).
+    clone3: bool,
+    flags: u64,
+    stack_base: Option<u64>,
+    stack_size: Option<u64>,
+    /// The mapping's length and guard.
+    mapping: Option<(u64, Option<u64>)>,
+    tls: u64,
+}
+
+impl StackKey {
+    fn of(r: &ThreadCreate) -> Self {
+        StackKey {
+            clone3: r.syscall == "clone3",
+            flags: r.flags,
+            stack_base: r.stack_base,
+            stack_size: r.stack_size,
+            mapping: r.mapping.as_ref().map(|m| (m.len, m.guard)),
+            tls: r.tls,
+        }
     }
-    if let Some(t) = r.reused_from_tid {
-        w.key("reused_from_tid");
-        w.u64(t.into());
-    }
-    end_with_sources(&mut w, &r.sources);
+}
+
+thread_local! {
+    /// The text of the last [`write_thread_stack`], each member after a
+    /// comma: a process whose threads come from glibc's stack cache starts
+    /// every one with the same flags on the same stack and TLS, and a
+    /// repeat is then one copy instead of flags, two hex values and three
+    /// numbers formatted again.
+    static LAST_THREAD_STACK: std::cell::RefCell<(Option<StackKey>, Vec<u8>)> = const { std::cell::RefCell::new((None, Vec::new())) };
 }
 
 pub fn write_reaped(out: &mut Vec<u8>, r: &Reaped, seq: u64, clock: &Clock) {
@@ -232,4 +281,69 @@ fn end_with_sources(w: &mut JsonWriter<'_>, sources: &[u64]) {
     }
     w.end_array();
     w.end_object();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::correlate::{Correlator, Record};
+    use crate::decode::{CloneArgs, Comm, Event, Extra, Header, SyscallEvent};
+    use crate::procs::ProcTable;
+    use tracer_common::nr;
+
+    fn thread_create() -> ThreadCreate {
+        let h = Header { cpu: 0, ts_boot_ns: 5, pid: 100, tid: 100, ppid: 1, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: 100, ns_tid: 100, ns_ppid: 1 };
+        let sc = |nr, args, ret, extra| Event::Syscall(SyscallEvent { header: h.clone(), nr, flags: 0, args, ret, duration_ns: 0, extra });
+        let base = 0x7f45_7a48_e000u64;
+        let (mut c, mut p) = (Correlator::new(), ProcTable::default());
+        c.event(&sc(nr::MMAP, [0, 8392704, 0, 0x20022, u64::MAX, 0], base as i64, Extra::None), 1, &mut p);
+        c.event(&sc(nr::MPROTECT, [base + 4096, 8388608, 3, 0, 0, 0], 0, Extra::None), 2, &mut p);
+        let ca = CloneArgs { len: 88, flags: 0x3d0f00, stack: base, stack_size: 0x7fff80, tls: base + 0x7fff80 + 0x6c0, ..Default::default() };
+        let r = c.event(&sc(nr::CLONE3, [0, 88, 0, 0, 0, 0], 101, Extra::Clone3(ca)), 3, &mut p);
+        let [Record::ThreadCreate(t)] = r.as_slice() else { panic!("{r:?}") };
+        t.clone()
+    }
+
+    fn line(t: &ThreadCreate) -> serde_json::Value {
+        let mut out = Vec::new();
+        write_thread_create(&mut out, t, 9, &Clock::with_offset(0));
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn remembered_stack_text_follows_every_field_it_shows() {
+        let first = thread_create();
+        // Each change right after the unchanged record: what was kept is
+        // the unchanged record's text.
+        let with = |f: &dyn Fn(&mut ThreadCreate)| {
+            line(&first);
+            let mut t = first.clone();
+            f(&mut t);
+            line(&t)
+        };
+        let v = with(&|_| {});
+        assert_eq!((v["stack_base"].as_str(), v["stack_size"].as_u64(), v["map_size"].as_u64(), v["guard_size"].as_u64()), (Some("0x7f457a48e000"), Some(0x7fff80), Some(8392704), Some(4096)));
+        assert_eq!((v["child_tid"].as_u64(), v["stack_reused"].as_bool(), v["tls"].as_str()), (Some(101), Some(false), Some("0x7f457ac8e640")));
+        // Fields outside the remembered text change with it unchanged.
+        let v = with(&|t| {
+            t.child_tid = 102;
+            t.stack_reused = Some(true);
+            t.reused_from_tid = Some(101);
+        });
+        assert_eq!((v["child_tid"].as_u64(), v["reused_from_tid"].as_u64(), v["stack_base"].as_str()), (Some(102), Some(101), Some("0x7f457a48e000")));
+        // Each field inside it shows, one at a time.
+        assert_eq!(with(&|t| t.flags = 0x3d0f00 | 0x80)["flags"].as_str().map(|f| f.ends_with("CLONE_NEWTIME")), Some(true));
+        assert_eq!(with(&|t| t.syscall = "clone")["flags"], "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID");
+        assert_eq!(with(&|t| t.stack_base = Some(0x1000))["stack_base"], "0x1000");
+        assert!(with(&|t| t.stack_base = None).get("stack_base").is_none());
+        assert_eq!(with(&|t| t.stack_size = Some(7))["stack_size"], 7);
+        assert!(with(&|t| t.stack_size = None).get("stack_size").is_none());
+        assert_eq!(with(&|t| t.mapping.as_mut().unwrap().len = 8)["map_size"], 8);
+        assert_eq!(with(&|t| t.mapping.as_mut().unwrap().guard = Some(8192))["guard_size"], 8192);
+        assert!(with(&|t| t.mapping.as_mut().unwrap().guard = None).get("guard_size").is_none());
+        let v = with(&|t| t.mapping = None);
+        assert!(v.get("map_size").is_none() && v.get("guard_size").is_none());
+        assert_eq!(with(&|t| t.tls = 0xabc)["tls"], "0xabc");
+        assert_eq!(with(&|_| {}), line(&first));
+    }
 }

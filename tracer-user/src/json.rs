@@ -120,6 +120,19 @@ impl<'a> JsonWriter<'a> {
     pub fn begin_object(&mut self) {
         self.open(b'{');
     }
+    /// Opens an object whose first members `write` appends to the output
+    /// directly: complete `"key":value` members, comma-separated, with no
+    /// leading comma and nothing that needs escaping. For a run of members
+    /// every line starts with, written as one.
+    #[inline]
+    pub fn begin_object_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        self.open(b'{');
+        let len = self.out.len();
+        write(self.out);
+        if self.out.len() > len {
+            self.need_comma |= 1u64 << (self.depth - 1);
+        }
+    }
     #[inline]
     pub fn end_object(&mut self) {
         self.close(b'}');
@@ -274,7 +287,9 @@ fn dec_len(v: u64) -> usize {
 /// Appends `v` in decimal: the length first, then the digits written two at
 /// a time, right to left, straight into the vector's spare room (no
 /// staging buffer: copying one out after byte-sized stores stalls on
-/// store forwarding).
+/// store forwarding). The room is cut into the odd leading digit (if any)
+/// and two-digit pairs, so every byte of it is written by construction and
+/// no index needs a bounds check.
 #[inline]
 pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
     if v < 10 {
@@ -283,26 +298,18 @@ pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
     }
     let n = dec_len(v);
     out.reserve(n);
-    let spare = &mut out.spare_capacity_mut()[..n];
-    let mut i = n;
-    while v >= 100 {
-        let pair = (v % 100) as usize * 2;
+    let (head, pairs) = out.spare_capacity_mut()[..n].split_at_mut(n % 2);
+    for pair in pairs.rchunks_exact_mut(2) {
+        let d = (v % 100) as usize * 2;
         v /= 100;
-        i -= 2;
-        spare[i].write(DEC_PAIRS[pair]);
-        spare[i + 1].write(DEC_PAIRS[pair + 1]);
+        pair[0].write(DEC_PAIRS[d]);
+        pair[1].write(DEC_PAIRS[d + 1]);
     }
-    if v >= 10 {
-        i -= 2;
-        spare[i].write(DEC_PAIRS[v as usize * 2]);
-        spare[i + 1].write(DEC_PAIRS[v as usize * 2 + 1]);
-    } else {
-        i -= 1;
-        spare[i].write(b'0' + v as u8);
+    if let [h] = head {
+        h.write(b'0' + v as u8);
     }
-    // Every one of the n bytes was written only if the length was right.
-    assert_eq!(i, 0, "dec_len({v}) miscounted");
-    // SAFETY: spare[..n] was written in full (checked just above).
+    // SAFETY: `head` and `pairs` split spare[..n] between them, and every
+    // byte of both was written just above.
     unsafe { out.set_len(out.len() + n) };
 }
 
@@ -581,6 +588,13 @@ mod tests {
         assert_eq!(render(|w| { w.begin_object(); w.key("a"); w.u64(1); w.members(&apart); w.end_object(); }), r#"{"a":1,"b":2,"c":[3]}"#);
         assert_eq!(render(|w| { w.begin_object(); w.members(&apart); w.key("d"); w.null(); w.end_object(); }), r#"{"b":2,"c":[3],"d":null}"#);
         assert_eq!(render(|w| { w.begin_object(); w.members(b""); w.key("d"); w.null(); w.end_object(); }), r#"{"d":null}"#);
+    }
+
+    #[test]
+    fn an_object_opened_with_members_written_apart_takes_more_with_commas() {
+        assert_eq!(render(|w| { w.begin_object_with(|o| o.extend_from_slice(br#""a":1"#)); w.key("b"); w.u64(2); w.end_object(); }), r#"{"a":1,"b":2}"#);
+        assert_eq!(render(|w| { w.begin_object_with(|_| {}); w.key("b"); w.u64(2); w.end_object(); }), r#"{"b":2}"#);
+        assert_eq!(render(|w| { w.begin_array(); w.u64(0); w.begin_object_with(|o| o.extend_from_slice(br#""a":1"#)); w.end_object(); w.u64(3); w.end_array(); }), r#"[0,{"a":1},3]"#);
     }
 
     #[test]
