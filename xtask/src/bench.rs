@@ -202,8 +202,9 @@ struct Bench<'a> {
 /// One configuration's runs in one round.
 struct Measured {
     samples: Vec<(Workload, Sample)>,
-    attach_time: Option<Duration>,
-    tracer_run: Option<TracerRun>,
+    attach_times: Vec<Duration>,
+    /// Each stop of a tracer configuration, with the workload it traced.
+    tracer_runs: Vec<(TracerRun, (Workload, u64))>,
 }
 
 impl Bench<'_> {
@@ -266,11 +267,9 @@ impl Bench<'_> {
                         for (w, s) in m.samples {
                             self.results.cells.get_mut(&(c, w)).expect("sized in warm-up").samples.push(s);
                         }
-                        if let Some(t) = m.attach_time {
-                            self.results.attach_times.entry(c).or_default().push(t);
-                        }
-                        if let Some(r) = m.tracer_run {
-                            self.check_tracer_run(&r, &sizes);
+                        self.results.attach_times.entry(c).or_default().extend(m.attach_times);
+                        for (r, size) in m.tracer_runs {
+                            self.check_tracer_run(&r, &[size]);
                             self.results.tracer_runs.push(r);
                         }
                     }
@@ -297,66 +296,51 @@ impl Bench<'_> {
         Ok(report::median(&runs).expect("at least one run") as u64)
     }
 
-    /// The same runs bare, traced by `c`, and bare again: each traced run is
-    /// compared with the bare runs on either side of it in time.
+    /// Each workload bare, traced by `c`, and bare again: each traced run is
+    /// compared with the bare runs either side of it. A tool that runs
+    /// beside the workload is started and stopped around each traced run,
+    /// so that the three runs sit within a second or so: the shared VM
+    /// switches between faster and slower stretches every few seconds.
     fn measure(&mut self, c: Config, sizes: &[(Workload, u64)]) -> Result<Measured> {
         let bins = self.bins;
-        if c.wraps_workload() {
-            let mut samples = Vec::new();
-            for &(w, n) in sizes {
-                let bare_before_ns = self.bare(w, n)?;
-                let traced_ns = self.gate.run(&mut self.setup.wrap(c, &bins.command(w, n)), None)?;
-                let bare_after_ns = self.bare(w, n)?;
-                samples.push((w, Sample { bare_before_ns, bare_after_ns, traced_ns }));
-            }
-            return Ok(Measured { samples, attach_time: None, tracer_run: None });
-        }
-        let mut before = Vec::new();
+        let mut m = Measured { samples: Vec::new(), attach_times: Vec::new(), tracer_runs: Vec::new() };
         for &(w, n) in sizes {
-            before.push(self.bare(w, n)?);
+            let bare_before_ns = self.bare(w, n)?;
+            let traced_ns = if c.wraps_workload() {
+                self.gate.run(&mut self.setup.wrap(c, &bins.command(w, n)), None)?
+            } else {
+                let daemon = self.setup.attach(c)?;
+                m.attach_times.push(daemon.attach_time);
+                let traced_ns = self.gate.run(&mut bins.command(w, n), Some(daemon.pid()))?;
+                let stopped = daemon.stop()?;
+                if !stopped.status.success() {
+                    let tail = stopped.stderr.iter().rev().take(3).rev().cloned().collect::<Vec<_>>();
+                    bail!("{} exited with {} after SIGINT: {}", c.key(), stopped.status, tail.join(" | "));
+                }
+                if c.is_tracer() {
+                    let counts = tracer_counts(&stopped.stderr);
+                    let file_bytes = (c == Config::TracerFile)
+                        .then(|| std::fs::metadata(&self.setup.events_file).map(|m| m.len()).ok())
+                        .flatten();
+                    let run = TracerRun {
+                        config: c,
+                        written: counts.map(|c| c.0),
+                        lost: counts.map(|c| c.1),
+                        sink_dropped: sink_dropped(&stopped.stderr),
+                        peak_rss_kib: stopped.peak_rss_kib,
+                        file_bytes,
+                    };
+                    m.tracer_runs.push((run, (w, n)));
+                }
+                if c == Config::TracerFile {
+                    let _ = std::fs::remove_file(&self.setup.events_file);
+                }
+                traced_ns
+            };
+            let bare_after_ns = self.bare(w, n)?;
+            m.samples.push((w, Sample { bare_before_ns, bare_after_ns, traced_ns }));
         }
-        let daemon = self.setup.attach(c)?;
-        let attach_time = daemon.attach_time;
-        let mut traced = Vec::new();
-        for &(w, n) in sizes {
-            traced.push(self.gate.run(&mut bins.command(w, n), Some(daemon.pid()))?);
-        }
-        let stopped = daemon.stop()?;
-        if !stopped.status.success() {
-            let tail = stopped.stderr.iter().rev().take(3).rev().cloned().collect::<Vec<_>>();
-            bail!("{} exited with {} after SIGINT: {}", c.key(), stopped.status, tail.join(" | "));
-        }
-        // In reverse order, so each workload's two bare runs sit about as
-        // far from its traced run on either side.
-        let mut after = vec![0; sizes.len()];
-        for (i, &(w, n)) in sizes.iter().enumerate().rev() {
-            after[i] = self.bare(w, n)?;
-        }
-        let samples = sizes
-            .iter()
-            .zip(before.into_iter().zip(after).zip(traced))
-            .map(|(&(w, _), ((bare_before_ns, bare_after_ns), traced_ns))| {
-                (w, Sample { bare_before_ns, bare_after_ns, traced_ns })
-            })
-            .collect();
-        let tracer_run = c.is_tracer().then(|| {
-            let counts = tracer_counts(&stopped.stderr);
-            let file_bytes = (c == Config::TracerFile)
-                .then(|| std::fs::metadata(&self.setup.events_file).map(|m| m.len()).ok())
-                .flatten();
-            TracerRun {
-                config: c,
-                written: counts.map(|c| c.0),
-                lost: counts.map(|c| c.1),
-                sink_dropped: sink_dropped(&stopped.stderr),
-                peak_rss_kib: stopped.peak_rss_kib,
-                file_bytes,
-            }
-        });
-        if c == Config::TracerFile {
-            let _ = std::fs::remove_file(&self.setup.events_file);
-        }
-        Ok(Measured { samples, attach_time: Some(attach_time), tracer_run })
+        Ok(m)
     }
 
     /// Flags tracer runs that lost events, or (filtered out) wrote the
@@ -375,13 +359,13 @@ impl Bench<'_> {
             ));
         }
         match r.config {
-            Config::TracerCgroup if written >= expected / 2 => self.results.notes.push(format!(
-                "{}: wrote {written} events; the workloads' {expected} should have been filtered out",
+            Config::TracerCgroup if written > 0 && written >= expected / 2 => self.results.notes.push(format!(
+                "{}: wrote {written} events; the workload's {expected} should have been filtered out",
                 r.config.title()
             )),
             Config::Tracer | Config::TracerFile if written + lost < expected => {
                 self.results.notes.push(format!(
-                    "{}: saw {} events, fewer than the workloads' {expected}",
+                    "{}: saw {} events, fewer than the workload's {expected}",
                     r.config.title(),
                     written + lost
                 ))
