@@ -36,7 +36,7 @@ pub struct BenchArgs {
     /// Half-size workloads (each bare run ~0.25 s instead of ~0.5 s).
     #[arg(long)]
     pub half: bool,
-    /// Measured rounds (default 5; 2 with --quick).
+    /// Measured rounds (default 9, so that the medians stand on enough rounds on a noisy VM; 2 with --quick).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: Option<u32>,
     /// Only these configurations (comma-separated).
@@ -83,7 +83,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &BenchArgs) -> Result<()> {
 
     let mut results = Results {
         size: if args.quick { "quick" } else if args.half { "half" } else { "full" },
-        rounds: args.rounds.unwrap_or(if args.quick { 2 } else { 5 }),
+        rounds: args.rounds.unwrap_or(if args.quick { 2 } else { 9 }),
         workloads: if args.workloads.is_empty() { Workload::ALL.to_vec() } else { args.workloads.clone() },
         configs: if args.configs.is_empty() { Config::ALL.to_vec() } else { args.configs.clone() },
         ringbuf_mib: RINGBUF_MIB,
