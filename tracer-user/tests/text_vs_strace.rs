@@ -153,18 +153,22 @@ fn tracer_launching_threads_matches_strace_f_per_thread() {
     require_root();
     let dir = TempDir::new("text-launch");
     compile(dir.path(), "threads", "threads", &[]);
-    let st = dir.path().join("st");
-    std::fs::create_dir(&st).unwrap();
-    let o = Command::new("strace").current_dir(dir.path()).args(["-f", "-ff", "-o"]).arg(st.join("t")).arg("./threads").output().unwrap();
-    assert!(o.status.success());
-    let printed: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
-    let strace = strace_by_thread(&st);
-    assert_eq!(strace.len(), 2);
-
     // Which thread prints first decides who allocates stdout's buffer (a few
-    // more calls on that thread): compare a run in which the same thread won.
+    // more calls on that thread): compare a run in which the same thread
+    // won. Either side can favour one order for a while, so strace runs
+    // again when tracer's runs keep going the other way.
     for attempt in 0.. {
-        assert!(attempt < 20, "tracer never ran ./threads the way strace's run did: {printed:?}");
+        assert!(attempt < 60, "tracer and strace never ran ./threads the same way");
+        let st = dir.path().join(format!("st{}", attempt / 6));
+        if attempt % 6 == 0 {
+            std::fs::create_dir(&st).unwrap();
+            let o = Command::new("strace").current_dir(dir.path()).args(["-f", "-ff", "-o"]).arg(st.join("t")).arg("./threads").output().unwrap();
+            assert!(o.status.success());
+            std::fs::write(st.join("printed"), &o.stdout).unwrap();
+        }
+        let printed: Vec<String> = String::from_utf8_lossy(&std::fs::read(st.join("printed")).unwrap()).lines().map(str::to_string).collect();
+        let strace = strace_by_thread(&st);
+        assert_eq!(strace.len(), 2);
         let o = Command::new(env!("CARGO_BIN_EXE_tracer"))
             .current_dir(dir.path())
             .args(["--syscalls", "all", "--format", "text", "--ringbuf-size", "64M", "--", "./threads"])
@@ -194,7 +198,13 @@ fn tracer_launching_threads_matches_strace_f_per_thread() {
         let exec_at = by_tid[0].iter().position(|n| n == "execve").expect("execve");
         assert!(exec_at < 10, "{:?}", &by_tid[0][..exec_at]);
         by_tid[0].drain(..exec_at);
-        assert_eq!(by_tid, strace);
+        // futex calls come and go with timing (whether the join found the
+        // thread finished, whether the two threads met on stdout's lock),
+        // so they differ between any two runs: the rest must be the same.
+        let no_futex = |v: &[Vec<String>]| -> Vec<Vec<String>> {
+            v.iter().map(|t| t.iter().filter(|n| *n != "futex").cloned().collect()).collect()
+        };
+        assert_eq!(no_futex(&by_tid), no_futex(&strace));
         assert!(text.contains("+++ exited with 0 +++"));
         assert!(text.contains("*** thread_create "));
         return;
