@@ -27,7 +27,7 @@ use tracer_common::{
 };
 
 use crate::task::{Current, TaskIds, btf_task_ids, current, fill_header, load, read_at, task_ids, write_u64s};
-use crate::{config, count, filter, filter::TRACKED_TGIDS, syscalls::{CAPTURES, EVENTS, PENDING}};
+use crate::{config, count, filter, filter::TRACKED_TGIDS, syscalls::{CAPTURES, EVENTS, PENDING, release}};
 
 /// `sched:sched_process_exit(struct task_struct *p)`, fired in `do_exit` for
 /// every exiting thread (`p` is current). Linux ≥ 4.17 (raw tracepoints).
@@ -48,13 +48,9 @@ pub fn sched_process_exit(_ctx: RawTracePointContext) -> i32 {
     // Asking the slot (a pointer chase) is much cheaper than a hash delete
     // on every thread exit of the machine.
     if let Some(slot) = PENDING.get(cur.task as *mut _, false) {
-        let flags = unsafe { (*slot).flags };
-        if flags & pending_flags::IN_FLIGHT != 0 {
-            unsafe { (*slot).flags = 0 };
-            crate::in_flight_add(u64::MAX);
-            if flags & pending_flags::CAPTURED != 0 {
-                let _ = CAPTURES.remove(&tid);
-            }
+        let p = unsafe { &mut *slot };
+        if p.flags & pending_flags::IN_FLIGHT != 0 {
+            release(p, tid);
         }
     }
     if crate::filter::kinds() & filter_kinds::PID != 0 {

@@ -71,7 +71,7 @@ fn generate<const TYPED: bool>(sig: u64, info: *const u8, task: *const u8, group
         tid: target_tid,
         comm: [rd::<u64, TYPED>(task, comm), rd::<u64, TYPED>(task, comm + 8)],
     };
-    emit::<TYPED>(sig as u32, signal_phase::GENERATE, info, target, group as u32, result as i32, core::ptr::null());
+    emit::<TYPED>(current(), sig as u32, signal_phase::GENERATE, info, target, group as u32, result as i32, core::ptr::null());
 }
 
 /// `signal:signal_deliver(int sig, struct kernel_siginfo *info,
@@ -108,7 +108,7 @@ fn deliver<const TYPED: bool>(sig: u64, info: *const u8, ka: *const u8) {
         tid: cur.pid_tgid as u32,
         comm: [rd::<u64, true>(task, config!(offs.task_comm)), rd::<u64, true>(task, config!(offs.task_comm) + 8)],
     };
-    emit::<TYPED>(sig as u32, signal_phase::DELIVER, info, target, 0, 0, ka);
+    emit::<TYPED>(cur, sig as u32, signal_phase::DELIVER, info, target, 0, 0, ka);
 }
 
 /// The task a signal is for.
@@ -121,8 +121,8 @@ struct Target {
 }
 
 #[inline(always)]
-fn emit<const TYPED: bool>(sig: u32, phase: u32, info: *const u8, target: Target, group: u32, result: i32, ka: *const u8) {
-    let cur: Current = current();
+#[allow(clippy::too_many_arguments)]
+fn emit<const TYPED: bool>(cur: Current, sig: u32, phase: u32, info: *const u8, target: Target, group: u32, result: i32, ka: *const u8) {
     let pid_tgid = cur.pid_tgid;
     let self_tgid = config!(self_tgid);
     let target_pid = target.pid;

@@ -421,14 +421,11 @@ fn try_sys_exit(ret: i64, id: u32) {
     let p = unsafe { &mut *p };
     if p.nr != id {
         // A stale entry: the thread's earlier call never reached sys_exit.
-        p.flags = 0;
-        in_flight_add(u64::MAX);
-        let _ = CAPTURES.remove(&tid);
+        release(p, tid);
         count(Counter::ExitWithoutEnter);
         return;
     }
     let now = unsafe { bpf_ktime_get_boot_ns() };
-    let captured = p.flags & pending_flags::CAPTURED != 0;
     match id {
         nr::CLONE3 | nr::WAIT4 | nr::RT_SIGPROCMASK | nr::RT_SIGACTION | nr::PRLIMIT64 if any_traced(&EXTRA_CALLS) => {
             emit_extra(p, id, ret, now, cur)
@@ -436,6 +433,15 @@ fn try_sys_exit(ret: i64, id: u32) {
         nr::EXECVE | nr::EXECVEAT if any_traced(&EXEC_CALLS) => emit_exec(p, id, ret, now, cur),
         _ => emit_plain(p, id, ret, now, cur),
     }
+    release(p, tid);
+}
+
+/// Ends the call in flight in thread `tid`'s slot `p`: the slot is free
+/// again, the gauge of calls in flight one lower, and the execve strings
+/// its entry parked in `CAPTURES` (if any) gone.
+#[inline(always)]
+pub(crate) fn release(p: &mut PendingSyscall, tid: u32) {
+    let captured = p.flags & pending_flags::CAPTURED != 0;
     p.flags = 0;
     in_flight_add(u64::MAX);
     if captured {

@@ -109,13 +109,7 @@ pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, cur: Current) {
     let tid = pid_tgid as u32;
     let parent: *const u8 = load(task, config!(task_real_parent_off));
     let ppid: u32 = load(parent, config!(task_tgid_off));
-    let thread_pid: *const u8 = load(task, config!(offs.task_thread_pid));
-    let level: u32 = load(thread_pid, config!(offs.pid_level));
-    let ids = if level == 0 {
-        TaskIds { ns_level: 0, ns_pid: pid, ns_tid: tid, ns_ppid: ppid }
-    } else {
-        task_ids(task, pid, tid, ppid)
-    };
+    let ids = loaded_task_ids(task, pid, tid, ppid);
     let cred: *const u8 = load(task, config!(offs.task_cred));
     let comm = config!(offs.task_comm);
     h.kind = kind;
@@ -149,14 +143,21 @@ pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, cur: Current) {
 pub fn btf_task_ids(task: *const u8) -> (u32, u32, TaskIds) {
     let pid: u32 = load(task, config!(task_tgid_off));
     let tid: u32 = load(task, config!(offs.task_pid));
+    (pid, tid, loaded_task_ids(task, pid, tid, 0))
+}
+
+/// [`task_ids`] for a BTF-typed `task`: the initial-namespace test
+/// (`thread_pid->level`) by two plain loads, the helper path only for a
+/// task in a child namespace.
+#[inline(always)]
+fn loaded_task_ids(task: *const u8, pid: u32, tid: u32, ppid: u32) -> TaskIds {
     let thread_pid: *const u8 = load(task, config!(offs.task_thread_pid));
     let level: u32 = load(thread_pid, config!(offs.pid_level));
-    let ids = if level == 0 {
-        TaskIds { ns_level: 0, ns_pid: pid, ns_tid: tid, ns_ppid: 0 }
+    if level == 0 {
+        TaskIds { ns_level: 0, ns_pid: pid, ns_tid: tid, ns_ppid: ppid }
     } else {
-        task_ids(task, pid, tid, 0)
-    };
-    (pid, tid, ids)
+        task_ids(task, pid, tid, ppid)
+    }
 }
 
 /// A plain load of a `T` at `base + off` through a BTF-typed pointer (a

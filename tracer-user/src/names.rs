@@ -957,10 +957,8 @@ mod tests {
         let forth = 0..values.len();
         for i in forth.clone().chain(forth.rev()) {
             let v = values[i];
-            {
-                assert_eq!(prot(v), fresh[i], "{v:#x}");
-                assert_eq!(sa_flags(v), string_of(|s| render_flags(s, v, SA_FLAGS, Some("SA_???"))));
-            }
+            assert_eq!(prot(v), fresh[i], "{v:#x}");
+            assert_eq!(sa_flags(v), string_of(|s| render_flags(s, v, SA_FLAGS, Some("SA_???"))));
         }
     }
 
