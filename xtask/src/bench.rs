@@ -309,38 +309,37 @@ impl Bench<'_> {
             let traced_ns = if c.wraps_workload() {
                 self.gate.run(&mut self.setup.wrap(c, &bins.command(w, n)), None)?
             } else {
-                let daemon = self.setup.attach(c)?;
-                m.attach_times.push(daemon.attach_time);
-                let traced_ns = self.gate.run(&mut bins.command(w, n), Some(daemon.pid()))?;
-                let stopped = daemon.stop()?;
-                if !stopped.status.success() {
-                    let tail = stopped.stderr.iter().rev().take(3).rev().cloned().collect::<Vec<_>>();
-                    bail!("{} exited with {} after SIGINT: {}", c.key(), stopped.status, tail.join(" | "));
-                }
-                if c.is_tracer() {
-                    let counts = tracer_counts(&stopped.stderr);
-                    let file_bytes = (c == Config::TracerFile)
-                        .then(|| std::fs::metadata(&self.setup.events_file).map(|m| m.len()).ok())
-                        .flatten();
-                    let run = TracerRun {
-                        config: c,
-                        written: counts.map(|c| c.0),
-                        lost: counts.map(|c| c.1),
-                        sink_dropped: sink_dropped(&stopped.stderr),
-                        peak_rss_kib: stopped.peak_rss_kib,
-                        file_bytes,
-                    };
-                    m.tracer_runs.push((run, (w, n)));
-                }
-                if c == Config::TracerFile {
-                    let _ = std::fs::remove_file(&self.setup.events_file);
-                }
+                let (traced_ns, attach_time, tracer_run) = self.under_daemon(c, w, n)?;
+                m.attach_times.push(attach_time);
+                m.tracer_runs.extend(tracer_run.map(|r| (r, (w, n))));
                 traced_ns
             };
             let bare_after_ns = self.bare(w, n)?;
             m.samples.push((w, Sample { bare_before_ns, bare_after_ns, traced_ns }));
         }
         Ok(m)
+    }
+
+    /// One run of `w` with `c` started before it and stopped after it: the
+    /// run's time, how long `c` took to attach, and for tracer what its
+    /// exit line counted.
+    fn under_daemon(&mut self, c: Config, w: Workload, n: u64) -> Result<(u64, Duration, Option<TracerRun>)> {
+        let daemon = self.setup.attach(c)?;
+        let attach_time = daemon.attach_time;
+        let traced_ns = self.gate.run(&mut self.bins.command(w, n), Some(daemon.pid()))?;
+        let stopped = daemon.stop()?;
+        if !stopped.status.success() {
+            let tail = stopped.stderr.iter().rev().take(3).rev().cloned().collect::<Vec<_>>();
+            bail!("{} exited with {} after SIGINT: {}", c.key(), stopped.status, tail.join(" | "));
+        }
+        let file_bytes = (c == Config::TracerFile)
+            .then(|| std::fs::metadata(&self.setup.events_file).map(|m| m.len()).ok())
+            .flatten();
+        if c == Config::TracerFile {
+            let _ = std::fs::remove_file(&self.setup.events_file);
+        }
+        let tracer_run = c.is_tracer().then(|| TracerRun::of(c, &stopped, file_bytes));
+        Ok((traced_ns, attach_time, tracer_run))
     }
 
     /// Flags tracer runs that lost events, or (filtered out) wrote the
@@ -424,14 +423,7 @@ impl Bench<'_> {
                 i + 1,
                 elapsed_ns as f64 / 1e9
             );
-            self.results.tracer_runs.push(TracerRun {
-                config: Config::Tracer,
-                written: Some(written),
-                lost: Some(lost),
-                sink_dropped: dropped,
-                peak_rss_kib: stopped.peak_rss_kib,
-                file_bytes: None,
-            });
+            self.results.tracer_runs.push(TracerRun::of(Config::Tracer, &stopped, None));
             self.results.storms.push(storm);
         }
         Ok(())

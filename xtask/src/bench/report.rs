@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::config::Config;
+use super::config::{Config, sink_dropped, tracer_counts};
+use super::process::Stopped;
 use super::quiet::Tally;
 use super::workload::Workload;
 
@@ -75,6 +76,21 @@ pub struct TracerRun {
     pub peak_rss_kib: Option<u64>,
     /// Bytes of JSON tracer → file wrote.
     pub file_bytes: Option<u64>,
+}
+
+impl TracerRun {
+    /// What a stopped tracer's exit lines say.
+    pub fn of(config: Config, stopped: &Stopped, file_bytes: Option<u64>) -> TracerRun {
+        let counts = tracer_counts(&stopped.stderr);
+        TracerRun {
+            config,
+            written: counts.map(|c| c.0),
+            lost: counts.map(|c| c.1),
+            sink_dropped: sink_dropped(&stopped.stderr),
+            peak_rss_kib: stopped.peak_rss_kib,
+            file_bytes,
+        }
+    }
 }
 
 /// `mmaps` on every core at once under tracer.
