@@ -39,6 +39,12 @@ pub struct BenchArgs {
     /// Measured rounds (default 9, so that the medians stand on enough rounds on a noisy VM; 2 with --quick).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: Option<u32>,
+    /// Rounds for tracer → /dev/null and the floor, whose ratio the goals
+    /// are set on (default 3 × --rounds): on a noisy VM one round's ratio
+    /// moves by ±10 %, and a median of 9 by ±5 %; the peers' columns, tens
+    /// of per cent apart, need no more than --rounds.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub headline_rounds: Option<u32>,
     /// Only these configurations (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub configs: Vec<Config>,
@@ -65,6 +71,8 @@ const CALIBRATION_DIVISOR: u64 = 100;
 /// BARE_REPEATS times (median).
 const SHORT_RUN_DIVISOR: u64 = 10;
 const BARE_REPEATS: usize = 5;
+/// The configurations the goals compare, measured for --headline-rounds.
+const HEADLINE: [Config; 2] = [Config::Tracer, Config::Floor];
 /// tracer's default ring buffer (tracer-user/src/cli.rs).
 const RINGBUF_MIB: u64 = 8;
 
@@ -84,11 +92,13 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &BenchArgs) -> Result<()> {
     let mut results = Results {
         size: if args.quick { "quick" } else if args.half { "half" } else { "full" },
         rounds: args.rounds.unwrap_or(if args.quick { 2 } else { 9 }),
+        headline_rounds: 0,
         workloads: if args.workloads.is_empty() { Workload::ALL.to_vec() } else { args.workloads.clone() },
         configs: if args.configs.is_empty() { Config::ALL.to_vec() } else { args.configs.clone() },
         ringbuf_mib: RINGBUF_MIB,
         ..Default::default()
     };
+    results.headline_rounds = args.headline_rounds.unwrap_or(3 * results.rounds).max(results.rounds);
     results.workloads.sort();
     results.workloads.dedup();
     results.configs.sort();
@@ -212,7 +222,8 @@ impl Bench<'_> {
         self.results.configs.iter().copied().filter(|c| !self.results.skipped.contains_key(c)).collect()
     }
 
-    /// Warm-up round (sizes the slow peers), then the measured rounds.
+    /// Warm-up round (sizes the slow peers), then the measured rounds, then
+    /// the headline pair's extra rounds.
     fn measure_rounds(&mut self) -> Result<()> {
         let workloads = self.results.workloads.clone();
         eprintln!("xtask: bench: warm-up round at 1/{CALIBRATION_DIVISOR} size, to size the slow peers");
@@ -241,43 +252,48 @@ impl Bench<'_> {
             }
         }
 
-        let rounds = self.results.rounds;
-        for round in 0..rounds {
+        let (rounds, headline) = (self.results.rounds, self.results.headline_rounds);
+        for round in 0..headline {
+            // Past --rounds, only the pair the goals compare.
+            let mut order: Vec<Config> = self
+                .active_configs()
+                .into_iter()
+                .filter(|&c| round < rounds || HEADLINE.contains(&c))
+                .collect();
             // Rotate the order so no configuration always runs first or last.
-            let mut order = self.active_configs();
             let len = order.len().max(1);
             order.rotate_left(round as usize % len);
-            for c in order {
-                quiet::interrupted()?;
-                let sizes: Vec<(Workload, u64)> =
-                    workloads.iter().map(|&w| (w, self.results.cells[&(c, w)].iterations)).collect();
-                match self.measure(c, &sizes) {
-                    Ok(m) => {
-                        let shown: Vec<String> = m
-                            .samples
-                            .iter()
-                            .map(|(w, s)| format!("{} {}", w.name(), ratio_text(s.ratio())))
-                            .collect();
-                        eprintln!(
-                            "xtask: bench: round {}/{rounds} {:<15} {}",
-                            round + 1,
-                            c.key(),
-                            shown.join("  ")
-                        );
-                        for (w, s) in m.samples {
-                            self.results.cells.get_mut(&(c, w)).expect("sized in warm-up").samples.push(s);
-                        }
-                        self.results.attach_times.entry(c).or_default().extend(m.attach_times);
-                        for (r, size) in m.tracer_runs {
-                            self.check_tracer_run(&r, &[size]);
-                            self.results.tracer_runs.push(r);
-                        }
+            let of = if round < rounds { rounds } else { headline };
+            self.measure_round(round, of, order)?;
+        }
+        Ok(())
+    }
+
+    /// One round: each configuration in `order` on every workload.
+    fn measure_round(&mut self, round: u32, of: u32, order: Vec<Config>) -> Result<()> {
+        let workloads = self.results.workloads.clone();
+        for c in order {
+            quiet::interrupted()?;
+            let sizes: Vec<(Workload, u64)> =
+                workloads.iter().map(|&w| (w, self.results.cells[&(c, w)].iterations)).collect();
+            match self.measure(c, &sizes) {
+                Ok(m) => {
+                    let shown: Vec<String> =
+                        m.samples.iter().map(|(w, s)| format!("{} {}", w.name(), ratio_text(s.ratio()))).collect();
+                    eprintln!("xtask: bench: round {}/{of} {:<15} {}", round + 1, c.key(), shown.join("  "));
+                    for (w, s) in m.samples {
+                        self.results.cells.get_mut(&(c, w)).expect("sized in warm-up").samples.push(s);
                     }
-                    Err(e) => {
-                        quiet::interrupted()?;
-                        eprintln!("xtask: bench: round {} {}: {e:#}", round + 1, c.key());
-                        self.results.notes.push(format!("round {} of {} failed: {e:#}", round + 1, c.title()));
+                    self.results.attach_times.entry(c).or_default().extend(m.attach_times);
+                    for (r, size) in m.tracer_runs {
+                        self.check_tracer_run(&r, &[size]);
+                        self.results.tracer_runs.push(r);
                     }
+                }
+                Err(e) => {
+                    quiet::interrupted()?;
+                    eprintln!("xtask: bench: round {} {}: {e:#}", round + 1, c.key());
+                    self.results.notes.push(format!("round {} of {} failed: {e:#}", round + 1, c.title()));
                 }
             }
         }

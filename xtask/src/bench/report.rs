@@ -137,6 +137,8 @@ pub struct Results {
     /// "full", "half" or "quick".
     pub size: &'static str,
     pub rounds: u32,
+    /// Rounds of tracer → /dev/null and the floor (≥ `rounds`).
+    pub headline_rounds: u32,
     pub full_iterations: BTreeMap<Workload, u64>,
     pub workloads: Vec<Workload>,
     pub configs: Vec<Config>,
@@ -244,10 +246,15 @@ impl Results {
             .collect();
         let _ = writeln!(
             s,
-            "Workload time traced ÷ bare, median of {} rounds (each traced run against the mean of the \
+            "Workload time traced ÷ bare, median of {} rounds{} (each traced run against the mean of the \
              bare runs just before and after it, each workload timing its own loop); {} size: {} iterations. Slow peers run fewer iterations \
              (bare with the same count), so that no traced run takes much longer than a bare one.\n",
             self.rounds,
+            if self.headline_rounds > self.rounds {
+                format!(", {} for tracer → /dev/null and the floor", self.headline_rounds)
+            } else {
+                String::new()
+            },
             self.size,
             sizes.join(", ")
         );
@@ -451,6 +458,7 @@ impl Results {
             "tools": m.tools.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect::<serde_json::Map<_, _>>(),
             "size": self.size,
             "rounds": self.rounds,
+            "headline_rounds": self.headline_rounds,
             "full_iterations": self.full_iterations.iter().map(|(w, n)| (w.name().to_owned(), Value::from(*n))).collect::<serde_json::Map<_, _>>(),
             "commands": self.commands.iter().map(|(c, s)| (c.key().to_owned(), Value::from(s.clone()))).collect::<serde_json::Map<_, _>>(),
             "skipped": self.skipped.iter().map(|(c, s)| (c.key().to_owned(), Value::from(s.clone()))).collect::<serde_json::Map<_, _>>(),
