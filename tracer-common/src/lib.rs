@@ -297,7 +297,7 @@ pub struct PendingSyscall {
 pub const SMALL_CAPTURE_MAX: usize = CLONE_ARGS_SIZE;
 const _: () = assert!(size_of::<PendingSyscall>() == 8 + 8 + 48 + 8 + SMALL_CAPTURE_MAX);
 const _: () = assert!(capture::SIGACTION_SIZE <= SMALL_CAPTURE_MAX);
-const _: () = assert!(SMALL_CAPTURE_MAX % 8 == 0);
+const _: () = assert!(SMALL_CAPTURE_MAX.is_multiple_of(8));
 
 pub mod pending_flags {
     /// An [`crate::EntryCapture`] for this call is in `CAPTURES`.

@@ -19,10 +19,10 @@ fn collect_types(v: &Value, path: &str, seen: &mut BTreeMap<String, &'static str
         Value::Null => "null",
         Value::Bool(_) => "boolean",
         Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                if path != "cgroup_id" {
-                    assert!(i.unsigned_abs() <= 1 << 53, "{path} = {i} would lose precision as a float");
-                }
+            if let Some(i) = n.as_i64()
+                && path != "cgroup_id"
+            {
+                assert!(i.unsigned_abs() <= 1 << 53, "{path} = {i} would lose precision as a float");
             }
             assert!(!n.is_f64(), "{path} is a float");
             "integer"

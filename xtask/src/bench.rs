@@ -482,7 +482,8 @@ impl Bench<'_> {
 /// unless that would take more than [`SLOW_PEER_BUDGET`] bare runs; two
 /// significant digits so the report reads well.
 fn sized_for_budget(full: u64, ratio: f64) -> u64 {
-    if !(ratio > SLOW_PEER_BUDGET) {
+    // NaN (no warm-up figure) keeps the full size too.
+    if ratio.is_nan() || ratio <= SLOW_PEER_BUDGET {
         return full;
     }
     let n = full as f64 * SLOW_PEER_BUDGET / ratio;
@@ -569,10 +570,10 @@ impl TracefsMount {
 
 impl Drop for TracefsMount {
     fn drop(&mut self) {
-        if let Some(path) = self.0 {
-            if let Err(e) = cmd::run(Command::new("umount").arg(path)) {
-                eprintln!("xtask: bench: could not unmount tracefs: {e:#}");
-            }
+        if let Some(path) = self.0
+            && let Err(e) = cmd::run(Command::new("umount").arg(path))
+        {
+            eprintln!("xtask: bench: could not unmount tracefs: {e:#}");
         }
     }
 }

@@ -61,7 +61,6 @@ fn run() -> Result<(), String> {
         }
     };
     drain(&mut ring, &mut n);
-    drop(drain);
     if let Some(e) = write_err {
         return Err(format!("writing {out}: {e}"));
     }
