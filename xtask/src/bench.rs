@@ -9,6 +9,7 @@
 //! Methodology and the latest numbers: `docs/benchmarks.md`.
 
 mod config;
+mod pool;
 pub(crate) mod process;
 pub(crate) mod quiet;
 mod report;
@@ -45,6 +46,11 @@ pub struct BenchArgs {
     /// of per cent apart, need no more than --rounds.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub headline_rounds: Option<u32>,
+    /// Measure nothing: print tracer ÷ floor from these earlier runs'
+    /// JSON (target/bench/bench-*.json), run by run and pooled over all
+    /// their rounds.
+    #[arg(long, value_name = "JSON", num_args = 1.., conflicts_with_all = ["quick", "half", "rounds", "headline_rounds"])]
+    pub pool: Vec<PathBuf>,
     /// Only these configurations (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub configs: Vec<Config>,
@@ -75,6 +81,12 @@ const BARE_REPEATS: usize = 5;
 const HEADLINE: [Config; 2] = [Config::Tracer, Config::Floor];
 /// tracer's default ring buffer (tracer-user/src/cli.rs).
 const RINGBUF_MIB: u64 = 8;
+
+/// `--pool`: earlier runs' tracer ÷ floor, without measuring (or needing
+/// the toolchain, or root).
+pub fn pool(files: &[PathBuf]) -> Result<()> {
+    pool::run(files)
+}
 
 pub fn run(root: &Path, toolchain: &Toolchain, args: &BenchArgs) -> Result<()> {
     if !bootstrap::is_root() {

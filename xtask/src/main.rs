@@ -96,6 +96,7 @@ fn run(task: Task) -> Result<()> {
             let toolchain = bootstrap::ensure(&root)?;
             test(&root, &toolchain, &args)
         }
+        Task::Bench(args) if !args.pool.is_empty() => bench::pool(&args.pool),
         Task::Bench(args) => {
             let toolchain = bootstrap::ensure(&root)?;
             bench::run(&root, &toolchain, &args)
