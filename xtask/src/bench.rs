@@ -110,11 +110,16 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &BenchArgs) -> Result<()> {
         ringbuf_mib: RINGBUF_MIB,
         ..Default::default()
     };
-    results.headline_rounds = args.headline_rounds.unwrap_or(3 * results.rounds).max(results.rounds);
     results.workloads.sort();
     results.workloads.dedup();
     results.configs.sort();
     results.configs.dedup();
+    // Extra rounds only where there is a pair to compare.
+    results.headline_rounds = if HEADLINE.iter().all(|c| results.configs.contains(c)) {
+        args.headline_rounds.unwrap_or(3 * results.rounds).max(results.rounds)
+    } else {
+        results.rounds
+    };
     let scale = match results.size {
         "quick" => 0.2,
         "half" => 0.5,
