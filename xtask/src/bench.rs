@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
-use self::config::{Config, Setup, sink_dropped, tracer_counts};
+use self::config::{Config, Setup};
 use self::quiet::Gate;
 use self::report::{Cell, Machine, Replay, Results, Sample, Storm, TracerRun, ratio_text};
 use self::workload::{Binaries, Workload};
@@ -303,7 +303,7 @@ impl Bench<'_> {
                     }
                     self.results.attach_times.entry(c).or_default().extend(m.attach_times);
                     for (r, size) in m.tracer_runs {
-                        self.check_tracer_run(&r, &[size]);
+                        self.check_tracer_run(&r, size);
                         self.results.tracer_runs.push(r);
                     }
                 }
@@ -377,8 +377,8 @@ impl Bench<'_> {
 
     /// Flags tracer runs that lost events, or (filtered out) wrote the
     /// workload's, so a number never stands on a run that did not trace.
-    fn check_tracer_run(&mut self, r: &TracerRun, sizes: &[(Workload, u64)]) {
-        let expected: u64 = sizes.iter().map(|&(w, n)| w.traced_calls_per_iteration() * n).sum();
+    fn check_tracer_run(&mut self, r: &TracerRun, (w, n): (Workload, u64)) {
+        let expected = w.traced_calls_per_iteration() * n;
         let (Some(written), Some(lost)) = (r.written, r.lost) else {
             self.results.notes.push(format!("{}: no counters line at exit", r.config.title()));
             return;
@@ -439,9 +439,11 @@ impl Bench<'_> {
                 elapsed_ns = elapsed_ns.max(ns);
             }
             let stopped = daemon.stop()?;
-            let (written, lost) = tracer_counts(&stopped.stderr)
-                .context("tracer printed no counters line after the storm")?;
-            let dropped = sink_dropped(&stopped.stderr);
+            let run = TracerRun::of(Config::Tracer, &stopped, None);
+            let (Some(written), Some(lost)) = (run.written, run.lost) else {
+                bail!("tracer printed no counters line after the storm");
+            };
+            let dropped = run.sink_dropped;
             let storm = Storm {
                 processes,
                 iterations_each: n,
@@ -456,7 +458,7 @@ impl Bench<'_> {
                 i + 1,
                 elapsed_ns as f64 / 1e9
             );
-            self.results.tracer_runs.push(TracerRun::of(Config::Tracer, &stopped, None));
+            self.results.tracer_runs.push(run);
             self.results.storms.push(storm);
         }
         Ok(())
