@@ -12,7 +12,7 @@ use aya_ebpf::{
 use tracer_common::{COMM_LEN, Counter, RecordKind, SignalRecord, filter_kinds, signal_flags, signal_phase};
 
 use crate::syscalls::EVENTS;
-use crate::task::{Current, current, fill_header, load, read_at, write_u64s};
+use crate::task::{Current, comm_words, current, fill_header, load, read_at, write_u64s};
 use crate::{config, count, filter, filter::TRACKED_TGIDS};
 
 #[inline(always)]
@@ -102,11 +102,10 @@ pub fn signal_deliver_raw(ctx: RawTracePointContext) -> i32 {
 fn deliver<const TYPED: bool>(sig: u64, info: *const u8, ka: *const u8) {
     // The receiver is current: its fields by plain loads in either form.
     let cur = current();
-    let task = cur.task;
     let target = Target {
         pid: (cur.pid_tgid >> 32) as u32,
         tid: cur.pid_tgid as u32,
-        comm: [rd::<u64, true>(task, config!(offs.task_comm)), rd::<u64, true>(task, config!(offs.task_comm) + 8)],
+        comm: comm_words(cur.task),
     };
     emit::<TYPED>(cur, sig as u32, signal_phase::DELIVER, info, target, 0, 0, ka);
 }

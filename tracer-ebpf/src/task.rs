@@ -111,7 +111,6 @@ pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, cur: Current) {
     let ppid: u32 = load(parent, config!(task_tgid_off));
     let ids = loaded_task_ids(task, pid, tid, ppid);
     let cred: *const u8 = load(task, config!(offs.task_cred));
-    let comm = config!(offs.task_comm);
     h.kind = kind;
     h.cpu = unsafe { bpf_get_smp_processor_id() };
     h.ts_ns = now;
@@ -127,7 +126,7 @@ pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, cur: Current) {
     let cgroup: *const u8 = load(css_set, config!(offs.css_set_dfl_cgrp));
     let kn: *const u8 = load(cgroup, config!(offs.cgroup_kn));
     h.cgroup_id = load(kn, config!(offs.kernfs_node_id));
-    write_u64s(h.comm.as_mut_ptr() as *mut u64, [load(task, comm), load(task, comm + 8)]);
+    write_u64s(h.comm.as_mut_ptr() as *mut u64, comm_words(task));
     h.ns_pid = ids.ns_pid;
     h.ns_tid = ids.ns_tid;
     h.ns_ppid = ids.ns_ppid;
@@ -158,6 +157,14 @@ fn loaded_task_ids(task: *const u8, pid: u32, tid: u32, ppid: u32) -> TaskIds {
     } else {
         task_ids(task, pid, tid, ppid)
     }
+}
+
+/// A BTF-typed task's comm, as two words: stored as such, not through a
+/// byte-wise memcpy subprogram.
+#[inline(always)]
+pub fn comm_words(task: *const u8) -> [u64; 2] {
+    let comm = config!(offs.task_comm);
+    [load(task, comm), load(task, comm + 8)]
 }
 
 /// A plain load of a `T` at `base + off` through a BTF-typed pointer (a
