@@ -49,6 +49,23 @@ const BPF_F_MMAPABLE: u32 = 1 << 10;
 #[map]
 static COUNTERS: Array<u64> = Array::with_max_entries(COUNTER_STRIDE, BPF_F_MMAPABLE);
 
+/// The daemon's state, written by it through a mapping: nonzero while it
+/// sleeps without a drain timer (nothing came for a while). A record
+/// submitted then wakes it ([`syscalls::submit`]); otherwise the wake-up
+/// waits for an eighth of the ring. Mmap-able so the daemon sets it with a
+/// store, no `bpf()` call (and so it still can after `--drop-privileges`).
+#[map]
+static READER: Array<u32> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// Is the daemon asleep with no drain timer?
+#[inline(always)]
+fn reader_idle() -> bool {
+    match READER.get_ptr(0) {
+        Some(p) => (unsafe { core::ptr::read_volatile(p) }) != 0,
+        None => false,
+    }
+}
+
 #[inline(always)]
 fn count(c: Counter) {
     slot_add(c as u32, 1);

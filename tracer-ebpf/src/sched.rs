@@ -188,7 +188,7 @@ fn emit_fork(cur: Current, child_pid: u32, child_tid: u32, ids: TaskIds) {
     r.child_ns_tid = ids.ns_tid;
     r.flags = if child_pid == r.header.pid { fork_flags::THREAD } else { 0 };
     r._pad = 0;
-    entry.submit(crate::syscalls::submit_flags());
+    crate::syscalls::submit(entry);
     count(Counter::Emitted);
 }
 
@@ -215,7 +215,7 @@ pub fn lifecycle_exec(ctx: RawTracePointContext) -> i32 {
     r.filename_len = unsafe {
         bpf_probe_read_kernel_str(r.filename.as_mut_ptr() as *mut _, r.filename.len() as u32, filename as *const _)
     } as i32;
-    entry.submit(crate::syscalls::submit_flags());
+    crate::syscalls::submit(entry);
     count(Counter::Emitted);
     0
 }
@@ -263,7 +263,7 @@ fn emit_exit(group_dead: bool) {
     if group_dead {
         left_children(task, r);
     }
-    entry.submit(crate::syscalls::submit_flags());
+    crate::syscalls::submit(entry);
     count(Counter::Emitted);
 }
 

@@ -165,6 +165,6 @@ fn emit<const TYPED: bool>(cur: Current, sig: u32, phase: u32, info: *const u8, 
     r.si_stime = rd::<u64, TYPED>(info, config!(offs.siginfo_stime));
     r.sa_handler = rd::<u64, TYPED>(ka, config!(offs.ksigaction_handler));
     r.sa_flags = rd::<u64, TYPED>(ka, config!(offs.ksigaction_flags));
-    entry.submit(crate::syscalls::submit_flags());
+    crate::syscalls::submit(entry);
     count(Counter::Emitted);
 }

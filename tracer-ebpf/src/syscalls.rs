@@ -16,7 +16,7 @@ use aya_ebpf::{
         generated::{bpf_ktime_get_boot_ns, bpf_probe_read_user_str},
     },
     macros::{btf_map, btf_tracepoint, map, raw_tracepoint},
-    maps::{LruHashMap, PerCpuArray, RingBuf},
+    maps::{LruHashMap, PerCpuArray, RingBuf, ring_buf::RingBufEntry},
     programs::{BtfTracePointContext, RawTracePointContext},
 };
 use tracer_common::{
@@ -39,9 +39,10 @@ pub(crate) static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
 /// `CONFIG.wakeup_bytes` are waiting. A wake-up per record costs the
 /// producer several microseconds (an irq_work and the reader's epoll
 /// round-trip); batching them leaves it a store and a query, and the
-/// daemon's drain timer bounds how long a record can wait in a quiet period.
+/// daemon's drain timer bounds how long a record can wait while records
+/// keep coming.
 #[inline(always)]
-pub(crate) fn submit_flags() -> u64 {
+fn submit_flags() -> u64 {
     let threshold = config!(wakeup_bytes);
     if threshold == 0 {
         return 0;
@@ -50,6 +51,26 @@ pub(crate) fn submit_flags() -> u64 {
         aya_ebpf::bindings::BPF_RB_FORCE_WAKEUP as u64
     } else {
         aya_ebpf::bindings::BPF_RB_NO_WAKEUP as u64
+    }
+}
+
+/// Submits a record, batching the reader's wake-up ([`submit_flags`]),
+/// unless the daemon has stopped its drain timer after a quiet spell
+/// ([`crate::reader_idle`]): then nothing else would wake it, and a
+/// discarded 8-byte reservation carries a forced wake-up.
+///
+/// The flag is read after the commit, whose `xchg` is a full barrier; the
+/// daemon sets it before its last look at the ring, with one too. So either
+/// the daemon saw this record, or this program sees the flag: no record can
+/// sleep in the ring unseen.
+#[inline(always)]
+pub(crate) fn submit<T>(entry: RingBufEntry<T>) {
+    let flags = submit_flags();
+    entry.submit(flags);
+    if flags == aya_ebpf::bindings::BPF_RB_NO_WAKEUP as u64 && crate::reader_idle() {
+        if let Some(wake) = EVENTS.reserve::<u64>(0) {
+            wake.discard(aya_ebpf::bindings::BPF_RB_FORCE_WAKEUP as u64);
+        }
     }
 }
 
@@ -479,7 +500,7 @@ fn emit_plain(p: &PendingSyscall, id: u32, ret: i64, now: u64, cur: Current) {
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
     fill_syscall(r, p, id, ret, now, cur);
-    entry.submit(submit_flags());
+    submit(entry);
     count(Counter::Emitted);
 }
 
@@ -493,7 +514,7 @@ fn emit_no_return(enter_ns: u64, args: &[u64; 6], id: u32, cur: Current) {
     let r = unsafe { &mut *entry.as_mut_ptr() };
     fill_call(r, enter_ns, args, id, 0, enter_ns, cur);
     r.flags = syscall_flags::NO_RETURN;
-    entry.submit(submit_flags());
+    submit(entry);
     count(Counter::Emitted);
 }
 
@@ -546,7 +567,7 @@ fn emit_exec(p: &PendingSyscall, id: u32, ret: i64, now: u64, cur: Current) {
         dst.fill(0);
         r.base.flags |= syscall_flags::ENTER_READ_FAILED;
     }
-    entry.submit(submit_flags());
+    submit(entry);
     count(Counter::Emitted);
 }
 
@@ -750,6 +771,6 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, cur: Current) {
         }
         r.base.extra_len = (RUSAGE_OFFSET + RUSAGE_SIZE) as u32;
     }
-    entry.submit(submit_flags());
+    submit(entry);
     count(Counter::Emitted);
 }

@@ -48,7 +48,7 @@ use tracer_common::Counter;
 use crate::decode::decode;
 use crate::format::Clock;
 use crate::launch::HeldCommand;
-use crate::load::{Loaded, PerCpuCounters};
+use crate::load::{Loaded, PerCpuCounters, ReaderFlag};
 use crate::metrics::SharedSnapshot;
 use crate::output::Output;
 use crate::report::{LossPlace, Lost, SinkLoss, SinkSnapshot, Snapshot, write_lost_line, write_stats_line};
@@ -66,9 +66,16 @@ fn right_sized(buf: &Vec<u8>) -> bool {
     buf.capacity() - buf.len() <= buf.len() / 8
 }
 
-/// How long a record may wait in the ring in a quiet period: the kernel
-/// side batches wake-ups, this timer drains what stays below the threshold.
+/// How long a record may wait in the ring while records keep coming: the
+/// kernel side batches wake-ups, this timer drains what stays below the
+/// threshold.
 pub const DRAIN_TICK: Duration = Duration::from_millis(10);
+/// Empty drain ticks in a row after which the daemon goes idle: stops the
+/// drain timer and has the next record wake it ([`DrainTimer`]).
+const IDLE_AFTER: u32 = 10;
+/// The drain timer of an idle daemon: only a safety net, as a record wakes
+/// it.
+const IDLE_TICK: Duration = Duration::from_secs(1);
 /// Records handled per wake-up before signals and timers get a turn.
 const MAX_PER_WAKE: usize = 16_384;
 /// How often kernel loss counters (and sink drops) are checked: a loss shows
@@ -659,21 +666,80 @@ impl Drainer {
     }
 }
 
-/// Reads what the ring holds, up to [`MAX_PER_WAKE`] records; returns
-/// whether it stopped at the cap (more may be waiting).
-fn drain_ring(ring: &mut RingBuf<MapData>, d: &mut Drainer) -> bool {
+/// Reads what the ring holds, up to [`MAX_PER_WAKE`] records; returns how
+/// many (at the cap, more may be waiting).
+fn drain_ring(ring: &mut RingBuf<MapData>, d: &mut Drainer) -> usize {
     let mut n = 0;
     while let Some(item) = ring.next() {
         d.record(&item);
         drop(item);
         n += 1;
         if n >= MAX_PER_WAKE {
-            d.dispatch();
-            return true;
+            break;
         }
     }
     d.dispatch();
-    false
+    n
+}
+
+/// The drain timer, and when it stops: after [`IDLE_AFTER`] ticks that
+/// found nothing, the daemon sets the `READER` flag, looks at the ring once
+/// more and, still finding nothing, sleeps with only [`IDLE_TICK`]; the
+/// next record's producer sees the flag and wakes it (`syscalls::submit`
+/// in tracer-ebpf). An idle daemon wakes ~3 times a second (this and
+/// [`LOSS_POLL`]) instead of 100, and a lone record after a quiet spell
+/// is read at once instead of at the next tick.
+struct DrainTimer {
+    tick: tokio::time::Interval,
+    quiet: u32,
+    idle: bool,
+}
+
+impl DrainTimer {
+    fn new() -> DrainTimer {
+        DrainTimer { tick: DrainTimer::interval(DRAIN_TICK), quiet: 0, idle: false }
+    }
+
+    fn interval(period: Duration) -> tokio::time::Interval {
+        let mut i = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        i
+    }
+
+    /// A tick: drain, and go idle after a quiet spell.
+    fn on_tick(&mut self, ring: &mut RingBuf<MapData>, d: &mut Drainer, reader: &ReaderFlag) {
+        if drain_ring(ring, d) > 0 {
+            self.wake(reader);
+            return;
+        }
+        if self.idle {
+            return;
+        }
+        self.quiet += 1;
+        if self.quiet < IDLE_AFTER {
+            return;
+        }
+        // The flag first, then the last look: a record committed after
+        // that look sees the flag and wakes us.
+        reader.set_idle(true);
+        if drain_ring(ring, d) > 0 {
+            reader.set_idle(false);
+            self.quiet = 0;
+            return;
+        }
+        self.idle = true;
+        self.tick = DrainTimer::interval(IDLE_TICK);
+    }
+
+    /// Records arrived: back to the short tick.
+    fn wake(&mut self, reader: &ReaderFlag) {
+        self.quiet = 0;
+        if self.idle {
+            reader.set_idle(false);
+            self.idle = false;
+            self.tick = DrainTimer::interval(DRAIN_TICK);
+        }
+    }
 }
 
 /// Waits for the launched command, if there is one; never resolves otherwise.
@@ -728,8 +794,7 @@ pub async fn run(
     loss.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The kernel side wakes us only once `wakeup_bytes` wait (see
     // `load`): this drains what a quieter period leaves below that.
-    let mut drain_tick = tokio::time::interval(DRAIN_TICK);
-    drain_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut drain = DrainTimer::new();
     let mut sink_events = opts.sink_events;
     let mut stats = opts.stats_interval.map(|p| {
         let mut i = tokio::time::interval_at(tokio::time::Instant::now() + p, p);
@@ -744,14 +809,13 @@ pub async fn run(
     let outcome = loop {
         tokio::select! {
             guard = afd.readable_mut() => {
+                drain.wake(&loaded.reader);
                 let mut guard = guard?;
-                if !drain_ring(guard.get_inner_mut(), d) {
+                if drain_ring(guard.get_inner_mut(), d) < MAX_PER_WAKE {
                     guard.clear_ready();
                 }
             }
-            _ = drain_tick.tick() => {
-                drain_ring(afd.get_mut(), d);
-            }
+            _ = drain.tick.tick() => drain.on_tick(afd.get_mut(), d, &loaded.reader),
             _ = loss.tick() => d.poll_loss(loaded),
             _ = async { match stats.as_mut() { Some(i) => i.tick().await, None => std::future::pending().await } } => {
                 d.emit_stats(loaded);
@@ -780,7 +844,7 @@ pub async fn run(
     let deadline = Instant::now() + SHUTDOWN_BOUND;
     if let Outcome::Signalled | Outcome::CommandExited(_) = outcome {
         // What the kernel committed before we stopped still goes out.
-        while drain_ring(afd.get_mut(), d) && Instant::now() < deadline {}
+        while drain_ring(afd.get_mut(), d) >= MAX_PER_WAKE && Instant::now() < deadline {}
     }
     d.finish(loaded, deadline);
     Ok(outcome)

@@ -7,7 +7,7 @@ use aya::{
     maps::{CgroupArray, HashMap, Map, MapData, RingBuf},
     programs::{BtfTracePoint, RawTracePoint},
 };
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use tracer_common::{COMM_LEN, COUNTER_COUNT, COUNTER_STRIDE, Config, Counter, IN_FLIGHT_SLOT, MAX_TRACKED, SYSCALL_BITMAP_BITS};
 
@@ -83,6 +83,7 @@ pub enum LoadError {
 pub struct Loaded {
     pub ebpf: Ebpf,
     counters: CounterMap,
+    pub reader: ReaderFlag,
 }
 
 /// Builds the bitmap the kernel side tests first.
@@ -173,6 +174,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         Some(Map::Array(data)) => CounterMap::new(data, cpus as usize).context("mapping the COUNTERS array")?,
         _ => return Err(anyhow!("COUNTERS array missing from BPF object").into()),
     };
+    let reader = match ebpf.take_map("READER") {
+        Some(Map::Array(data)) => ReaderFlag::new(data).context("mapping the READER array")?,
+        _ => return Err(anyhow!("READER array missing from BPF object").into()),
+    };
     // sys_enter/sys_exit: BTF-typed tracepoints first (they read pt_regs with
     // plain loads instead of a helper call on every syscall of the machine);
     // plain raw tracepoints where the kernel refuses tracing programs.
@@ -195,7 +200,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         }
         attach_typed(&mut ebpf, prog, tp, kernel_btf.as_ref())?;
     }
-    Ok(Loaded { ebpf, counters })
+    Ok(Loaded { ebpf, counters, reader })
 }
 
 /// Programs that come in two forms: a BTF-typed tracepoint `prog`, whose
@@ -235,51 +240,86 @@ fn parse_cpu_list_end(list: &str) -> Option<u32> {
     end
 }
 
-/// The `COUNTERS` array (see `tracer-ebpf/src/main.rs`), mapped read-only
-/// at load time: reading it is a plain memory load, no `bpf()` call, so it
-/// keeps working after the privileges are dropped.
-struct CounterMap {
-    slots: *const AtomicU64,
-    mapped_len: usize,
-    cpus: usize,
+/// An mmap-able BPF array's memory, mapped shared at load time: reading or
+/// writing it is a plain memory access, no `bpf()` call, so it keeps
+/// working after the privileges are dropped.
+struct ArrayMapping {
+    ptr: *mut u8,
+    len: usize,
     /// Keeps the map's fd (the mapping alone would keep the map alive too).
     _map: MapData,
 }
 
-// SAFETY: the mapping is owned by CounterMap and only read with atomic loads.
-unsafe impl Send for CounterMap {}
-unsafe impl Sync for CounterMap {}
+// SAFETY: the mapping is owned by ArrayMapping, and its users touch it only
+// with atomic loads and stores.
+unsafe impl Send for ArrayMapping {}
+unsafe impl Sync for ArrayMapping {}
 
-impl CounterMap {
-    fn new(map: MapData, cpus: usize) -> std::io::Result<CounterMap> {
+impl ArrayMapping {
+    /// Maps the first `bytes` of `map` (rounded up to pages; an mmap-able
+    /// array's memory is at least that long), writable if `write`.
+    fn new(map: MapData, bytes: usize, write: bool) -> std::io::Result<ArrayMapping> {
         use std::os::fd::{AsFd as _, AsRawFd as _};
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-        let bytes = cpus * COUNTER_STRIDE as usize * 8;
-        let mapped_len = bytes.div_ceil(page) * page;
-        // SAFETY: a fresh shared read-only mapping of the map's fd; an
-        // mmap-able array's memory is at least this long (rounded to pages).
-        let p = unsafe {
-            libc::mmap(std::ptr::null_mut(), mapped_len, libc::PROT_READ, libc::MAP_SHARED, map.fd().as_fd().as_raw_fd(), 0)
-        };
+        let len = bytes.div_ceil(page) * page;
+        let prot = if write { libc::PROT_READ | libc::PROT_WRITE } else { libc::PROT_READ };
+        // SAFETY: a fresh shared mapping of the map's fd, no longer than
+        // the array's memory.
+        let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, map.fd().as_fd().as_raw_fd(), 0) };
         if p == libc::MAP_FAILED {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(CounterMap { slots: p as *const AtomicU64, mapped_len, cpus, _map: map })
+        Ok(ArrayMapping { ptr: p as *mut u8, len, _map: map })
+    }
+}
+
+impl Drop for ArrayMapping {
+    fn drop(&mut self) {
+        // SAFETY: unmapping our own mapping.
+        unsafe { libc::munmap(self.ptr as *mut _, self.len) };
+    }
+}
+
+/// The `COUNTERS` array (see `tracer-ebpf/src/main.rs`), mapped read-only.
+struct CounterMap {
+    mapping: ArrayMapping,
+    cpus: usize,
+}
+
+impl CounterMap {
+    fn new(map: MapData, cpus: usize) -> std::io::Result<CounterMap> {
+        Ok(CounterMap { mapping: ArrayMapping::new(map, cpus * COUNTER_STRIDE as usize * 8, false)?, cpus })
     }
 
     fn get(&self, cpu: usize, c: usize) -> u64 {
         debug_assert!(cpu < self.cpus && c < COUNTER_STRIDE as usize);
+        let slots = self.mapping.ptr as *const AtomicU64;
         // SAFETY: in bounds of the mapping (cpu < cpus, c < stride); the
         // kernel writes these u64s with plain aligned stores.
-        unsafe { (*self.slots.add(cpu * COUNTER_STRIDE as usize + c)).load(Ordering::Relaxed) }
+        unsafe { (*slots.add(cpu * COUNTER_STRIDE as usize + c)).load(Ordering::Relaxed) }
     }
 }
 
-impl Drop for CounterMap {
-    fn drop(&mut self) {
-        // SAFETY: unmapping our own mapping.
-        unsafe { libc::munmap(self.slots as *mut _, self.mapped_len) };
+/// The `READER` flag (see `tracer-ebpf/src/main.rs`), mapped writable: the
+/// daemon says through it whether it sleeps without a drain timer, and a
+/// record submitted meanwhile wakes it.
+pub struct ReaderFlag {
+    mapping: ArrayMapping,
+}
+
+impl ReaderFlag {
+    fn new(map: MapData) -> std::io::Result<ReaderFlag> {
+        Ok(ReaderFlag { mapping: ArrayMapping::new(map, 4, true)? })
+    }
+
+    /// Sets the flag. Sequentially consistent, a full barrier on x86-64
+    /// (`xchg`): the daemon's next look at the ring cannot be ordered before
+    /// it, which is its half of the handshake `syscalls::submit` describes.
+    pub fn set_idle(&self, idle: bool) {
+        // SAFETY: the mapping is at least a page; the kernel side reads
+        // this u32 with plain aligned loads.
+        unsafe { (*(self.mapping.ptr as *const AtomicU32)).store(u32::from(idle), Ordering::SeqCst) };
     }
 }
 
