@@ -7,6 +7,7 @@ mod bench;
 mod bootstrap;
 mod cmd;
 mod soak;
+mod summary;
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt as _;

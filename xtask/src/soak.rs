@@ -34,6 +34,7 @@ use crate::bench::process::{Daemon, Ready};
 use crate::bench::quiet;
 use crate::bootstrap::{self, Toolchain};
 use crate::cmd::{self, Fatal};
+use crate::summary;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SoakArgs {
@@ -217,11 +218,11 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
     pruned += prune(&by_pid);
     let remaining = std::fs::read_dir(&by_pid).map(|d| d.count()).unwrap_or(0);
 
-    let summary = stopped.stderr.iter().find(|l| l.contains(" events written")).cloned().unwrap_or_default();
-    let kernel_lost = summary_number(&summary, "lost (ring buffer full)");
-    let written = summary.trim_start_matches("tracer: ").split(' ').next().and_then(|n| n.parse::<u64>().ok());
+    let exit_line = summary::line(&stopped.stderr).unwrap_or_default();
+    let kernel_lost = summary::number(exit_line, "lost (ring buffer full)");
+    let written = summary::number::<u64>(exit_line, "events written");
     let sink_trouble: Vec<&String> = stopped.stderr.iter().filter(|l| l.starts_with("tracer: sink ")).collect();
-    let in_flight: Option<i64> = summary_number(&summary, "calls in flight");
+    let in_flight: Option<i64> = summary::number(exit_line, "calls in flight");
 
     let after: Vec<u64> = samples.iter().filter(|s| s.at >= warm).map(|s| s.rss_kib).collect();
     let window = window_len(after.len(), args.every);
@@ -240,7 +241,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
     };
     line(format!("## Soak: {} min, {} rounds of {}", args.minutes, rounds.load(Ordering::Relaxed), round_text(args.churn)));
     line(String::new());
-    line(format!("- storm: {:.0} s; tracer: `{}`", storm_time.as_secs_f64(), summary.trim_start_matches("tracer: ")));
+    line(format!("- storm: {:.0} s; tracer: `{}`", storm_time.as_secs_f64(), exit_line.trim_start_matches("tracer: ")));
     if let Some(w) = written {
         line(format!("- records: {w} ({:.0}/s over the storm)", w as f64 / storm_time.as_secs_f64()));
     }
@@ -272,7 +273,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
         line(format!(
             "- calls in flight after the storm: {} (threads blocked in traced calls anywhere on the machine; {threads} threads alive); {} exits without entry",
             in_flight.map_or("?".into(), |n| n.to_string()),
-            summary_number::<u64>(&summary, "exits without entry").map_or("?".into(), |n| n.to_string())
+            summary::number::<u64>(exit_line, "exits without entry").map_or("?".into(), |n| n.to_string())
         ));
     }
     for l in &sink_trouble {
@@ -302,7 +303,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &SoakArgs) -> Result<()> {
         ));
     }
     if kernel_lost != Some(0) {
-        failures.push(format!("the kernel lost records: {summary}"));
+        failures.push(format!("the kernel lost records: {exit_line}"));
     }
     if !sink_trouble.is_empty() {
         failures.push("a sink dropped or failed to write lines".into());
@@ -443,10 +444,6 @@ fn median(v: &[u64]) -> u64 {
     v.get(v.len() / 2).copied().unwrap_or(0)
 }
 
-fn summary_number<T: std::str::FromStr>(summary: &str, name: &str) -> Option<T> {
-    summary.trim_start_matches("tracer: ").split(", ").find_map(|p| p.strip_suffix(name)).and_then(|n| n.trim().parse().ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,14 +462,5 @@ mod tests {
         assert_eq!(window_len(2, 5), 1);
         assert_eq!(median(&[5, 1, 9]), 5);
         assert_eq!(median(&[3, 1, 2, 100]), 3);
-    }
-
-    #[test]
-    fn reads_counters_from_the_summary() {
-        let s = "tracer: 12 events written, 3 lost (ring buffer full), 0 exits without entry";
-        assert_eq!(summary_number(s, "lost (ring buffer full)"), Some(3));
-        assert_eq!(summary_number(s, "exits without entry"), Some(0));
-        assert_eq!(summary_number::<u64>(s, "nothing"), None);
-        assert_eq!(summary_number::<i64>("tracer: 1 events written, -1 calls in flight", "calls in flight"), Some(-1));
     }
 }

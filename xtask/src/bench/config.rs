@@ -198,12 +198,8 @@ impl Setup {
 
 /// `tracer: N events written, M lost (ring buffer full), …` → (N, M).
 pub fn tracer_counts(stderr: &[String]) -> Option<(u64, u64)> {
-    stderr.iter().find_map(|line| {
-        let rest = line.strip_prefix("tracer: ")?;
-        let (written, rest) = rest.split_once(" events written, ")?;
-        let (lost, _) = rest.split_once(" lost")?;
-        Some((written.parse().ok()?, lost.parse().ok()?))
-    })
+    let line = crate::summary::line(stderr)?;
+    Some((crate::summary::number(line, "events written")?, crate::summary::number(line, "lost (ring buffer full)")?))
 }
 
 /// Lines tracer's sinks dropped (`tracer: sink NAME: N lines dropped
