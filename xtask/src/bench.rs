@@ -4,7 +4,8 @@
 //! Each workload (see [`workload`]) is timed bare and under each
 //! configuration (see [`config`]), bare and traced runs alternating round
 //! by round, and the table shows the median of the per-round ratios. Then:
-//! the all-core `mmaps` storm (events delivered and lost), the replay
+//! the all-core `mmaps` storm (events delivered and lost), each
+//! machine-wide tool's cost while idle (CPU, wake-ups), the replay
 //! benchmark (userspace ns per event), peak RSS and start-up time.
 //! Methodology and the latest numbers: `docs/benchmarks.md`.
 
@@ -24,7 +25,7 @@ use anyhow::{Context as _, Result, bail};
 
 use self::config::{Config, Setup};
 use self::quiet::Gate;
-use self::report::{Cell, Machine, Replay, Results, Sample, Storm, TracerRun, ratio_text};
+use self::report::{Cell, Idle, Machine, Replay, Results, Sample, Storm, TracerRun, ratio_text};
 use self::workload::{Binaries, Workload};
 use crate::bootstrap::{self, Toolchain};
 use crate::cmd::{self, Fatal};
@@ -192,6 +193,10 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &BenchArgs) -> Result<()> {
         if let Err(e) = bench.storms() {
             quiet::interrupted()?;
             bench.results.notes.push(format!("the all-core storm failed: {e:#}"));
+        }
+        if let Err(e) = bench.idles() {
+            quiet::interrupted()?;
+            bench.results.notes.push(format!("the idle measurement failed: {e:#}"));
         }
         if let Err(e) = bench.replays(&release, &out) {
             quiet::interrupted()?;
@@ -464,6 +469,37 @@ impl Bench<'_> {
         Ok(())
     }
 
+    /// Each machine-wide tool attached while no workload runs, for
+    /// [`IDLE_WINDOW`] after [`IDLE_SETTLE`]: the CPU its threads use and how
+    /// often they wake, which is what a fleet pays where little is traced.
+    fn idles(&mut self) -> Result<()> {
+        let window = if self.results.size == "quick" { Duration::from_secs(2) } else { IDLE_WINDOW };
+        let configs = self.active_configs();
+        for c in configs.into_iter().filter(|c| matches!(c, Config::Tracer | Config::PerfTrace | Config::Bpftrace | Config::Floor)) {
+            let daemon = self.setup.attach(c)?;
+            self.gate.wait_quiet(Some(daemon.pid()), Instant::now() + self.gate.max_wait)?;
+            std::thread::sleep(IDLE_SETTLE);
+            let before = thread_usage(daemon.pid())?;
+            std::thread::sleep(window);
+            let after = thread_usage(daemon.pid())?;
+            daemon.stop()?;
+            let idle = Idle {
+                config: c,
+                window,
+                cpu_ns: after.0.saturating_sub(before.0),
+                wakeups: after.1.saturating_sub(before.1),
+            };
+            eprintln!(
+                "xtask: bench: idle {}: {:.2} % of a core, {:.0} wake-ups/s",
+                c.key(),
+                100.0 * idle.cpu_share(),
+                idle.wakeups_per_s()
+            );
+            self.results.idles.push(idle);
+        }
+        Ok(())
+    }
+
     /// Records each tracing workload's ring-buffer records, then replays
     /// them through decode + JSON.
     fn replays(&mut self, release: &Path, out: &Path) -> Result<()> {
@@ -500,6 +536,34 @@ impl Bench<'_> {
 /// Iterations for a traced run whose warm-up ratio was `ratio`: full size,
 /// unless that would take more than [`SLOW_PEER_BUDGET`] bare runs; two
 /// significant digits so the report reads well.
+/// How long an idle tool is watched, and how long it is left to settle
+/// first (tracer stops its drain timer after 100 ms of nothing).
+const IDLE_WINDOW: Duration = Duration::from_secs(10);
+const IDLE_SETTLE: Duration = Duration::from_secs(1);
+
+/// CPU nanoseconds and voluntary context switches of all of `pid`'s live
+/// threads (`/proc/PID/task/*/schedstat` and `status`).
+fn thread_usage(pid: u32) -> Result<(u64, u64)> {
+    let mut cpu_ns = 0;
+    let mut sleeps = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).with_context(|| format!("reading /proc/{pid}/task"))? {
+        let dir = task?.path();
+        // A thread that exits meanwhile just drops out of the sum.
+        let (Ok(schedstat), Ok(status)) =
+            (std::fs::read_to_string(dir.join("schedstat")), std::fs::read_to_string(dir.join("status")))
+        else {
+            continue;
+        };
+        cpu_ns += schedstat.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+        sleeps += status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Ok((cpu_ns, sleeps))
+}
+
 fn sized_for_budget(full: u64, ratio: f64) -> u64 {
     // NaN (no warm-up figure) keeps the full size too.
     if ratio.is_nan() || ratio <= SLOW_PEER_BUDGET {

@@ -121,6 +121,27 @@ impl Storm {
     }
 }
 
+/// A machine-wide tool attached while no workload runs: what it costs the
+/// machine when there is little to trace.
+#[derive(Debug)]
+pub struct Idle {
+    pub config: Config,
+    pub window: Duration,
+    /// CPU time of all its threads over the window.
+    pub cpu_ns: u64,
+    /// Times its threads went to sleep (voluntary context switches).
+    pub wakeups: u64,
+}
+
+impl Idle {
+    pub fn cpu_share(&self) -> f64 {
+        self.cpu_ns as f64 / self.window.as_nanos() as f64
+    }
+    pub fn wakeups_per_s(&self) -> f64 {
+        self.wakeups as f64 / self.window.as_secs_f64()
+    }
+}
+
 /// The replay benchmark on one workload's recorded records.
 #[derive(Debug)]
 pub struct Replay {
@@ -149,6 +170,7 @@ pub struct Results {
     pub tracer_runs: Vec<TracerRun>,
     pub attach_times: BTreeMap<Config, Vec<Duration>>,
     pub storms: Vec<Storm>,
+    pub idles: Vec<Idle>,
     pub replays: Vec<Replay>,
     pub ringbuf_mib: u64,
     pub notes: Vec<String>,
@@ -359,6 +381,19 @@ impl Results {
                 parts.join("; ")
             );
         }
+        if let Some(first) = self.idles.first() {
+            let parts: Vec<String> = self
+                .idles
+                .iter()
+                .map(|i| format!("{} {:.2} % of a core, {:.0} wake-ups/s", i.config.title(), 100.0 * i.cpu_share(), i.wakeups_per_s()))
+                .collect();
+            let _ = writeln!(
+                s,
+                "- Idle, attached with no workload running ({:.0} s each, all threads): {}.",
+                first.window.as_secs_f64(),
+                parts.join("; ")
+            );
+        }
         let rss: Vec<u64> = self.tracer_runs.iter().filter_map(|r| r.peak_rss_kib).collect();
         if let Some(max) = rss.iter().max() {
             let storm_rss = self.storms.iter().filter_map(|s| s.peak_rss_kib).max();
@@ -484,6 +519,12 @@ impl Results {
                 "peak_rss_kib": s.peak_rss_kib,
                 "ringbuf_mib": self.ringbuf_mib,
             })).collect::<Vec<_>>(),
+            "idle": self.idles.iter().map(|i| json!({
+                "config": i.config.key(),
+                "window_s": i.window.as_secs_f64(),
+                "cpu_ns": i.cpu_ns,
+                "wakeups": i.wakeups,
+            })).collect::<Vec<_>>(),
             "replays": self.replays.iter().map(|r| json!({
                 "workload": r.workload.name(),
                 "records": r.records,
@@ -573,7 +614,15 @@ mod tests {
             md.contains("2 runs: 300 k/s events delivered (median; 200 k/s–400 k/s), 150 k/s per core; of 400 each, lost in the kernel: 0, 5; dropped by the sink: 0, 0."),
             "{md}"
         );
+        r.idles.push(Idle { config: Config::Tracer, window: Duration::from_secs(10), cpu_ns: 5_000_000, wakeups: 62 });
+        r.idles.push(Idle { config: Config::Floor, window: Duration::from_secs(10), cpu_ns: 250_000_000, wakeups: 1000 });
+        let md = r.markdown();
+        assert!(
+            md.contains("- Idle, attached with no workload running (10 s each, all threads): tracer → /dev/null 0.05 % of a core, 6 wake-ups/s; floor 2.50 % of a core, 100 wake-ups/s."),
+            "{md}"
+        );
         let j = r.json();
+        assert_eq!(j["idle"][0]["cpu_ns"], 5_000_000);
         assert_eq!(j["cells"].as_array().unwrap().len(), 2);
         assert_eq!(j["skipped"]["tracer-cgroup"], "tracer has no --cgroup yet");
     }
