@@ -162,6 +162,10 @@ impl Writer for PerPidDir {
         }
     }
 
+    fn tick_every(&self) -> Option<Duration> {
+        Some(super::IDLE_TICK)
+    }
+
     fn tick(&mut self, _ctx: &SinkContext) -> Result<(), WriteError> {
         let now = Instant::now();
         if now.duration_since(self.last_scan) < SCAN_EVERY {

@@ -294,9 +294,12 @@ pub struct SinkContext {
     pub events: tokio::sync::mpsc::UnboundedSender<SinkEvent>,
 }
 
-/// How often an idle sink wakes for housekeeping (closing idle per-pid
-/// files, noticing that stdout's reader went away).
+/// How often an idle sink wakes for housekeeping where it has some
+/// ([`Writer::tick_every`]): noticing that stdout's reader went away.
 pub const IDLE_TICK: Duration = Duration::from_millis(200);
+/// How long a sink with no housekeeping waits for work: the queue wakes it
+/// for a batch, SIGHUP and shutdown, so this is only a bound.
+const NO_TICK: Duration = Duration::from_secs(3600);
 
 /// The part every sink implements; the loop around it is [`run_worker`].
 pub trait Writer: Send {
@@ -307,7 +310,14 @@ pub trait Writer: Send {
     fn reopen(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-    /// Called at least every [`IDLE_TICK`].
+    /// How often [`Writer::tick`] must run while nothing is written;
+    /// `None`: it has nothing to do then, and an idle sink sleeps until the
+    /// queue wakes it.
+    fn tick_every(&self) -> Option<Duration> {
+        None
+    }
+    /// Called after each round of writes, and at least every
+    /// [`Writer::tick_every`].
     fn tick(&mut self, _ctx: &SinkContext) -> Result<(), WriteError> {
         Ok(())
     }
@@ -349,8 +359,9 @@ fn run_worker(name: &str, w: &mut dyn Writer, ctx: &SinkContext) {
         }
     };
     let mut giving_up = false;
+    let every = w.tick_every().unwrap_or(NO_TICK);
     loop {
-        let taken = ctx.queue.take(IDLE_TICK);
+        let taken = ctx.queue.take(every);
         if taken.reopen
             && let Err(e) = w.reopen()
         {
