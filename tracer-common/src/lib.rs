@@ -299,6 +299,19 @@ const _: () = assert!(size_of::<PendingSyscall>() == 8 + 8 + 48 + 8 + SMALL_CAPT
 const _: () = assert!(capture::SIGACTION_SIZE <= SMALL_CAPTURE_MAX);
 const _: () = assert!(SMALL_CAPTURE_MAX.is_multiple_of(8));
 
+/// What the daemon is doing, as it tells the kernel side through the
+/// `READER` array (see `tracer-ebpf/src/main.rs`): whether, and when, a
+/// record should wake it.
+pub mod reader {
+    /// Asleep with its drain timer running: wake it once an eighth of the
+    /// ring is waiting. The value the map starts with.
+    pub const TICKING: u32 = 0;
+    /// Asleep with no drain timer after a quiet spell: wake it for any record.
+    pub const IDLE: u32 = 1;
+    /// Awake and reading the ring: a wake-up would be wasted.
+    pub const DRAINING: u32 = 2;
+}
+
 pub mod pending_flags {
     /// An [`crate::EntryCapture`] for this call is in `CAPTURES`.
     pub const CAPTURED: u32 = 1 << 31;

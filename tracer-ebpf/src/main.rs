@@ -49,20 +49,30 @@ const BPF_F_MMAPABLE: u32 = 1 << 10;
 #[map]
 static COUNTERS: Array<u64> = Array::with_max_entries(COUNTER_STRIDE, BPF_F_MMAPABLE);
 
-/// The daemon's state, written by it through a mapping: nonzero while it
-/// sleeps without a drain timer (nothing came for a while). A record
-/// submitted then wakes it ([`syscalls::submit`]); otherwise the wake-up
-/// waits for an eighth of the ring. Mmap-able so the daemon sets it with a
-/// store, no `bpf()` call (and so it still can after `--drop-privileges`).
+/// What the daemon is doing ([`tracer_common::reader`]), written by it
+/// through a mapping: whether a record should wake it
+/// ([`syscalls::submit`]). Mmap-able so the daemon sets it with a store, no
+/// `bpf()` call (and so it still can after `--drop-privileges`).
 #[map]
 static READER: Array<u32> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
-/// Is the daemon asleep with no drain timer?
+/// The daemon's state ([`tracer_common::reader`]).
 #[inline(always)]
-fn reader_idle() -> bool {
+fn reader_state() -> u32 {
     match READER.get_ptr(0) {
-        Some(p) => (unsafe { core::ptr::read_volatile(p) }) != 0,
-        None => false,
+        Some(p) => unsafe { core::ptr::read_volatile(p) },
+        None => tracer_common::reader::TICKING,
+    }
+}
+
+/// A producer about to wake the daemon says it is reading already, so that
+/// the records committed before the daemon gets to run do not each force a
+/// wake-up of their own. Racy with the daemon's own stores, harmlessly: the
+/// wake-up that follows makes the daemon set the state afresh.
+#[inline(always)]
+fn reader_woken() {
+    if let Some(p) = READER.get_ptr_mut(0) {
+        unsafe { core::ptr::write_volatile(p, tracer_common::reader::DRAINING) };
     }
 }
 

@@ -22,7 +22,7 @@ use aya_ebpf::{
 use tracer_common::{
     CLONE_ARGS_SIZE, Counter, EXEC_ARG_READ, EXEC_ARG_SLOT, EXEC_ARGV_BLOCK, EXEC_ARGV_MAX, EXEC_CAPTURE_SIZE,
     EXEC_COUNT_MAX, EXEC_FILENAME_MAX, EXTRA_MAX, EntryCapture, ExecCapture, PARENT_TID_OFFSET, PendingSyscall,
-    RUSAGE_OFFSET, RUSAGE_SIZE, RecordKind, SYSCALL_BITMAP_BITS, SyscallRecord, SyscallRecordExec,
+    RUSAGE_OFFSET, RUSAGE_SIZE, RecordKind, reader, SYSCALL_BITMAP_BITS, SyscallRecord, SyscallRecordExec,
     SMALL_CAPTURE_MAX, SyscallRecordExtra, capture, exec_flags, nr, pending_flags, syscall_flags,
 };
 
@@ -36,18 +36,22 @@ use crate::{CONFIG, config, count, filter, in_flight_add};
 pub(crate) static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 22, 0);
 
 /// Flags for submitting a record: wake the reader only once
-/// `CONFIG.wakeup_bytes` are waiting. A wake-up per record costs the
-/// producer several microseconds (an irq_work and the reader's epoll
-/// round-trip); batching them leaves it a store and a query, and the
-/// daemon's drain timer bounds how long a record can wait while records
-/// keep coming.
+/// `CONFIG.wakeup_bytes` are waiting, and not while it is reading the ring
+/// already or another record's wake-up is on its way to it
+/// ([`reader::DRAINING`]). A wake-up per record costs the producer several microseconds
+/// (an irq_work, a self-IPI in a VM, and the reader's epoll round-trip);
+/// batching them leaves it a store and a query, and the daemon's drain
+/// timer bounds how long a record can wait while records keep coming.
 #[inline(always)]
 fn submit_flags() -> u64 {
     let threshold = config!(wakeup_bytes);
     if threshold == 0 {
         return 0;
     }
-    if EVENTS.query(aya_ebpf::bindings::BPF_RB_AVAIL_DATA as u64) >= threshold {
+    if EVENTS.query(aya_ebpf::bindings::BPF_RB_AVAIL_DATA as u64) >= threshold
+        && crate::reader_state() != reader::DRAINING
+    {
+        crate::reader_woken();
         aya_ebpf::bindings::BPF_RB_FORCE_WAKEUP as u64
     } else {
         aya_ebpf::bindings::BPF_RB_NO_WAKEUP as u64
@@ -56,18 +60,22 @@ fn submit_flags() -> u64 {
 
 /// Submits a record, batching the reader's wake-up ([`submit_flags`]),
 /// unless the daemon has stopped its drain timer after a quiet spell
-/// ([`crate::reader_idle`]): then nothing else would wake it, and a
-/// discarded 8-byte reservation carries a forced wake-up.
+/// ([`reader::IDLE`]): then nothing else would wake it, and a discarded
+/// 8-byte reservation carries a forced wake-up.
 ///
-/// The flag is read after the commit, whose `xchg` is a full barrier; the
-/// daemon sets it before its last look at the ring, with one too. So either
-/// the daemon saw this record, or this program sees the flag: no record can
-/// sleep in the ring unseen.
+/// The idle state is read after the commit, whose `xchg` is a full
+/// barrier; the daemon sets it before its last look at the ring, with one
+/// too. So either the daemon saw this record, or this program sees the
+/// state: no record can sleep in the ring unseen. (`submit_flags` reads
+/// the state before the commit, which is racy: it may miss one threshold
+/// wake-up just as the daemon stops reading, and the drain timer, 10 ms,
+/// covers that.)
 #[inline(always)]
 pub(crate) fn submit<T>(entry: RingBufEntry<T>) {
     let flags = submit_flags();
     entry.submit(flags);
-    if flags == aya_ebpf::bindings::BPF_RB_NO_WAKEUP as u64 && crate::reader_idle() {
+    if flags == aya_ebpf::bindings::BPF_RB_NO_WAKEUP as u64 && crate::reader_state() == reader::IDLE {
+        crate::reader_woken();
         if let Some(wake) = EVENTS.reserve::<u64>(0) {
             wake.discard(aya_ebpf::bindings::BPF_RB_FORCE_WAKEUP as u64);
         }

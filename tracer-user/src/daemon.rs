@@ -43,7 +43,7 @@ use tokio::{
     signal::unix::{SignalKind, signal},
     sync::mpsc::UnboundedReceiver,
 };
-use tracer_common::Counter;
+use tracer_common::{Counter, reader};
 
 use crate::decode::decode;
 use crate::format::Clock;
@@ -682,13 +682,17 @@ fn drain_ring(ring: &mut RingBuf<MapData>, d: &mut Drainer) -> usize {
     n
 }
 
-/// The drain timer, and when it stops: after [`IDLE_AFTER`] ticks that
-/// found nothing, the daemon sets the `READER` flag, looks at the ring once
-/// more and, still finding nothing, sleeps with only [`IDLE_TICK`]; the
-/// next record's producer sees the flag and wakes it (`syscalls::submit`
-/// in tracer-ebpf). An idle daemon wakes ~3 times a second (this and
-/// [`LOSS_POLL`]) instead of 100, and a lone record after a quiet spell
-/// is read at once instead of at the next tick.
+/// The drain timer, and what the daemon tells the kernel side
+/// (`READER`, [`tracer_common::reader`]). While it reads the ring after a
+/// wake-up it says `DRAINING`, so that records committed meanwhile do not
+/// each force another (an irq_work apiece when the daemon is an eighth of
+/// the ring behind); asleep, `TICKING`. After [`IDLE_AFTER`] ticks that
+/// found nothing it says `IDLE`, looks at the ring once more and, still
+/// finding nothing, sleeps with only [`IDLE_TICK`]; the next record's
+/// producer sees `IDLE` and wakes it (`syscalls::submit` in tracer-ebpf).
+/// An idle daemon wakes a few times a second (this and [`LOSS_POLL`])
+/// instead of 100, and a lone record after a quiet spell is read at once
+/// instead of at the next tick.
 struct DrainTimer {
     tick: tokio::time::Interval,
     quiet: u32,
@@ -706,10 +710,24 @@ impl DrainTimer {
         i
     }
 
+    /// Woken by the kernel side: reading from now on.
+    fn readable(&mut self, reader: &ReaderFlag) {
+        reader.set(reader::DRAINING);
+        self.active();
+    }
+
+    /// The ring looked empty: asleep again (until the next tick).
+    fn drained(&mut self, reader: &ReaderFlag) {
+        reader.set(reader::TICKING);
+    }
+
     /// A tick: drain, and go idle after a quiet spell.
     fn on_tick(&mut self, ring: &mut RingBuf<MapData>, d: &mut Drainer, reader: &ReaderFlag) {
         if drain_ring(ring, d) > 0 {
-            self.wake(reader);
+            if self.idle {
+                reader.set(reader::TICKING);
+            }
+            self.active();
             return;
         }
         if self.idle {
@@ -719,11 +737,11 @@ impl DrainTimer {
         if self.quiet < IDLE_AFTER {
             return;
         }
-        // The flag first, then the last look: a record committed after
-        // that look sees the flag and wakes us.
-        reader.set_idle(true);
+        // The state first, then the last look: a record committed after
+        // that look sees IDLE and wakes us.
+        reader.set(reader::IDLE);
         if drain_ring(ring, d) > 0 {
-            reader.set_idle(false);
+            reader.set(reader::TICKING);
             self.quiet = 0;
             return;
         }
@@ -732,10 +750,9 @@ impl DrainTimer {
     }
 
     /// Records arrived: back to the short tick.
-    fn wake(&mut self, reader: &ReaderFlag) {
+    fn active(&mut self) {
         self.quiet = 0;
         if self.idle {
-            reader.set_idle(false);
             self.idle = false;
             self.tick = DrainTimer::interval(DRAIN_TICK);
         }
@@ -809,9 +826,10 @@ pub async fn run(
     let outcome = loop {
         tokio::select! {
             guard = afd.readable_mut() => {
-                drain.wake(&loaded.reader);
+                drain.readable(&loaded.reader);
                 let mut guard = guard?;
                 if drain_ring(guard.get_inner_mut(), d) < MAX_PER_WAKE {
+                    drain.drained(&loaded.reader);
                     guard.clear_ready();
                 }
             }

@@ -301,9 +301,9 @@ impl CounterMap {
     }
 }
 
-/// The `READER` flag (see `tracer-ebpf/src/main.rs`), mapped writable: the
-/// daemon says through it whether it sleeps without a drain timer, and a
-/// record submitted meanwhile wakes it.
+/// The `READER` state (see `tracer-ebpf/src/main.rs`), mapped writable:
+/// the daemon says through it what it is doing
+/// ([`tracer_common::reader`]), and so when a record should wake it.
 pub struct ReaderFlag {
     mapping: ArrayMapping,
 }
@@ -313,13 +313,13 @@ impl ReaderFlag {
         Ok(ReaderFlag { mapping: ArrayMapping::new(map, 4, true)? })
     }
 
-    /// Sets the flag. Sequentially consistent, a full barrier on x86-64
+    /// Sets the state. Sequentially consistent, a full barrier on x86-64
     /// (`xchg`): the daemon's next look at the ring cannot be ordered before
     /// it, which is its half of the handshake `syscalls::submit` describes.
-    pub fn set_idle(&self, idle: bool) {
+    pub fn set(&self, state: u32) {
         // SAFETY: the mapping is at least a page; the kernel side reads
         // this u32 with plain aligned loads.
-        unsafe { (*(self.mapping.ptr as *const AtomicU32)).store(u32::from(idle), Ordering::SeqCst) };
+        unsafe { (*(self.mapping.ptr as *const AtomicU32)).store(state, Ordering::SeqCst) };
     }
 }
 
