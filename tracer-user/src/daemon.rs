@@ -48,7 +48,7 @@ use tracer_common::{Counter, reader};
 use crate::decode::decode;
 use crate::format::Clock;
 use crate::launch::HeldCommand;
-use crate::load::{Loaded, PerCpuCounters, ReaderFlag};
+use crate::load::{Loaded, PerCpuCounters, ReaderState};
 use crate::metrics::SharedSnapshot;
 use crate::output::Output;
 use crate::report::{LossPlace, Lost, SinkLoss, SinkSnapshot, Snapshot, write_lost_line, write_stats_line};
@@ -75,7 +75,7 @@ pub const DRAIN_TICK: Duration = Duration::from_millis(10);
 const IDLE_AFTER: u32 = 10;
 /// The drain timer of an idle daemon: only a safety net, as a record wakes
 /// it.
-const IDLE_TICK: Duration = Duration::from_secs(1);
+const IDLE_SAFETY_TICK: Duration = Duration::from_secs(1);
 /// Records handled per wake-up before signals and timers get a turn.
 const MAX_PER_WAKE: usize = 16_384;
 /// How often kernel loss counters (and sink drops) are checked: a loss shows
@@ -688,20 +688,21 @@ fn drain_ring(ring: &mut RingBuf<MapData>, d: &mut Drainer) -> usize {
 /// each force another (an irq_work apiece when the daemon is an eighth of
 /// the ring behind); asleep, `TICKING`. After [`IDLE_AFTER`] ticks that
 /// found nothing it says `IDLE`, looks at the ring once more and, still
-/// finding nothing, sleeps with only [`IDLE_TICK`]; the next record's
-/// producer sees `IDLE` and wakes it (`syscalls::submit` in tracer-ebpf).
-/// An idle daemon wakes a few times a second (this and [`LOSS_POLL`])
-/// instead of 100, and a lone record after a quiet spell is read at once
-/// instead of at the next tick.
-struct DrainTimer {
+/// finding nothing, sleeps with only [`IDLE_SAFETY_TICK`]; the next
+/// record's producer sees `IDLE` and wakes it (`syscalls::submit` in
+/// tracer-ebpf). An idle daemon wakes a few times a second (this and
+/// [`LOSS_POLL`]) instead of 100, and a lone record after a quiet spell is
+/// read at once instead of at the next tick.
+struct DrainTimer<'a> {
+    reader: &'a ReaderState,
     tick: tokio::time::Interval,
     quiet: u32,
     idle: bool,
 }
 
-impl DrainTimer {
-    fn new() -> DrainTimer {
-        DrainTimer { tick: DrainTimer::interval(DRAIN_TICK), quiet: 0, idle: false }
+impl<'a> DrainTimer<'a> {
+    fn new(reader: &'a ReaderState) -> DrainTimer<'a> {
+        DrainTimer { reader, tick: DrainTimer::interval(DRAIN_TICK), quiet: 0, idle: false }
     }
 
     fn interval(period: Duration) -> tokio::time::Interval {
@@ -711,22 +712,19 @@ impl DrainTimer {
     }
 
     /// Woken by the kernel side: reading from now on.
-    fn readable(&mut self, reader: &ReaderFlag) {
-        reader.set(reader::DRAINING);
+    fn readable(&mut self) {
         self.active();
+        self.reader.set(reader::DRAINING);
     }
 
     /// The ring looked empty: asleep again (until the next tick).
-    fn drained(&mut self, reader: &ReaderFlag) {
-        reader.set(reader::TICKING);
+    fn drained(&self) {
+        self.reader.set(reader::TICKING);
     }
 
     /// A tick: drain, and go idle after a quiet spell.
-    fn on_tick(&mut self, ring: &mut RingBuf<MapData>, d: &mut Drainer, reader: &ReaderFlag) {
+    fn on_tick(&mut self, ring: &mut RingBuf<MapData>, d: &mut Drainer) {
         if drain_ring(ring, d) > 0 {
-            if self.idle {
-                reader.set(reader::TICKING);
-            }
             self.active();
             return;
         }
@@ -739,21 +737,22 @@ impl DrainTimer {
         }
         // The state first, then the last look: a record committed after
         // that look sees IDLE and wakes us.
-        reader.set(reader::IDLE);
+        self.reader.set(reader::IDLE);
         if drain_ring(ring, d) > 0 {
-            reader.set(reader::TICKING);
+            self.reader.set(reader::TICKING);
             self.quiet = 0;
             return;
         }
         self.idle = true;
-        self.tick = DrainTimer::interval(IDLE_TICK);
+        self.tick = DrainTimer::interval(IDLE_SAFETY_TICK);
     }
 
-    /// Records arrived: back to the short tick.
+    /// Records arrived: back to the short tick (and, if idle, to `TICKING`).
     fn active(&mut self) {
         self.quiet = 0;
         if self.idle {
             self.idle = false;
+            self.reader.set(reader::TICKING);
             self.tick = DrainTimer::interval(DRAIN_TICK);
         }
     }
@@ -811,7 +810,7 @@ pub async fn run(
     loss.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The kernel side wakes us only once `wakeup_bytes` wait (see
     // `load`): this drains what a quieter period leaves below that.
-    let mut drain = DrainTimer::new();
+    let mut drain = DrainTimer::new(&loaded.reader);
     let mut sink_events = opts.sink_events;
     let mut stats = opts.stats_interval.map(|p| {
         let mut i = tokio::time::interval_at(tokio::time::Instant::now() + p, p);
@@ -826,14 +825,14 @@ pub async fn run(
     let outcome = loop {
         tokio::select! {
             guard = afd.readable_mut() => {
-                drain.readable(&loaded.reader);
+                drain.readable();
                 let mut guard = guard?;
                 if drain_ring(guard.get_inner_mut(), d) < MAX_PER_WAKE {
-                    drain.drained(&loaded.reader);
+                    drain.drained();
                     guard.clear_ready();
                 }
             }
-            _ = drain.tick.tick() => drain.on_tick(afd.get_mut(), d, &loaded.reader),
+            _ = drain.tick.tick() => drain.on_tick(afd.get_mut(), d),
             _ = loss.tick() => d.poll_loss(loaded),
             _ = async { match stats.as_mut() { Some(i) => i.tick().await, None => std::future::pending().await } } => {
                 d.emit_stats(loaded);

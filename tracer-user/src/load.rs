@@ -83,7 +83,7 @@ pub enum LoadError {
 pub struct Loaded {
     pub ebpf: Ebpf,
     counters: CounterMap,
-    pub reader: ReaderFlag,
+    pub reader: ReaderState,
 }
 
 /// Builds the bitmap the kernel side tests first.
@@ -175,7 +175,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         _ => return Err(anyhow!("COUNTERS array missing from BPF object").into()),
     };
     let reader = match ebpf.take_map("READER") {
-        Some(Map::Array(data)) => ReaderFlag::new(data).context("mapping the READER array")?,
+        Some(Map::Array(data)) => ReaderState::new(data).context("mapping the READER array")?,
         _ => return Err(anyhow!("READER array missing from BPF object").into()),
     };
     // sys_enter/sys_exit: BTF-typed tracepoints first (they read pt_regs with
@@ -304,13 +304,13 @@ impl CounterMap {
 /// The `READER` state (see `tracer-ebpf/src/main.rs`), mapped writable:
 /// the daemon says through it what it is doing
 /// ([`tracer_common::reader`]), and so when a record should wake it.
-pub struct ReaderFlag {
+pub struct ReaderState {
     mapping: ArrayMapping,
 }
 
-impl ReaderFlag {
-    fn new(map: MapData) -> std::io::Result<ReaderFlag> {
-        Ok(ReaderFlag { mapping: ArrayMapping::new(map, 4, true)? })
+impl ReaderState {
+    fn new(map: MapData) -> std::io::Result<ReaderState> {
+        Ok(ReaderState { mapping: ArrayMapping::new(map, 4, true)? })
     }
 
     /// Sets the state. Sequentially consistent, a full barrier on x86-64

@@ -533,9 +533,6 @@ impl Bench<'_> {
     }
 }
 
-/// Iterations for a traced run whose warm-up ratio was `ratio`: full size,
-/// unless that would take more than [`SLOW_PEER_BUDGET`] bare runs; two
-/// significant digits so the report reads well.
 /// How long an idle tool is watched, and how long it is left to settle
 /// first (tracer stops its drain timer after 100 ms of nothing).
 const IDLE_WINDOW: Duration = Duration::from_secs(10);
@@ -564,6 +561,9 @@ fn thread_usage(pid: u32) -> Result<(u64, u64)> {
     Ok((cpu_ns, sleeps))
 }
 
+/// Iterations for a traced run whose warm-up ratio was `ratio`: full size,
+/// unless that would take more than [`SLOW_PEER_BUDGET`] bare runs; two
+/// significant digits so the report reads well.
 fn sized_for_budget(full: u64, ratio: f64) -> u64 {
     // NaN (no warm-up figure) keeps the full size too.
     if ratio.is_nan() || ratio <= SLOW_PEER_BUDGET {

@@ -295,7 +295,8 @@ pub struct SinkContext {
 }
 
 /// How often an idle sink wakes for housekeeping where it has some
-/// ([`Writer::tick_every`]): noticing that stdout's reader went away.
+/// ([`Writer::tick_every`]): noticing that stdout's reader went away,
+/// closing the per-process files of processes that are gone.
 pub const IDLE_TICK: Duration = Duration::from_millis(200);
 /// How long a sink with no housekeeping waits for work: the queue wakes it
 /// for a batch, SIGHUP and shutdown, so this is only a bound.
