@@ -17,7 +17,7 @@
 //! records out; the state is bounded per process and dropped when the
 //! process goes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{hash_map::Entry, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::decode::{Comm, Event, Extra, Header, SignalPhase, SyscallEvent};
@@ -139,6 +139,74 @@ impl Hasher for PidHasher {
         // The table takes its bucket from the low bits: bring the
         // well-mixed high ones down.
         self.0.rotate_left(26)
+    }
+}
+
+/// Children by parent: parent pid → the pids a table holds with that
+/// parent. A process's exit orphans its children, and on a long-running
+/// host the tables hold tens of thousands of processes (everything reaped
+/// by `waitid` or auto-reaped, which no traced `wait4` removes): finding a
+/// parent's few children by scanning them all cost ~230 µs per process
+/// exit. Kept by the table beside its map, at every change of a parent;
+/// a parent's list is short, so it is a `Vec`.
+#[derive(Default)]
+pub(crate) struct ByParent(PidMap<Vec<u32>>);
+
+impl ByParent {
+    /// `child` now has `parent` (0: none known, not listed).
+    pub(crate) fn link(&mut self, parent: u32, child: u32) {
+        if parent != 0 {
+            self.0.entry(parent).or_default().push(child);
+        }
+    }
+
+    pub(crate) fn unlink(&mut self, parent: u32, child: u32) {
+        if let Some(v) = self.0.get_mut(&parent) {
+            if let Some(i) = v.iter().position(|&c| c == child) {
+                v.swap_remove(i);
+            }
+            if v.is_empty() {
+                self.0.remove(&parent);
+            }
+        }
+    }
+
+    /// `child`'s parent changed from `old` to `new`.
+    pub(crate) fn relink(&mut self, old: u32, new: u32, child: u32) {
+        if old != new {
+            self.unlink(old, child);
+            self.link(new, child);
+        }
+    }
+
+    /// Forgets `parent`'s list and returns it.
+    pub(crate) fn take(&mut self, parent: u32) -> Vec<u32> {
+        self.0.remove(&parent).unwrap_or_default()
+    }
+
+    pub(crate) fn of(&self, parent: u32) -> &[u32] {
+        self.0.get(&parent).map_or(&[], |v| v.as_slice())
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// Tests: the index says what a scan of `ppids` (child → parent) says.
+    #[cfg(test)]
+    pub(crate) fn agrees_with(&self, ppids: impl Iterator<Item = (u32, u32)>) -> Result<(), String> {
+        let mut want: PidMap<Vec<u32>> = PidMap::default();
+        for (child, parent) in ppids.filter(|&(_, p)| p != 0) {
+            want.entry(parent).or_default().push(child);
+        }
+        let sorted = |m: &PidMap<Vec<u32>>| {
+            let mut v: Vec<(u32, Vec<u32>)> = m.iter().map(|(&p, c)| (p, c.clone())).collect();
+            v.iter_mut().for_each(|(_, c)| c.sort_unstable());
+            v.sort_unstable();
+            v
+        };
+        let (got, want) = (sorted(&self.0), sorted(&want));
+        if got == want { Ok(()) } else { Err(format!("index {got:?}, table {want:?}")) }
     }
 }
 
@@ -305,6 +373,9 @@ pub struct Correlator {
     stacks: PidMap<Stacks>,
     /// child pid → its story.
     children: PidMap<Child>,
+    /// `children` by their `ppid`: change a `ppid` only through the
+    /// methods that keep it (`put_child`, `take_child`, `orphan`).
+    by_parent: ByParent,
     /// mmap is not traced: a clone with no stack mapping on record says
     /// nothing about glibc's stack cache, so `stack_reused` is left unknown.
     blind_to_mmap: bool,
@@ -349,7 +420,7 @@ impl Correlator {
                 let h = &x.header;
                 self.stacks.remove(&h.pid);
                 let ppid = procs.proc(h.pid).map_or(h.ppid, |p| p.ppid.max(h.ppid));
-                let c = self.children.entry(h.pid).or_insert_with(|| Child { ppid, ns_pid: h.ns_pid, ..Default::default() });
+                let c = self.child_or(h.pid, || Child { ppid, ns_pid: h.ns_pid, ..Default::default() });
                 c.exit = Some((h.ts_boot_ns, x.exit_code, seq));
                 // The kernel listed the children it never reaped (zombies,
                 // or still running); the others this process had were
@@ -371,13 +442,14 @@ impl Correlator {
                         zombie_ns: exit.map(|e| h.ts_boot_ns.saturating_sub(e.0)),
                         sources,
                     }));
-                    if let Some(c) = self.children.get_mut(&pid) {
-                        // Its next parent is whoever adopts it.
-                        c.ppid = 0;
-                    }
+                    // Its next parent is whoever adopts it.
+                    self.orphan(pid);
                 }
-                let listed: Vec<u32> = x.children.iter().map(|c| c.0).collect();
-                self.children.retain(|pid, c| c.ppid != h.pid || listed.contains(pid));
+                // Those still recorded as its children, now that the listed
+                // ones are orphans, were reaped unseen: forget them.
+                for pid in self.by_parent.take(h.pid) {
+                    self.children.remove(&pid);
+                }
             }
             Event::Signal(sg) if sg.sig == SIGCHLD && sg.phase == SignalPhase::Generate => {
                 if let Some(i) = sg.info.filter(|i| (1..=3).contains(&i.code)) {
@@ -393,7 +465,7 @@ impl Correlator {
                         self.children.contains_key(&i.pid).then_some(i.pid)
                     };
                     if let Some(child) = child {
-                        let c = self.children.entry(child).or_insert_with(|| Child { ppid: sg.target_pid, ns_pid: h.ns_pid, ..Default::default() });
+                        let c = self.child_or(child, || Child { ppid: sg.target_pid, ns_pid: h.ns_pid, ..Default::default() });
                         c.sigchld = Some(Sigchld { code: i.code, status: i.status, result: sg.result, seq });
                     }
                 }
@@ -409,10 +481,45 @@ impl Correlator {
             let mut v: Vec<(u64, u32)> = self.children.iter().map(|(&p, c)| (c.fork.map_or(0, |f| f.0), p)).collect();
             v.sort_unstable();
             for (_, p) in v.into_iter().take(MAX_CHILDREN / 2) {
-                self.children.remove(&p);
+                self.take_child(p);
             }
         }
-        self.children.insert(pid, c);
+        self.put_child(pid, c);
+    }
+
+    /// Records `c` as `pid`'s story, replacing any.
+    fn put_child(&mut self, pid: u32, c: Child) {
+        let ppid = c.ppid;
+        match self.children.insert(pid, c) {
+            Some(old) => self.by_parent.relink(old.ppid, ppid, pid),
+            None => self.by_parent.link(ppid, pid),
+        }
+    }
+
+    /// `pid`'s story, begun with `new()` if it has none.
+    fn child_or(&mut self, pid: u32, new: impl FnOnce() -> Child) -> &mut Child {
+        match self.children.entry(pid) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let c = e.insert(new());
+                self.by_parent.link(c.ppid, pid);
+                c
+            }
+        }
+    }
+
+    fn take_child(&mut self, pid: u32) -> Option<Child> {
+        let c = self.children.remove(&pid)?;
+        self.by_parent.unlink(c.ppid, pid);
+        Some(c)
+    }
+
+    /// `pid` has no known parent any more.
+    fn orphan(&mut self, pid: u32) {
+        if let Some(c) = self.children.get_mut(&pid) {
+            self.by_parent.unlink(c.ppid, pid);
+            c.ppid = 0;
+        }
     }
 
     fn syscall(&mut self, s: &SyscallEvent, seq: u64, procs: &mut ProcTable, out: &mut Records) {
@@ -512,10 +619,10 @@ impl Correlator {
         let pid = if h.ns_level == 0 {
             Some(ret)
         } else {
-            self.children.iter().find(|(_, c)| c.ppid == h.pid && c.ns_pid == ret).map(|(&p, _)| p)
+            self.by_parent.of(h.pid).iter().copied().find(|p| self.children.get(p).is_some_and(|c| c.ns_pid == ret))
         };
         let Some(pid) = pid else { return };
-        let child = self.children.remove(&pid).unwrap_or_default();
+        let child = self.take_child(pid).unwrap_or_default();
         let comm = procs.proc(pid).map(|p| p.comm).or_else(|| procs.thread_comm(pid)).unwrap_or(Comm::from_bytes(b""));
         procs.reaped(pid);
         let mut sources = Sources::default();
@@ -719,5 +826,79 @@ mod tests {
         let Record::Unreaped(b) = &r[1] else { panic!() };
         assert_eq!((b.child_pid, b.child_exited, b.exit_status), (102, false, None));
         assert!(!c.children.contains_key(&104), "forgotten, not reported");
+        // Its listed children are orphans now: nobody's children.
+        assert_eq!([101, 102].map(|pid| c.children.get(&pid).map(|c| c.ppid)), [Some(0), Some(0)]);
+        assert!(c.by_parent.of(100).is_empty());
+    }
+
+    // A waiter in a pid namespace names its child by the namespace's pid:
+    // found among the waiter's own children, not another parent's.
+    #[test]
+    fn a_wait4_in_a_namespace_finds_the_child_among_its_own() {
+        let mut c = Correlator::new();
+        let mut p = ProcTable::default();
+        let ns_fork = |parent: u32, child: u32, ns_pid: u32| {
+            let Event::Fork(mut f) = fork(parent, child, 0) else { unreachable!() };
+            f.child_ns_pid = ns_pid;
+            Event::Fork(f)
+        };
+        // Two containers' inits each fork their ns-pid 2.
+        c.event(&ns_fork(100, 101, 2), 1, &mut p);
+        c.event(&ns_fork(200, 201, 2), 2, &mut p);
+        let Event::Syscall(mut w) = sc(200, nr::WAIT4, [u64::MAX, 0, 0, 0, 0, 0], 2, Extra::None) else { unreachable!() };
+        w.header.ns_level = 1;
+        let r = c.event(&Event::Syscall(w), 3, &mut p);
+        let [Record::Reaped(x)] = r.as_slice() else { panic!("{r:?}") };
+        assert_eq!((x.child_pid, x.sources.to_vec()), (201, vec![2, 3]));
+        assert!(c.children.contains_key(&101) && !c.children.contains_key(&201));
+    }
+
+    // The index of children by parent must follow every way a child's
+    // parent changes: fork, exit (own and parent's), SIGCHLD, wait4, the
+    // bound on the table.
+    #[test]
+    fn the_index_agrees_with_the_children_through_any_history() {
+        let mut c = Correlator::new();
+        let mut p = ProcTable::default();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n) as u32 + 1
+        };
+        for seq in 0..20_000u64 {
+            let (a, b) = (next(48), next(48));
+            let ev = match next(5) {
+                1 | 2 => fork(a, b, seq),
+                3 => {
+                    let Event::Exit(mut e) = exit(a, a, seq, 0, true) else { unreachable!() };
+                    // The kernel lists some of its children as unreaped.
+                    let mut listed = Vec::new();
+                    for &k in c.by_parent.of(a) {
+                        match next(3) {
+                            1 => listed.push((k, true)),
+                            2 => listed.push((k, false)),
+                            _ => {}
+                        }
+                    }
+                    e.children = listed;
+                    Event::Exit(e)
+                }
+                4 => sigchld(a, b, seq),
+                _ => {
+                    let Event::Syscall(mut w) = sc(a, nr::WAIT4, [u64::MAX, 0, 0, 0, 0, 0], b.into(), Extra::None) else { unreachable!() };
+                    w.header.ns_level = next(2) - 1;
+                    Event::Syscall(w)
+                }
+            };
+            c.event(&ev, seq, &mut p);
+            p.observe(&ev);
+            if seq % 97 == 0 {
+                c.by_parent.agrees_with(c.children.iter().map(|(&k, v)| (k, v.ppid))).unwrap();
+            }
+        }
+        c.by_parent.agrees_with(c.children.iter().map(|(&k, v)| (k, v.ppid))).unwrap();
+        assert!(!c.children.is_empty());
     }
 }

@@ -7,15 +7,21 @@
 //! (the kernel has replaced it when the tracepoint fires), and the children
 //! named by `reaped`/`unreaped` records.
 
+use std::collections::VecDeque;
 use std::path::Path;
 
-use crate::correlate::PidMap;
+use crate::correlate::{ByParent, PidMap};
 use crate::decode::{Comm, Event, Header};
 
 /// Bounds on the tables: a machine churning through tasks while events are
 /// lost (so exits are missed) must not grow them without limit.
 const MAX_THREADS: usize = 1 << 18;
 const MAX_PROCS: usize = 1 << 17;
+/// Dead processes kept for a traced `wait4` to name. One reaped by
+/// `waitid` (systemd, Go's os/exec) or auto-reaped never is: after this
+/// many later deaths it is forgotten (a `reaped` record that late says
+/// `child_comm: ""`), so such processes cannot fill the table.
+const MAX_DEAD: usize = 1 << 14;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Proc {
@@ -23,6 +29,14 @@ pub struct Proc {
     pub ppid: u32,
     /// The process's comm (its group leader's).
     pub comm: Comm,
+    /// Its last thread exited: the number of its death, for `dead`.
+    died: Option<u64>,
+}
+
+impl Proc {
+    fn new(ppid: u32, comm: Comm) -> Self {
+        Proc { ppid, comm, died: None }
+    }
 }
 
 #[derive(Default)]
@@ -30,8 +44,14 @@ pub struct ProcTable {
     /// tid → comm. Looked up twice per event (`refresh`): the fast
     /// pid hasher, not SipHash.
     threads: PidMap<Comm>,
-    /// tgid → process.
+    /// tgid → process. Change a `ppid` only where `by_parent` follows.
     procs: PidMap<Proc>,
+    /// `procs` by their `ppid`: what an exit orphans.
+    by_parent: ByParent,
+    /// The processes that died, oldest first, with the number of their
+    /// death (a pid reused since then is not the same process).
+    dead: VecDeque<(u32, u64)>,
+    deaths: u64,
 }
 
 impl ProcTable {
@@ -49,7 +69,7 @@ impl ProcTable {
             let base = entry.path();
             let Some(ppid) = std::fs::read(base.join("stat")).ok().and_then(|b| stat_ppid(&b)) else { continue };
             let Some(comm) = read_comm(&base.join("comm")) else { continue };
-            t.procs.insert(pid, Proc { ppid, comm });
+            t.set_proc(pid, Proc::new(ppid, comm));
             t.threads.insert(pid, comm);
             if let Ok(tasks) = std::fs::read_dir(base.join("task")) {
                 for task in tasks.flatten() {
@@ -72,7 +92,7 @@ impl ProcTable {
     }
 
     pub fn children_of(&self, ppid: u32) -> Vec<u32> {
-        let mut v: Vec<u32> = self.procs.iter().filter(|(_, p)| p.ppid == ppid).map(|(&pid, _)| pid).collect();
+        let mut v = self.by_parent.of(ppid).to_vec();
         v.sort_unstable();
         v
     }
@@ -90,7 +110,7 @@ impl ProcTable {
             Event::Fork(f) => {
                 self.set_thread(f.child_tid, h.comm);
                 if !f.thread {
-                    self.set_proc(f.child_pid, Proc { ppid: h.pid, comm: h.comm });
+                    self.set_proc(f.child_pid, Proc::new(h.pid, h.comm));
                 }
             }
             Event::Exec(e) => {
@@ -108,11 +128,12 @@ impl ProcTable {
                     // The process stays known until it is reaped (its
                     // parent's wait4 still names it), but its children are
                     // orphans now: their parent is whoever adopts them.
-                    for p in self.procs.values_mut() {
-                        if p.ppid == h.pid {
+                    for child in self.by_parent.take(h.pid) {
+                        if let Some(p) = self.procs.get_mut(&child) {
                             p.ppid = 0;
                         }
                     }
+                    self.bury(h.pid);
                 }
             }
             _ => self.refresh(h),
@@ -121,7 +142,34 @@ impl ProcTable {
 
     /// A process was reaped: forget it.
     pub fn reaped(&mut self, pid: u32) {
-        self.procs.remove(&pid);
+        self.forget(pid);
+    }
+
+    fn forget(&mut self, pid: u32) {
+        if let Some(p) = self.procs.remove(&pid) {
+            self.by_parent.unlink(p.ppid, pid);
+        }
+        // Orphaned at its death; still listed only if that was lost.
+        for child in self.by_parent.take(pid) {
+            if let Some(p) = self.procs.get_mut(&child) {
+                p.ppid = 0;
+            }
+        }
+    }
+
+    /// `pid` died; the oldest of the dead beyond `MAX_DEAD` are forgotten.
+    fn bury(&mut self, pid: u32) {
+        let Some(p) = self.procs.get_mut(&pid) else { return };
+        self.deaths += 1;
+        p.died = Some(self.deaths);
+        self.dead.push_back((pid, self.deaths));
+        while self.dead.len() > MAX_DEAD {
+            let Some((pid, n)) = self.dead.pop_front() else { break };
+            // Reaped already, or the pid is another process's now.
+            if self.procs.get(&pid).is_some_and(|p| p.died == Some(n)) {
+                self.forget(pid);
+            }
+        }
     }
 
     /// Every record's header says what its thread is called now, and its
@@ -132,14 +180,15 @@ impl ProcTable {
         }
         match self.procs.get_mut(&h.pid) {
             Some(p) => {
-                if h.ppid != 0 {
+                if h.ppid != 0 && h.ppid != p.ppid {
+                    self.by_parent.relink(p.ppid, h.ppid, h.pid);
                     p.ppid = h.ppid;
                 }
                 if h.tid == h.pid {
                     p.comm = h.comm;
                 }
             }
-            None => self.set_proc(h.pid, Proc { ppid: h.ppid, comm: h.comm }),
+            None => self.set_proc(h.pid, Proc::new(h.ppid, h.comm)),
         }
     }
 
@@ -153,8 +202,14 @@ impl ProcTable {
     fn set_proc(&mut self, pid: u32, p: Proc) {
         if self.procs.len() >= MAX_PROCS && !self.procs.contains_key(&pid) {
             self.procs.clear();
+            self.by_parent.clear();
+            self.dead.clear();
         }
-        self.procs.insert(pid, p);
+        let ppid = p.ppid;
+        match self.procs.insert(pid, p) {
+            Some(old) => self.by_parent.relink(old.ppid, ppid, pid),
+            None => self.by_parent.link(ppid, pid),
+        }
     }
 }
 
@@ -194,5 +249,105 @@ mod tests {
         assert_eq!(p.ppid, std::os::unix::process::parent_id());
         assert!(t.children_of(p.ppid).contains(&me));
         assert!(t.thread_comm(me).is_some());
+    }
+
+    use crate::decode::{ExitEvent, Extra, ForkEvent, SyscallEvent};
+
+    fn header(pid: u32, ppid: u32) -> Header {
+        Header { cpu: 0, ts_boot_ns: 0, pid, tid: pid, ppid, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: pid, ns_tid: pid, ns_ppid: ppid }
+    }
+
+    fn fork(parent: u32, child: u32) -> Event {
+        Event::Fork(ForkEvent { header: header(parent, 1), child_pid: child, child_tid: child, child_ns_pid: child, child_ns_tid: child, thread: false })
+    }
+
+    fn exit(pid: u32) -> Event {
+        Event::Exit(ExitEvent { header: header(pid, 0), exit_code: 0, group_dead: true, children: Vec::new(), children_capped: false })
+    }
+
+    /// Any record of `pid`'s, its header naming `ppid` as its parent.
+    fn seen(pid: u32, ppid: u32) -> Event {
+        Event::Syscall(SyscallEvent { header: header(pid, ppid), nr: 0, flags: 0, args: [0; 6], ret: 0, duration_ns: 0, extra: Extra::None })
+    }
+
+    fn check(t: &ProcTable) {
+        if let Err(e) = t.by_parent.agrees_with(t.procs.iter().map(|(&pid, p)| (pid, p.ppid))) {
+            panic!("{e}");
+        }
+    }
+
+    #[test]
+    fn an_exit_orphans_its_children_and_only_them() {
+        let mut t = ProcTable::default();
+        for ev in [seen(10, 1), fork(10, 11), fork(10, 12), fork(11, 13), fork(20, 21), seen(22, 10)] {
+            t.observe(&ev);
+        }
+        check(&t);
+        assert_eq!(t.children_of(10), [11, 12, 22]);
+        // 22 was adopted by 20 (its header says so now).
+        t.observe(&seen(22, 20));
+        assert_eq!((t.children_of(10), t.children_of(20)), (vec![11, 12], vec![21, 22]));
+        t.observe(&exit(10));
+        check(&t);
+        assert_eq!([11, 12].map(|p| t.proc(p).map(|p| p.ppid)), [Some(0), Some(0)]);
+        assert!(t.children_of(10).is_empty());
+        assert_eq!((t.proc(13).map(|p| p.ppid), t.children_of(20)), (Some(11), vec![21, 22]));
+        // Still known until reaped (a wait4 names it), then forgotten.
+        assert!(t.proc(10).is_some());
+        t.reaped(10);
+        assert!(t.proc(10).is_none());
+        check(&t);
+    }
+
+    // The index must follow every way a parent changes: fork, a header
+    // naming a new parent, an exit, a reap, a pid reused, the dead bound.
+    #[test]
+    fn the_index_agrees_with_the_table_through_any_history() {
+        let mut t = ProcTable::default();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n) as u32 + 1
+        };
+        for step in 0..20_000 {
+            let (a, b) = (next(64), next(64));
+            match next(5) {
+                1 => t.observe(&fork(a, b)),
+                2 => t.observe(&exit(a)),
+                3 => t.reaped(a),
+                4 => t.observe(&seen(a, b)),
+                _ => t.observe(&seen(a, 0)),
+            }
+            if step % 97 == 0 {
+                check(&t);
+            }
+        }
+        check(&t);
+    }
+
+    #[test]
+    fn the_dead_nobody_waits_for_are_forgotten_in_order() {
+        let mut t = ProcTable::default();
+        let n = MAX_DEAD as u32;
+        // 1000.. die and are never reaped (waitid, or auto-reaped); 1001 is
+        // reaped, and its pid then reused by a live process.
+        for pid in 1000..1000 + n {
+            t.observe(&fork(1, pid));
+            t.observe(&exit(pid));
+        }
+        t.reaped(1001);
+        t.observe(&fork(1, 1001));
+        assert_eq!(t.procs.len(), MAX_DEAD, "every death kept so far");
+        for pid in 1000 + n..1000 + n + 3 {
+            t.observe(&fork(1, pid));
+            t.observe(&exit(pid));
+        }
+        // The three oldest deaths are let go: 1000 and 1002 are forgotten,
+        // the live 1001 is not (its pid died once, as another process).
+        assert_eq!((1000..1004).map(|p| t.proc(p).is_some()).collect::<Vec<_>>(), [false, true, false, true]);
+        assert_eq!(t.procs.len(), MAX_DEAD + 1);
+        check(&t);
     }
 }
