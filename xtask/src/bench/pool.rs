@@ -3,7 +3,8 @@
 //! figure quoted from several runs of one build can be checked. Pooled is
 //! the median of every round's tracer ratio over the median of every
 //! round's floor ratio, the same statistic one run reports, over more
-//! rounds. Measures nothing; needs no root.
+//! rounds, with its 95 % bootstrap interval. Measures nothing; needs no
+//! root.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde_json::Value;
 
-use super::report::{goal_over_floor, median};
+use super::report::{OverFloor, goal_over_floor};
 use super::workload::Workload;
 
 /// One run: its date, the tracer it measured, and per (config, workload)
@@ -52,9 +53,8 @@ fn parse(v: &Value) -> Result<Run> {
     Ok(Run { date: v["date"].as_str().unwrap_or("?").to_string(), tracer: tracer.to_string(), ratios })
 }
 
-/// tracer ÷ floor for one workload over these rounds, and how many
-/// rounds the smaller side had.
-fn over_floor<'a>(runs: impl Iterator<Item = &'a Run> + Clone, w: &str) -> Option<(f64, usize)> {
+/// tracer ÷ floor for one workload over these rounds.
+fn over_floor<'a>(runs: impl Iterator<Item = &'a Run> + Clone, w: &str) -> Option<OverFloor> {
     let pick = |config: &str| -> Vec<f64> {
         runs.clone()
             .filter_map(|r| r.ratios.get(&(config.to_string(), w.to_string())))
@@ -62,8 +62,7 @@ fn over_floor<'a>(runs: impl Iterator<Item = &'a Run> + Clone, w: &str) -> Optio
             .copied()
             .collect()
     };
-    let (t, f) = (pick("tracer"), pick("floor"));
-    Some((median(&t)? / median(&f)?, t.len().min(f.len())))
+    super::report::over_floor(&pick("tracer"), &pick("floor"))
 }
 
 fn table(runs: &[Run]) -> String {
@@ -72,18 +71,25 @@ fn table(runs: &[Run]) -> String {
     for (i, r) in runs.iter().enumerate() {
         let _ = writeln!(s, "{}. {} ({})", i + 1, r.date, r.tracer);
     }
-    let _ = writeln!(s, "\n| workload | goal | runs | pooled (rounds) |\n|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "\n| workload | goal | runs | pooled (95 % interval) | rounds | verdict |\n|---|---|---|---|---|---|"
+    );
     for w in Workload::ALL {
         let name = w.name();
         let each: Vec<String> = runs
             .iter()
-            .map(|r| over_floor(std::iter::once(r), name).map_or("–".into(), |(x, _)| format!("{x:.3}")))
+            .map(|r| over_floor(std::iter::once(r), name).map_or("–".into(), |o| format!("{:.3}", o.estimate)))
             .collect();
         if each.iter().all(|e| e == "–") {
             continue;
         }
-        let pooled = over_floor(runs.iter(), name).map_or("–".into(), |(x, n)| format!("{x:.3} ({n})"));
-        let _ = writeln!(s, "| {name} | ≤ {:.2} | {} | {pooled} |", goal_over_floor(w), each.join(" / "));
+        let goal = goal_over_floor(w);
+        let (pooled, n, verdict) = match over_floor(runs.iter(), name) {
+            Some(o) => (o.text(), o.rounds.to_string(), o.verdict(goal)),
+            None => ("–".into(), "–".into(), "–"),
+        };
+        let _ = writeln!(s, "| {name} | ≤ {goal:.2} | {} | {pooled} | {n} | {verdict} |", each.join(" / "));
     }
     s
 }
@@ -110,17 +116,18 @@ mod tests {
     fn pooled_is_the_ratio_of_medians_over_all_rounds() {
         let a = run(&[1.20, 1.30, 1.10], &[1.00, 1.10, 1.05]);
         let b = run(&[1.40, 1.20], &[1.10, 1.00]);
-        assert!((over_floor(std::iter::once(&a), "mmaps").unwrap().0 - 1.20 / 1.05).abs() < 1e-9);
+        assert!((over_floor(std::iter::once(&a), "mmaps").unwrap().estimate - 1.20 / 1.05).abs() < 1e-9);
         // Pooled: tracer 1.10 1.20 1.20 1.30 1.40 → 1.20; floor 1.00 1.00 1.05 1.10 1.10 → 1.05.
-        let (x, n) = over_floor([a, b].iter(), "mmaps").unwrap();
-        assert!((x - 1.20 / 1.05).abs() < 1e-9);
-        assert_eq!(n, 5);
+        let o = over_floor([a, b].iter(), "mmaps").unwrap();
+        assert!((o.estimate - 1.20 / 1.05).abs() < 1e-9);
+        assert_eq!(o.rounds, 5);
+        assert!(o.lo < o.estimate && o.estimate < o.hi, "{o:?}");
     }
 
     #[test]
     fn table_lists_runs_and_skips_unmeasured_workloads() {
         let t = table(&[run(&[1.2], &[1.0]), run(&[1.1], &[1.0])]);
-        assert!(t.contains("| mmaps | ≤ 1.15 | 1.200 / 1.100 | 1.150 (2) |"), "{t}");
+        assert!(t.contains("| mmaps | ≤ 1.15 | 1.200 / 1.100 | 1.150 (1.100–1.200) | 2 | met, within noise |"), "{t}");
         assert!(t.contains("2. 2026-11-27T00:00:00Z (tracer 0.1.0 (abc))"), "{t}");
         assert!(!t.contains("| threads"), "{t}");
     }

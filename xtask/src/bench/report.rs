@@ -223,6 +223,66 @@ fn rate_text(per_s: f64) -> String {
     }
 }
 
+/// tracer ÷ floor as the goals judge it, with how sure one can be of it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OverFloor {
+    /// median(tracer's ratios) ÷ median(the floor's).
+    pub estimate: f64,
+    /// A 95 % interval for it ([`over_floor`]).
+    pub lo: f64,
+    pub hi: f64,
+    /// Rounds on the smaller side.
+    pub rounds: usize,
+}
+
+const RESAMPLES: usize = 2000;
+
+/// tracer ÷ floor from the two configurations' per-round ratios to bare,
+/// with a 95 % bootstrap interval: each side's rounds drawn again with
+/// replacement, the statistic recomputed, 2,000 times, and the middle 95 %
+/// of those kept. One round's ratio scatters by ~±10 % on a shared VM, so
+/// the interval says what a run's figure can and cannot tell apart: a
+/// 27-round run is good to about ±5 %. The draws come from a fixed seed,
+/// so the same rounds always give the same interval.
+pub fn over_floor(tracer: &[f64], floor: &[f64]) -> Option<OverFloor> {
+    let estimate = median(tracer)? / median(floor)?;
+    let mut x = 0x853c_49e6_748f_ea9b_u64;
+    let mut draw = |n: usize| {
+        // xorshift64*: plenty for resampling indices.
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as usize % n
+    };
+    let (mut t, mut f) = (tracer.to_vec(), floor.to_vec());
+    let mut est = Vec::with_capacity(RESAMPLES);
+    for _ in 0..RESAMPLES {
+        t.iter_mut().for_each(|v| *v = tracer[draw(tracer.len())]);
+        f.iter_mut().for_each(|v| *v = floor[draw(floor.len())]);
+        est.push(median(&t)? / median(&f)?);
+    }
+    est.sort_by(f64::total_cmp);
+    let (lo, hi) = (est[RESAMPLES * 25 / 1000], est[RESAMPLES * 975 / 1000 - 1]);
+    Some(OverFloor { estimate, lo, hi, rounds: tracer.len().min(floor.len()) })
+}
+
+impl OverFloor {
+    /// What the figure says against `goal`, its interval taken into account.
+    pub fn verdict(&self, goal: f64) -> &'static str {
+        match (self.estimate <= goal, self.hi <= goal, self.lo <= goal) {
+            (true, true, _) => "met",
+            (true, false, _) => "met, within noise",
+            (false, _, true) => "over, within noise",
+            (false, _, false) => "over",
+        }
+    }
+
+    /// `1.022 (0.979–1.102)`
+    pub fn text(&self) -> String {
+        format!("{:.3} ({:.3}–{:.3})", self.estimate, self.lo, self.hi)
+    }
+}
+
 /// The issue's goal for tracer over the floor, per workload.
 pub fn goal_over_floor(w: Workload) -> f64 {
     match w {
@@ -234,6 +294,11 @@ pub fn goal_over_floor(w: Workload) -> f64 {
 impl Results {
     fn cell_median(&self, c: Config, w: Workload) -> Option<f64> {
         self.cells.get(&(c, w)).and_then(Cell::median)
+    }
+
+    fn over_floor(&self, w: Workload) -> Option<OverFloor> {
+        let ratios = |c| self.cells.get(&(c, w)).map(Cell::ratios).unwrap_or_default();
+        over_floor(&ratios(Config::Tracer), &ratios(Config::Floor))
     }
 
     /// Bare time per iteration, from the bare runs made at full size.
@@ -304,7 +369,7 @@ impl Results {
             let _ = writeln!(
                 s,
                 "\ntracer against the floor (range over rounds in parentheses):\n\n\
-                 | workload | floor | tracer | tracer ÷ floor | goal |\n|---|---:|---:|---:|---:|"
+                 | workload | floor | tracer | tracer ÷ floor (95 % interval) | goal | verdict |\n|---|---:|---:|---:|---:|---|"
             );
             for &w in &self.workloads {
                 let text = |c: Config| {
@@ -317,19 +382,25 @@ impl Results {
                         _ => "–".into(),
                     }
                 };
-                let over = match (self.cell_median(Config::Tracer, w), self.cell_median(Config::Floor, w)) {
-                    (Some(t), Some(f)) => format!("{t:.2} ÷ {f:.2} = {:.3}", t / f),
-                    _ => "–".into(),
+                let goal = goal_over_floor(w);
+                let (over, verdict) = match self.over_floor(w) {
+                    Some(o) => (o.text(), o.verdict(goal)),
+                    None => ("–".into(), "–"),
                 };
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {over} | ≤ {:.2} |",
+                    "| {} | {} | {} | {over} | ≤ {goal:.2} | {verdict} |",
                     w.name(),
                     text(Config::Floor),
                     text(Config::Tracer),
-                    goal_over_floor(w)
                 );
             }
+            let _ = writeln!(
+                s,
+                "\nThe interval is a bootstrap over the rounds (each side's rounds drawn again with \
+                 replacement, 2,000 times): a figure whose interval holds the goal cannot be told \
+                 from it by this run. `cargo xtask bench --pool` pools runs for a narrower one."
+            );
         }
 
         s.push('\n');
@@ -498,6 +569,19 @@ impl Results {
             "commands": self.commands.iter().map(|(c, s)| (c.key().to_owned(), Value::from(s.clone()))).collect::<serde_json::Map<_, _>>(),
             "skipped": self.skipped.iter().map(|(c, s)| (c.key().to_owned(), Value::from(s.clone()))).collect::<serde_json::Map<_, _>>(),
             "cells": cells,
+            "over_floor": self.workloads.iter().filter_map(|&w| {
+                let o = self.over_floor(w)?;
+                let goal = goal_over_floor(w);
+                Some(json!({
+                    "workload": w.name(),
+                    "estimate": o.estimate,
+                    "lo95": o.lo,
+                    "hi95": o.hi,
+                    "rounds": o.rounds,
+                    "goal": goal,
+                    "verdict": o.verdict(goal),
+                }))
+            }).collect::<Vec<_>>(),
             "tracer_runs": self.tracer_runs.iter().map(|r| json!({
                 "config": r.config.key(),
                 "events_written": r.written,
@@ -558,6 +642,45 @@ mod tests {
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
     }
 
+    /// Per-round ratios around `level`, scattered ±10 % as on the VM.
+    fn noisy(level: f64, n: usize, seed: u64) -> Vec<f64> {
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                level * (0.9 + 0.2 * (x >> 11) as f64 / (1u64 << 53) as f64)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn over_floor_interval_holds_the_estimate_and_narrows_with_rounds() {
+        let (t, f) = (noisy(1.10, 27, 1), noisy(1.06, 27, 2));
+        let o = over_floor(&t, &f).unwrap();
+        assert!(o.lo < o.estimate && o.estimate < o.hi, "{o:?}");
+        assert_eq!(o.rounds, 27);
+        assert_eq!(over_floor(&t, &f), Some(o), "the same rounds give the same interval");
+        let wide = o.hi - o.lo;
+        assert!((0.03..0.2).contains(&wide), "27 rounds of ±10 %: {wide}");
+        let many = over_floor(&noisy(1.10, 270, 3), &noisy(1.06, 270, 4)).unwrap();
+        assert!(many.hi - many.lo < wide / 2.0, "{many:?} against {o:?}");
+        // No scatter, no doubt.
+        let o = over_floor(&[1.2; 5], &[1.0; 4]).unwrap();
+        assert_eq!((o.lo, o.hi, o.rounds), (o.estimate, o.estimate, 4));
+        assert!(over_floor(&[1.2], &[]).is_none());
+    }
+
+    #[test]
+    fn verdicts() {
+        let o = |estimate, lo, hi| OverFloor { estimate, lo, hi, rounds: 27 };
+        assert_eq!(o(1.02, 0.99, 1.04).verdict(1.05), "met");
+        assert_eq!(o(1.04, 1.00, 1.09).verdict(1.05), "met, within noise");
+        assert_eq!(o(1.06, 1.01, 1.10).verdict(1.05), "over, within noise");
+        assert_eq!(o(1.12, 1.08, 1.16).verdict(1.05), "over");
+        assert_eq!(o(1.05, 1.05, 1.05).verdict(1.05), "met");
+        assert_eq!(o(1.022, 0.9791, 1.1024).text(), "1.022 (0.979–1.102)");
+    }
+
     #[test]
     fn ratio_and_duration_text() {
         assert_eq!(ratio_text(1.0712), "1.07×");
@@ -595,7 +718,7 @@ mod tests {
         assert!(md.contains("| threads | 100 ns | 1.20× | 1.05× |"), "{md}");
         // Unrelated has no samples: dashes, and the bare column is not at full size.
         assert!(md.contains("| unrelated | – | – | – |"), "{md}");
-        assert!(md.contains("| threads | 1.05× (1.00–1.10) | 1.20× (1.10–1.30) | 1.20 ÷ 1.05 = 1.143 | ≤ 1.05 |"), "{md}");
+        assert!(md.contains("| threads | 1.05× (1.00–1.10) | 1.20× (1.10–1.30) | 1.143 (1.000–1.300) | ≤ 1.05 | over, within noise |"), "{md}");
         assert!(md.contains("Not measured: tracer, cgroup filtered out — tracer has no --cgroup yet"), "{md}");
         r.ringbuf_mib = 8;
         for (ns, lost) in [(1_000_000_000, 0), (2_000_000_000, 5)] {
