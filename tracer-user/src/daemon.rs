@@ -4,7 +4,7 @@
 //! is dropped for that sink and counted.
 //!
 //! The same task polls the kernel's loss counters (per CPU) every
-//! [`LOSS_POLL`] and turns every new loss into a `lost` record in the stream,
+//! [`LOSS_POLL`] (every [`IDLE_SAFETY_TICK`] while idle) and turns every new loss into a `lost` record in the stream,
 //! emits `stats` records on `--stats-interval`, refreshes the snapshot behind
 //! `--metrics`, reopens files on SIGHUP, and on SIGINT/SIGTERM drains what
 //! the kernel has committed, flushes every sink and stops within
@@ -79,7 +79,10 @@ const IDLE_SAFETY_TICK: Duration = Duration::from_secs(1);
 /// Records handled per wake-up before signals and timers get a turn.
 const MAX_PER_WAKE: usize = 16_384;
 /// How often kernel loss counters (and sink drops) are checked: a loss shows
-/// up as a `lost` record within this long.
+/// up as a `lost` record within this long. An idle daemon checks on its
+/// [`IDLE_SAFETY_TICK`] instead: idle, nothing is written, so no sink can
+/// drop, and the only kernel loss possible is a call the kernel side could
+/// not stash at entry, which then shows within a second.
 pub const LOSS_POLL: Duration = Duration::from_millis(500);
 /// SIGINT/SIGTERM → exit takes at most about this long, whatever the sinks do.
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
@@ -690,8 +693,9 @@ fn drain_ring(ring: &mut RingBuf<MapData>, d: &mut Drainer) -> usize {
 /// found nothing it says `IDLE`, looks at the ring once more and, still
 /// finding nothing, sleeps with only [`IDLE_SAFETY_TICK`]; the next
 /// record's producer sees `IDLE` and wakes it (`syscalls::submit` in
-/// tracer-ebpf). An idle daemon wakes a few times a second (this and
-/// [`LOSS_POLL`]) instead of 100, and a lone record after a quiet spell is
+/// tracer-ebpf). An idle daemon wakes about twice a second (this tick,
+/// which then also polls the loss counters, split in two by tokio's timer
+/// wheel) instead of 100, and a lone record after a quiet spell is
 /// read at once instead of at the next tick.
 struct DrainTimer<'a> {
     reader: &'a ReaderState,
@@ -832,8 +836,15 @@ pub async fn run(
                     guard.clear_ready();
                 }
             }
-            _ = drain.tick.tick() => drain.on_tick(afd.get_mut(), d),
-            _ = loss.tick() => d.poll_loss(loaded),
+            _ = drain.tick.tick() => {
+                drain.on_tick(afd.get_mut(), d);
+                // Idle, the loss poll rides on the safety tick: one timer
+                // to wake for, not two.
+                if drain.idle {
+                    d.poll_loss(loaded);
+                }
+            }
+            _ = loss.tick(), if !drain.idle => d.poll_loss(loaded),
             _ = async { match stats.as_mut() { Some(i) => i.tick().await, None => std::future::pending().await } } => {
                 d.emit_stats(loaded);
             }
