@@ -210,6 +210,18 @@ impl ByParent {
     }
 }
 
+/// Tests: a seeded xorshift, numbers in `1..=n` for random histories.
+#[cfg(test)]
+pub(crate) fn draws(seed: u64) -> impl FnMut(u64) -> u32 {
+    let mut x = seed;
+    move |n| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n) as u32 + 1
+    }
+}
+
 /// The SIGCHLD a child's death generated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sigchld {
@@ -860,13 +872,7 @@ mod tests {
     fn the_index_agrees_with_the_children_through_any_history() {
         let mut c = Correlator::new();
         let mut p = ProcTable::default();
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n) as u32 + 1
-        };
+        let mut next = draws(0x2545_f491_4f6c_dd1d);
         for seq in 0..20_000u64 {
             let (a, b) = (next(48), next(48));
             let ev = match next(5) {

@@ -304,13 +304,7 @@ mod tests {
     #[test]
     fn the_index_agrees_with_the_table_through_any_history() {
         let mut t = ProcTable::default();
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n) as u32 + 1
-        };
+        let mut next = crate::correlate::draws(0x9e37_79b9_7f4a_7c15);
         for step in 0..20_000 {
             let (a, b) = (next(64), next(64));
             match next(5) {
