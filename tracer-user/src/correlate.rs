@@ -388,12 +388,22 @@ pub struct Correlator {
     /// `children` by their `ppid`: change a `ppid` only through the
     /// methods that keep it (`put_child`, `take_child`, `orphan`).
     by_parent: ByParent,
+    /// The children that died, oldest first, with their exit's seq (a pid
+    /// reused since is not the same child): at most [`MAX_DEAD`].
+    dead: VecDeque<(u32, u64)>,
     /// mmap is not traced: a clone with no stack mapping on record says
     /// nothing about glibc's stack cache, so `stack_reused` is left unknown.
     blind_to_mmap: bool,
 }
 
 const MAX_CHILDREN: usize = 1 << 16;
+
+/// Dead processes kept for a traced `wait4` to name, here and in the
+/// process table. One reaped by `waitid` (systemd, Go's os/exec) or
+/// auto-reaped never is: after this many later deaths it is forgotten (a
+/// `reaped` record that late has no fork, exit or SIGCHLD to join, and no
+/// `child_comm`), so such processes cannot fill the tables.
+pub(crate) const MAX_DEAD: usize = 1 << 14;
 
 impl Correlator {
     pub fn new() -> Self {
@@ -434,6 +444,7 @@ impl Correlator {
                 let ppid = procs.proc(h.pid).map_or(h.ppid, |p| p.ppid.max(h.ppid));
                 let c = self.child_or(h.pid, || Child { ppid, ns_pid: h.ns_pid, ..Default::default() });
                 c.exit = Some((h.ts_boot_ns, x.exit_code, seq));
+                self.bury(h.pid, seq);
                 // The kernel listed the children it never reaped (zombies,
                 // or still running); the others this process had were
                 // reaped without a traced wait4 (waitid, or auto-reaped).
@@ -524,6 +535,18 @@ impl Correlator {
         let c = self.children.remove(&pid)?;
         self.by_parent.unlink(c.ppid, pid);
         Some(c)
+    }
+
+    /// `pid` died (its exit line's `seq`); the oldest of the dead beyond
+    /// [`MAX_DEAD`] nobody reaped where tracer could see are forgotten.
+    fn bury(&mut self, pid: u32, seq: u64) {
+        self.dead.push_back((pid, seq));
+        while self.dead.len() > MAX_DEAD {
+            let Some((pid, seq)) = self.dead.pop_front() else { break };
+            if self.children.get(&pid).and_then(|c| c.exit).is_some_and(|e| e.2 == seq) {
+                self.take_child(pid);
+            }
+        }
     }
 
     /// `pid` has no known parent any more.
@@ -841,6 +864,43 @@ mod tests {
         // Its listed children are orphans now: nobody's children.
         assert_eq!([101, 102].map(|pid| c.children.get(&pid).map(|c| c.ppid)), [Some(0), Some(0)]);
         assert!(c.by_parent.of(100).is_empty());
+    }
+
+    #[test]
+    fn the_dead_nobody_waits_for_are_forgotten_in_order() {
+        let mut c = Correlator::new();
+        let mut p = ProcTable::default();
+        let n = MAX_DEAD as u32;
+        let mut seq = 0;
+        let mut feed = |c: &mut Correlator, p: &mut ProcTable, ev: Event| {
+            seq += 1;
+            let r = c.event(&ev, seq, p);
+            p.observe(&ev);
+            r
+        };
+        // 1000.. are forked by 1 and die, reaped where tracer cannot see
+        // (waitid); 1001 is reaped by a traced wait4, its pid then reused.
+        for pid in 1000..1000 + n {
+            feed(&mut c, &mut p, fork(1, pid, 0));
+            feed(&mut c, &mut p, exit(pid, pid, 0, 0, true));
+        }
+        let w = |pid: u32| sc(1, nr::WAIT4, [pid.into(), 0, 0, 0, 0, 0], pid.into(), Extra::None);
+        assert!(matches!(feed(&mut c, &mut p, w(1001)).as_slice(), [Record::Reaped(_)]));
+        feed(&mut c, &mut p, fork(1, 1001, 0));
+        assert_eq!(c.children.len(), MAX_DEAD);
+        for pid in 1000 + n..1000 + n + 3 {
+            feed(&mut c, &mut p, fork(1, pid, 0));
+            feed(&mut c, &mut p, exit(pid, pid, 0, 0, true));
+        }
+        // The three oldest deaths are let go: 1000 and 1002 are forgotten,
+        // the live 1001 is not.
+        assert_eq!((1000..1004).map(|p| c.children.contains_key(&p)).collect::<Vec<_>>(), [false, true, false, true]);
+        assert_eq!(c.children.len(), MAX_DEAD + 1);
+        // A recent death still joins its wait4.
+        let r = feed(&mut c, &mut p, w(1003));
+        let [Record::Reaped(x)] = r.as_slice() else { panic!("{r:?}") };
+        assert_eq!((x.child_pid, x.sources.len()), (1003, 3));
+        c.by_parent.agrees_with(c.children.iter().map(|(&k, v)| (k, v.ppid))).unwrap();
     }
 
     // A waiter in a pid namespace names its child by the namespace's pid:

@@ -10,18 +10,13 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use crate::correlate::{ByParent, PidMap};
+use crate::correlate::{ByParent, MAX_DEAD, PidMap};
 use crate::decode::{Comm, Event, Header};
 
 /// Bounds on the tables: a machine churning through tasks while events are
 /// lost (so exits are missed) must not grow them without limit.
 const MAX_THREADS: usize = 1 << 18;
 const MAX_PROCS: usize = 1 << 17;
-/// Dead processes kept for a traced `wait4` to name. One reaped by
-/// `waitid` (systemd, Go's os/exec) or auto-reaped never is: after this
-/// many later deaths it is forgotten (a `reaped` record that late says
-/// `child_comm: ""`), so such processes cannot fill the table.
-const MAX_DEAD: usize = 1 << 14;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Proc {
