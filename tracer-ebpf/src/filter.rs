@@ -46,12 +46,12 @@ pub(crate) fn kinds() -> u32 {
 /// then up to `cgroup_count` helper calls.
 #[inline(always)]
 pub(crate) fn allows(kinds: u32, tgid: u32) -> bool {
-    if kinds & filter_kinds::PID != 0 && TRACKED_TGIDS.get_ptr(&tgid).is_none() {
+    if kinds & filter_kinds::PID != 0 && TRACKED_TGIDS.get_ptr(tgid).is_none() {
         return false;
     }
     if kinds & filter_kinds::COMM != 0 {
         let comm = bpf_get_current_comm().unwrap_or([0; COMM_LEN]);
-        if COMMS.get_ptr(&comm).is_none() {
+        if COMMS.get_ptr(comm).is_none() {
             return false;
         }
     }

@@ -55,8 +55,8 @@ pub fn sched_process_exit(_ctx: RawTracePointContext) -> i32 {
     }
     if crate::filter::kinds() & filter_kinds::PID != 0 {
         let tgid = (pid_tgid >> 32) as u32;
-        if TRACKED_TGIDS.get_ptr(&tgid).is_some() && thread_group_dead() {
-            let _ = TRACKED_TGIDS.remove(&tgid);
+        if TRACKED_TGIDS.get_ptr(tgid).is_some() && thread_group_dead() {
+            let _ = TRACKED_TGIDS.remove(tgid);
         }
     }
     0
@@ -86,7 +86,7 @@ fn thread_group_dead() -> bool {
 #[raw_tracepoint(tracepoint = "sched_process_fork")]
 pub fn sched_process_fork(ctx: RawTracePointContext) -> i32 {
     let parent_tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
-    if TRACKED_TGIDS.get_ptr(&parent_tgid).is_none() {
+    if TRACKED_TGIDS.get_ptr(parent_tgid).is_none() {
         return 0;
     }
     let child: *const u8 = ctx.arg(1);
@@ -98,7 +98,7 @@ pub fn sched_process_fork(ctx: RawTracePointContext) -> i32 {
     if child_tgid == parent_tgid {
         return 0;
     }
-    if TRACKED_TGIDS.insert(&child_tgid, &1, 0).is_err() {
+    if TRACKED_TGIDS.insert(child_tgid, 1, 0).is_err() {
         count(Counter::TrackFull);
     }
     0
@@ -114,11 +114,14 @@ pub fn sched_process_exec(ctx: RawTracePointContext) -> i32 {
     let old_pid: u64 = ctx.arg(1);
     let old_tid = old_pid as u32;
     let tid = bpf_get_current_pid_tgid() as u32;
-    if old_tid != tid {
-        if let Some(c) = CAPTURES.get_ptr(&old_tid) {
-            let _ = CAPTURES.insert(&tid, unsafe { &*c }, 0);
-            let _ = CAPTURES.remove(&old_tid);
-        }
+    if old_tid != tid
+        && let Some(c) = CAPTURES.get_ptr(old_tid)
+    {
+        // By reference: the 512-byte capture goes from one map value to
+        // the other, never through the BPF stack (which it would fill).
+        #[allow(clippy::needless_borrows_for_generic_args)]
+        let _ = CAPTURES.insert(tid, unsafe { &*c }, 0);
+        let _ = CAPTURES.remove(old_tid);
     }
     0
 }

@@ -134,7 +134,7 @@ fn emit<const TYPED: bool>(cur: Current, sig: u32, phase: u32, info: *const u8, 
     let kinds = filter::kinds();
     if kinds != 0
         && !filter::allows(kinds, (pid_tgid >> 32) as u32)
-        && !(kinds == filter_kinds::PID && TRACKED_TGIDS.get_ptr(&target_pid).is_some())
+        && !(kinds == filter_kinds::PID && TRACKED_TGIDS.get_ptr(target_pid).is_some())
     {
         count(Counter::Filtered);
         return;

@@ -285,7 +285,7 @@ fn capture_entry(p: &mut PendingSyscall, id: u32, tid: u32) {
     } else {
         capture_exec(a[1], a[2], a[3], buf);
     }
-    if CAPTURES.insert(&tid, buf, 0).is_ok() {
+    if CAPTURES.insert(tid, buf, 0).is_ok() {
         p.flags |= pending_flags::CAPTURED;
     } else {
         count(Counter::StashFailed);
@@ -474,7 +474,7 @@ pub(crate) fn release(p: &mut PendingSyscall, tid: u32) {
     p.flags = 0;
     in_flight_add(u64::MAX);
     if captured {
-        let _ = CAPTURES.remove(&tid);
+        let _ = CAPTURES.remove(tid);
     }
 }
 
@@ -532,7 +532,7 @@ fn entry_capture(p: &PendingSyscall, pid_tgid: u64) -> Option<*const EntryCaptur
     if p.flags & pending_flags::CAPTURED == 0 {
         return None;
     }
-    CAPTURES.get_ptr(&(pid_tgid as u32))
+    CAPTURES.get_ptr(pid_tgid as u32)
 }
 
 /// Copies `dst.len()` bytes of the entry capture into a record; false if it
@@ -666,10 +666,10 @@ fn exec_strings_from_new_image(c: &mut ExecCapture) {
     c.argv_len[0] = n as i16;
     c.flags &= !exec_flags::ARGV_FAULT;
     c.flags |= exec_flags::ARGV_BLOCK | if len > EXEC_ARGV_BLOCK as u64 { exec_flags::ARGV_BLOCK_CUT } else { 0 };
-    if let Ok(argc) = unsafe { bpf_probe_read_user(start_stack as *const u64) } {
-        if argc < EXEC_COUNT_MAX as u64 {
-            c.argc = argc as u32;
-        }
+    if let Ok(argc) = unsafe { bpf_probe_read_user(start_stack as *const u64) }
+        && argc < EXEC_COUNT_MAX as u64
+    {
+        c.argc = argc as u32;
     }
 }
 
