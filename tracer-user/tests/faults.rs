@@ -16,16 +16,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Makes `n` getcpu calls on this thread. glibc answers sched_getcpu from
-/// the vDSO, so hardly anything calls getcpu; with `--pid` (our own pid,
-/// [`me`]) a test gets exactly the events it makes even while other test
-/// suites on a shared machine storm with it.
-fn getcpu(n: usize) {
-    for _ in 0..n {
-        unsafe { libc::syscall(libc::SYS_getcpu, std::ptr::null_mut::<u32>(), std::ptr::null_mut::<u32>(), 0usize) };
-    }
-}
-
 /// Our pid, for `--pid`.
 fn me() -> String {
     std::process::id().to_string()

@@ -44,19 +44,6 @@ fn cap_set(pid: u32, field: &str) -> u64 {
     u64::from_str_radix(&status(pid, field), 16).unwrap()
 }
 
-/// Makes `n` getcpu calls on this thread. glibc answers sched_getcpu from
-/// the vDSO, so hardly anything calls getcpu; tests count their own calls
-/// by tid, or trace only this process (`--pid`) where they count losses.
-fn getcpu(n: usize) {
-    for _ in 0..n {
-        unsafe { libc::syscall(libc::SYS_getcpu, std::ptr::null_mut::<u32>(), std::ptr::null_mut::<u32>(), 0usize) };
-    }
-}
-
-fn gettid() -> u64 {
-    unsafe { libc::gettid() as u64 }
-}
-
 /// tracer's own lines on stderr, without the RLIMIT_MEMLOCK notice an
 /// unprivileged process always gets.
 fn own_lines(stderr: &[String]) -> Vec<&String> {

@@ -31,15 +31,6 @@ fn run_process(bin: &Path) -> u32 {
     pid
 }
 
-/// Makes `n` getcpu calls. Nothing else on the machine calls getcpu (glibc
-/// answers sched_getcpu from the vDSO), so `--syscalls getcpu` gives a test
-/// exactly the events it makes, at the rate it chooses.
-fn getcpu(n: usize) {
-    for _ in 0..n {
-        unsafe { libc::syscall(libc::SYS_getcpu, std::ptr::null_mut::<u32>(), std::ptr::null_mut::<u32>(), 0usize) };
-    }
-}
-
 /// `N` of tracer's `tracer: N events written, …` line.
 fn records_written(stderr: &[String]) -> u64 {
     let l = stderr.iter().find(|l| l.contains(" events written")).expect("summary on stderr");

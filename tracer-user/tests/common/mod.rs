@@ -10,6 +10,21 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// Makes `n` getcpu calls on this thread. glibc answers sched_getcpu from
+/// the vDSO, so hardly anything on the machine calls getcpu: with
+/// `--syscalls getcpu` a test gets exactly the events it makes, at the rate
+/// it chooses (count them by tid, or trace only this process with `--pid`
+/// where other test suites on a shared machine may storm alongside).
+pub fn getcpu(n: usize) {
+    for _ in 0..n {
+        unsafe { libc::syscall(libc::SYS_getcpu, std::ptr::null_mut::<u32>(), std::ptr::null_mut::<u32>(), 0usize) };
+    }
+}
+
+pub fn gettid() -> u64 {
+    unsafe { libc::gettid() as u64 }
+}
+
 pub fn require_root() {
     assert_eq!(
         unsafe { libc::geteuid() },
