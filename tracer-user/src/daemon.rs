@@ -727,14 +727,27 @@ impl<'a> DrainTimer<'a> {
     }
 
     /// A tick: drain, and go idle after a quiet spell.
+    ///
+    /// A tick that emptied the ring says `TICKING` again, as a wake-up
+    /// does: a producer that forced a wake-up said `DRAINING` for us, and
+    /// when the tick reads its records first, the wake-up finds the ring
+    /// empty, epoll reports nothing, and `readable` never runs to say
+    /// `TICKING`. Left at `DRAINING`, no record would wake the daemon
+    /// again and the 10 ms tick alone would drain the ring (a one-page
+    /// ring lost a quarter of a trickle that way).
     fn on_tick(&mut self, ring: &mut RingBuf<MapData>, d: &mut Drainer) {
-        if drain_ring(ring, d) > 0 {
+        let n = drain_ring(ring, d);
+        if n > 0 {
             self.active();
+            if n < MAX_PER_WAKE {
+                self.drained();
+            }
             return;
         }
         if self.idle {
             return;
         }
+        self.drained();
         self.quiet += 1;
         if self.quiet < IDLE_AFTER {
             return;
