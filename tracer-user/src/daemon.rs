@@ -721,33 +721,32 @@ impl<'a> DrainTimer<'a> {
         self.reader.set(reader::DRAINING);
     }
 
-    /// The ring looked empty: asleep again (until the next tick).
-    fn drained(&self) {
-        self.reader.set(reader::TICKING);
+    /// Reads the ring, for a wake-up or a tick alike; once it is empty,
+    /// says `TICKING` (asleep until the next tick or wake-up), unless idle.
+    ///
+    /// Whichever empties the ring says so: a producer that forced a
+    /// wake-up said `DRAINING` for us, and when a tick reads its records
+    /// first, the wake-up finds the ring empty, epoll reports nothing, and
+    /// the wake-up's own drain never runs. Left at `DRAINING`, no record
+    /// would wake the daemon again and the 10 ms tick alone would drain
+    /// the ring (a one-page ring lost a quarter of a trickle that way).
+    fn drain(&self, ring: &mut RingBuf<MapData>, d: &mut Drainer) -> usize {
+        let n = drain_ring(ring, d);
+        if n < MAX_PER_WAKE && !self.idle {
+            self.reader.set(reader::TICKING);
+        }
+        n
     }
 
     /// A tick: drain, and go idle after a quiet spell.
-    ///
-    /// A tick that emptied the ring says `TICKING` again, as a wake-up
-    /// does: a producer that forced a wake-up said `DRAINING` for us, and
-    /// when the tick reads its records first, the wake-up finds the ring
-    /// empty, epoll reports nothing, and `readable` never runs to say
-    /// `TICKING`. Left at `DRAINING`, no record would wake the daemon
-    /// again and the 10 ms tick alone would drain the ring (a one-page
-    /// ring lost a quarter of a trickle that way).
     fn on_tick(&mut self, ring: &mut RingBuf<MapData>, d: &mut Drainer) {
-        let n = drain_ring(ring, d);
-        if n > 0 {
+        if self.drain(ring, d) > 0 {
             self.active();
-            if n < MAX_PER_WAKE {
-                self.drained();
-            }
             return;
         }
         if self.idle {
             return;
         }
-        self.drained();
         self.quiet += 1;
         if self.quiet < IDLE_AFTER {
             return;
@@ -844,8 +843,7 @@ pub async fn run(
             guard = afd.readable_mut() => {
                 drain.readable();
                 let mut guard = guard?;
-                if drain_ring(guard.get_inner_mut(), d) < MAX_PER_WAKE {
-                    drain.drained();
+                if drain.drain(guard.get_inner_mut(), d) < MAX_PER_WAKE {
                     guard.clear_ready();
                 }
             }
