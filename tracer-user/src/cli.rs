@@ -287,7 +287,7 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "BYTES", default_value = DEFAULT_QUEUE_SIZE, value_parser = parse_queue_size, env = "TRACER_QUEUE_SIZE")]
     pub queue_size: u64,
 
-    /// Emit a `stats` record this often (e.g. 10s, 500ms, 1m).
+    /// Emit a `stats` record this often (e.g. 10s, 500ms, 1m), and a last one at exit.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "TRACER_STATS_INTERVAL")]
     pub stats_interval: Option<std::time::Duration>,
 

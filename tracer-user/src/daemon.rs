@@ -636,11 +636,15 @@ impl Drainer {
         }
     }
 
-    /// Last losses reported, every queue closed and flushed; returns once
-    /// every sink thread is done or at `deadline`, naming the ones that
-    /// were not.
-    pub fn finish(&mut self, loaded: &Loaded, deadline: Instant) {
+    /// Last losses reported (then, with `final_stats`, a last `stats`
+    /// record: the totals, for the interval the periodic ones missed),
+    /// every queue closed and flushed; returns once every sink thread is
+    /// done or at `deadline`, naming the ones that were not.
+    pub fn finish(&mut self, loaded: &Loaded, deadline: Instant, final_stats: bool) {
         self.poll_loss_now(loaded, true);
+        if final_stats {
+            self.emit_stats(loaded);
+        }
         // A sink's last `lost` record may not have fitted, or not be written
         // yet: its thread is still writing, so wait for room (or for it to
         // handle the record) rather than lose the account of its losses —
@@ -885,7 +889,10 @@ pub async fn run(
         // What the kernel committed before we stopped still goes out.
         while drain_ring(afd.get_mut(), d) >= MAX_PER_WAKE && Instant::now() < deadline {}
     }
-    d.finish(loaded, deadline);
+    // A closed stdout takes no more lines; otherwise the stream ends with
+    // the totals, however short the run was against the interval.
+    let final_stats = stats.is_some() && !matches!(outcome, Outcome::OutputClosed);
+    d.finish(loaded, deadline, final_stats);
     Ok(outcome)
 }
 

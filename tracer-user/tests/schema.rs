@@ -87,7 +87,8 @@ fn real_output_matches_the_documented_schema() {
         collect_types(e, "", &mut types);
     }
 
-    // lost and stats records: a one-page ring under a storm, stats every 100 ms.
+    // lost and stats records: a one-page ring under a storm, stats every
+    // 100 ms and once more at exit (the storm may take less than 100 ms).
     let storm = compile(dir.path(), "storm", "storm", &[]);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
     cmd.args(["--ringbuf-size", "4096", "--stats-interval", "100ms", "--syscalls", "getppid", "--"]).arg(&storm).args(["2", "300000"]);

@@ -725,6 +725,26 @@ fn systemd_unit_passes_systemd_analyze_verify_with_only_bpf_and_perfmon() {
     assert!(!verify(&broken).status.success(), "verify accepted a unit whose binary does not exist");
 }
 
+/// A run shorter than `--stats-interval` still reports: the stream ends
+/// with one `stats` record of the totals, taken after the last drain.
+#[test]
+fn a_run_shorter_than_the_stats_interval_ends_with_a_stats_record_of_the_totals() {
+    require_root();
+    let storm = Program::compile("storm", "storm", &[]);
+    const CALLS: u64 = 2 * 5_000;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
+    cmd.args(["--no-lifecycle", "--syscalls", "getppid", "--stats-interval", "1h", "--"]).arg(&storm.bin).args(["2", "5000"]);
+    let (events, stderr, code) = Tracer::start_command(cmd).wait_exit();
+    assert_eq!(code, 0, "{stderr:?}");
+    let stats: Vec<&Value> = events.iter().filter(|e| e["event"] == "stats").collect();
+    assert_eq!(stats.len(), 1, "one stats record, at the end: {stats:?}");
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "stats", "the last line: {last}");
+    assert_eq!(last["events"]["getppid"], CALLS, "{last}");
+    assert_eq!(events.iter().filter(|e| e["syscall"] == "getppid").count() as u64, CALLS);
+    assert_eq!(last["calls_in_flight"], 0, "{last}");
+}
+
 #[test]
 fn config_file_env_and_flags_reach_the_running_daemon() {
     require_root();
