@@ -190,8 +190,9 @@ fn test(root: &Path, toolchain: &Toolchain, extra: &[OsString]) -> Result<()> {
     integration
         .env("RUST_BACKTRACE", "1")
         // `--test '*'`: only the files under tests/ (`--tests` would run the
-        // unit tests of phase 1 again).
-        .args(["test", "--package", "tracer-user", "--test", "*"]);
+        // unit tests of phase 1 again). `--no-fail-fast`: one failing file
+        // does not hide what the files after it would say.
+        .args(["test", "--no-fail-fast", "--package", "tracer-user", "--test", "*"]);
     with_extra(&mut integration, &["--test-threads=1"]);
     cmd::run(&mut integration).context("integration tests failed")
 }
