@@ -388,9 +388,8 @@ pub struct Correlator {
     /// `children` by their `ppid`: change a `ppid` only through the
     /// methods that keep it (`put_child`, `take_child`, `orphan`).
     by_parent: ByParent,
-    /// The children that died, oldest first, with their exit's seq (a pid
-    /// reused since is not the same child): at most [`MAX_DEAD`].
-    dead: VecDeque<(u32, u64)>,
+    /// The children that died, marked with their exit's seq.
+    dead: Graveyard,
     /// mmap is not traced: a clone with no stack mapping on record says
     /// nothing about glibc's stack cache, so `stack_reused` is left unknown.
     blind_to_mmap: bool,
@@ -404,6 +403,29 @@ const MAX_CHILDREN: usize = 1 << 16;
 /// `reaped` record that late has no fork, exit or SIGCHLD to join, and no
 /// `child_comm`), so such processes cannot fill the tables.
 pub(crate) const MAX_DEAD: usize = 1 << 14;
+
+/// The dead, oldest first, each with a mark that tells it from a process
+/// given its pid since (an exit's seq, a death number): at most
+/// [`MAX_DEAD`].
+#[derive(Default)]
+pub(crate) struct Graveyard(VecDeque<(u32, u64)>);
+
+impl Graveyard {
+    /// `pid` died (`mark`); returns the oldest of the dead if that makes
+    /// one too many: forget it if its pid still names the same process.
+    pub(crate) fn bury(&mut self, pid: u32, mark: u64) -> Option<(u32, u64)> {
+        self.0.push_back((pid, mark));
+        if self.0.len() > MAX_DEAD {
+            self.0.pop_front()
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+}
 
 impl Correlator {
     pub fn new() -> Self {
@@ -540,12 +562,10 @@ impl Correlator {
     /// `pid` died (its exit line's `seq`); the oldest of the dead beyond
     /// [`MAX_DEAD`] nobody reaped where tracer could see are forgotten.
     fn bury(&mut self, pid: u32, seq: u64) {
-        self.dead.push_back((pid, seq));
-        while self.dead.len() > MAX_DEAD {
-            let Some((pid, seq)) = self.dead.pop_front() else { break };
-            if self.children.get(&pid).and_then(|c| c.exit).is_some_and(|e| e.2 == seq) {
-                self.take_child(pid);
-            }
+        if let Some((pid, seq)) = self.dead.bury(pid, seq)
+            && self.children.get(&pid).and_then(|c| c.exit).is_some_and(|e| e.2 == seq)
+        {
+            self.take_child(pid);
         }
     }
 

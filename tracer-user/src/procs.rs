@@ -7,10 +7,9 @@
 //! (the kernel has replaced it when the tracepoint fires), and the children
 //! named by `reaped`/`unreaped` records.
 
-use std::collections::VecDeque;
 use std::path::Path;
 
-use crate::correlate::{ByParent, MAX_DEAD, PidMap};
+use crate::correlate::{ByParent, Graveyard, PidMap};
 use crate::decode::{Comm, Event, Header};
 
 /// Bounds on the tables: a machine churning through tasks while events are
@@ -43,9 +42,8 @@ pub struct ProcTable {
     procs: PidMap<Proc>,
     /// `procs` by their `ppid`: what an exit orphans.
     by_parent: ByParent,
-    /// The processes that died, oldest first, with the number of their
-    /// death (a pid reused since then is not the same process).
-    dead: VecDeque<(u32, u64)>,
+    /// The processes that died, marked with the number of their death.
+    dead: Graveyard,
     deaths: u64,
 }
 
@@ -157,13 +155,11 @@ impl ProcTable {
         let Some(p) = self.procs.get_mut(&pid) else { return };
         self.deaths += 1;
         p.died = Some(self.deaths);
-        self.dead.push_back((pid, self.deaths));
-        while self.dead.len() > MAX_DEAD {
-            let Some((pid, n)) = self.dead.pop_front() else { break };
-            // Reaped already, or the pid is another process's now.
-            if self.procs.get(&pid).is_some_and(|p| p.died == Some(n)) {
-                self.forget(pid);
-            }
+        // Unless reaped already, or the pid is another process's now.
+        if let Some((pid, n)) = self.dead.bury(pid, self.deaths)
+            && self.procs.get(&pid).is_some_and(|p| p.died == Some(n))
+        {
+            self.forget(pid);
         }
     }
 
@@ -228,6 +224,7 @@ fn read_comm(path: &Path) -> Option<Comm> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::correlate::MAX_DEAD;
 
     #[test]
     fn ppid_is_read_after_the_last_parenthesis() {
