@@ -86,6 +86,9 @@ const MAX_PER_WAKE: usize = 16_384;
 pub const LOSS_POLL: Duration = Duration::from_millis(500);
 /// SIGINT/SIGTERM → exit takes at most about this long, whatever the sinks do.
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(3);
+/// Before the final `stats` record, a sink that writes nothing for this
+/// long is not waited for.
+const SETTLE_STALL: Duration = Duration::from_millis(100);
 /// A `lost` record about a sink is offered to it only with this much room.
 const REPORT_ROOM: usize = 1024;
 /// How often freed heap memory is handed back to the kernel.
@@ -636,20 +639,38 @@ impl Drainer {
         }
     }
 
+    /// Waits until the sinks have written what their queues hold, or one
+    /// has made no progress for [`SETTLE_STALL`] (a dead peer is not waited
+    /// for), or `until`.
+    fn settle(&self, until: Instant) {
+        let held = || self.sinks.iter().map(|s| s.queue.charged()).sum::<usize>();
+        let (mut last, mut moved) = (held(), Instant::now());
+        while last > 0 && moved.elapsed() < SETTLE_STALL && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(2));
+            let now = held();
+            if now < last {
+                moved = Instant::now();
+            }
+            last = now;
+        }
+    }
+
     /// Last losses reported (then, with `final_stats`, a last `stats`
     /// record: the totals, for the interval the periodic ones missed),
     /// every queue closed and flushed; returns once every sink thread is
     /// done or at `deadline`, naming the ones that were not.
     pub fn finish(&mut self, loaded: &Loaded, deadline: Instant, final_stats: bool) {
         self.poll_loss_now(loaded, true);
+        // Leave a second of the bound for the flush.
+        let report_until = deadline.checked_sub(Duration::from_secs(1)).unwrap_or(deadline);
         if final_stats {
+            // Its per-sink `written` should count every line before it.
+            self.settle(report_until);
             self.emit_stats(loaded);
         }
         // A sink's last `lost` record may not have fitted, or not be written
         // yet: its thread is still writing, so wait for room (or for it to
-        // handle the record) rather than lose the account of its losses —
-        // but leave a second of the bound for the flush.
-        let report_until = deadline.checked_sub(Duration::from_secs(1)).unwrap_or(deadline);
+        // handle the record) rather than lose the account of its losses.
         while self.sinks.iter().any(|s| s.unreported > 0 || s.failures.outstanding.is_some()) && Instant::now() < report_until {
             std::thread::sleep(Duration::from_millis(10));
             self.report_sink_drops();

@@ -726,14 +726,15 @@ fn systemd_unit_passes_systemd_analyze_verify_with_only_bpf_and_perfmon() {
 }
 
 /// A run shorter than `--stats-interval` still reports: the stream ends
-/// with one `stats` record of the totals, taken after the last drain.
+/// with one `stats` record of the totals, taken after the last drain and
+/// once the sink has written the lines before it.
 #[test]
 fn a_run_shorter_than_the_stats_interval_ends_with_a_stats_record_of_the_totals() {
     require_root();
     let storm = Program::compile("storm", "storm", &[]);
-    const CALLS: u64 = 2 * 5_000;
+    const CALLS: u64 = 2 * 50;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
-    cmd.args(["--no-lifecycle", "--syscalls", "getppid", "--stats-interval", "1h", "--"]).arg(&storm.bin).args(["2", "5000"]);
+    cmd.args(["--no-lifecycle", "--syscalls", "getppid", "--stats-interval", "1h", "--"]).arg(&storm.bin).args(["2", "50"]);
     let (events, stderr, code) = Tracer::start_command(cmd).wait_exit();
     assert_eq!(code, 0, "{stderr:?}");
     let stats: Vec<&Value> = events.iter().filter(|e| e["event"] == "stats").collect();
@@ -743,6 +744,9 @@ fn a_run_shorter_than_the_stats_interval_ends_with_a_stats_record_of_the_totals(
     assert_eq!(last["events"]["getppid"], CALLS, "{last}");
     assert_eq!(events.iter().filter(|e| e["syscall"] == "getppid").count() as u64, CALLS);
     assert_eq!(last["calls_in_flight"], 0, "{last}");
+    // Taken once the sink had written every line before it.
+    assert_eq!(last["sinks"]["stdout"]["written"], last["seq"], "{last}");
+    assert_eq!(last["sinks"]["stdout"]["dropped"], 0, "{last}");
 }
 
 #[test]
