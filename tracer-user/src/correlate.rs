@@ -171,7 +171,7 @@ impl ByParent {
         }
     }
 
-    /// `child`'s parent changed from `old` to `new`.
+    /// `child`'s parent changed from `old` to `new` (either may be 0).
     pub(crate) fn relink(&mut self, old: u32, new: u32, child: u32) {
         if old != new {
             self.unlink(old, child);
@@ -535,10 +535,8 @@ impl Correlator {
     /// Records `c` as `pid`'s story, replacing any.
     fn put_child(&mut self, pid: u32, c: Child) {
         let ppid = c.ppid;
-        match self.children.insert(pid, c) {
-            Some(old) => self.by_parent.relink(old.ppid, ppid, pid),
-            None => self.by_parent.link(ppid, pid),
-        }
+        let old = self.children.insert(pid, c).map_or(0, |old| old.ppid);
+        self.by_parent.relink(old, ppid, pid);
     }
 
     /// `pid`'s story, begun with `new()` if it has none.

@@ -121,11 +121,7 @@ impl ProcTable {
                     // The process stays known until it is reaped (its
                     // parent's wait4 still names it), but its children are
                     // orphans now: their parent is whoever adopts them.
-                    for child in self.by_parent.take(h.pid) {
-                        if let Some(p) = self.procs.get_mut(&child) {
-                            p.ppid = 0;
-                        }
-                    }
+                    self.orphan_children(h.pid);
                     self.bury(h.pid);
                 }
             }
@@ -143,7 +139,11 @@ impl ProcTable {
             self.by_parent.unlink(p.ppid, pid);
         }
         // Orphaned at its death; still listed only if that was lost.
-        for child in self.by_parent.take(pid) {
+        self.orphan_children(pid);
+    }
+
+    fn orphan_children(&mut self, parent: u32) {
+        for child in self.by_parent.take(parent) {
             if let Some(p) = self.procs.get_mut(&child) {
                 p.ppid = 0;
             }
@@ -197,10 +197,8 @@ impl ProcTable {
             self.dead.clear();
         }
         let ppid = p.ppid;
-        match self.procs.insert(pid, p) {
-            Some(old) => self.by_parent.relink(old.ppid, ppid, pid),
-            None => self.by_parent.link(ppid, pid),
-        }
+        let old = self.procs.insert(pid, p).map_or(0, |old| old.ppid);
+        self.by_parent.relink(old, ppid, pid);
     }
 }
 
