@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use tracer_common::{COMM_LEN, MAX_CGROUPS, MAX_COMMS};
 
+use crate::kernel::filter::FilterArgs;
 use crate::sink::SinkSpec;
 use crate::sink::net::Endpoint;
 
@@ -61,7 +62,7 @@ pub struct Cli {
     /// Output format: `json` (one object per line, docs/schema.json) or
     /// `text` (strace's line shape, for people).
     #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = parse_format, env = "TRACER_FORMAT")]
-    pub format: crate::output::Format,
+    pub format: crate::pipeline::output::Format,
 
     /// Do not join raw events into thread_create / reaped / unreaped records.
     #[arg(long, env = "TRACER_NO_CORRELATE")]
@@ -114,16 +115,6 @@ Besides syscalls, tracer reports fork, exec and exit of every task and SIGCHLD g
 and delivered (--no-lifecycle: not), and joins raw events into thread_create (clone3 +
 stack mmap + guard mprotect), reaped (fork -> exit -> SIGCHLD -> wait4) and unreaped
 records (--no-correlate: not).";
-
-/// The filters as given on the command line, checked for what can be checked
-/// without looking at the machine.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FilterArgs {
-    /// NUL-padded, as the kernel keeps `task_struct::comm`.
-    pub comms: Vec<[u8; COMM_LEN]>,
-    pub cgroups: Vec<PathBuf>,
-    pub pids: Vec<u32>,
-}
 
 /// Checks the filter options: comm lengths, and how many of each the kernel
 /// side has room for. Duplicates are dropped.
@@ -181,10 +172,10 @@ pub fn parse_pid(s: &str) -> Result<u32, String> {
     }
 }
 
-pub fn parse_format(s: &str) -> Result<crate::output::Format, String> {
+pub fn parse_format(s: &str) -> Result<crate::pipeline::output::Format, String> {
     match s {
-        "json" => Ok(crate::output::Format::Json),
-        "text" => Ok(crate::output::Format::Text),
+        "json" => Ok(crate::pipeline::output::Format::Json),
+        "text" => Ok(crate::pipeline::output::Format::Text),
         _ => Err(format!("unknown format '{}' (json or text)", s.escape_default())),
     }
 }
@@ -208,15 +199,15 @@ pub fn parse_syscalls(list: &str) -> Result<Vec<u32>, String> {
             continue;
         }
         if name.starts_with('%') {
-            let members = crate::syscall_groups::group(name).ok_or_else(|| {
+            let members = crate::model::syscalls::groups::group(name).ok_or_else(|| {
                 format!("unknown syscall class '{}' (%process, %memory or %signal)", name.escape_default())
             })?;
             for m in members {
-                add(crate::syscall_table::number(m).expect("syscall_groups names only known syscalls"));
+                add(crate::model::syscalls::table::number(m).expect("syscall_groups names only known syscalls"));
             }
             continue;
         }
-        let nr = crate::syscall_table::number(name).ok_or_else(|| {
+        let nr = crate::model::syscalls::table::number(name).ok_or_else(|| {
             format!("unknown syscall '{}' (x86-64 syscall names, e.g. {DEFAULT_SYSCALLS}, a class such as %process, or all)", name.escape_default())
         })?;
         add(nr);
@@ -351,6 +342,11 @@ fn render_environment_section(c: &clap::Command, out: &mut dyn std::io::Write) -
 }
 
 impl DaemonArgs {
+    /// How file sinks rotate.
+    pub fn file_options(&self) -> crate::sink::FileOptions {
+        crate::sink::FileOptions { rotate_size: self.rotate_size, rotate_keep: self.rotate_keep }
+    }
+
     /// The sinks named, in a fixed order; stdout when none is.
     pub fn sinks(&self) -> Vec<SinkSpec> {
         let mut v: Vec<SinkSpec> = self
@@ -523,10 +519,10 @@ mod tests {
         assert_eq!(mix.iter().filter(|&&n| n == 56).count(), 1);
         assert!(mix.contains(&9) && mix.contains(&231) && mix.contains(&61));
         assert!(parse_syscalls("%files").unwrap_err().contains("unknown syscall class '%files'"));
-        assert_eq!(parse_format("text"), Ok(crate::output::Format::Text));
+        assert_eq!(parse_format("text"), Ok(crate::pipeline::output::Format::Text));
         assert!(parse_format("yaml").is_err());
         let c = Cli::try_parse_from(["tracer", "--format", "text", "--no-correlate"]).unwrap();
-        assert_eq!((c.format, c.no_correlate, c.no_lifecycle), (crate::output::Format::Text, true, false));
+        assert_eq!((c.format, c.no_correlate, c.no_lifecycle), (crate::pipeline::output::Format::Text, true, false));
     }
 
     #[test]

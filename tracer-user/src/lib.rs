@@ -1,30 +1,30 @@
-//! tracer's daemon as a library: modules follow the data flow
-//! (`cli` → `filter`/`launch` → `load` → `daemon` drain → `decode` →
-//! `output`: `procs` enrich, `args`/`format`/`format_lifecycle` JSON or
-//! `text`, `correlate` → `sink`s), with `report` (lost/stats records),
-//! `metrics` and `config` beside it.
+//! tracer's daemon as a library. The folders are layers in the order the
+//! data flows, and a layer only imports the ones before it (checked by
+//! the `layers` test):
+//!
+//! - [`kernel`]: the BPF side as seen from here — load and attach, BTF
+//!   offsets, filters, kernel counters.
+//! - [`model`]: records decoded into typed events, the process tables
+//!   (enrichment, correlation), syscall and constant names.
+//! - [`render`]: events as JSON lines or strace-style text.
+//! - [`sink`]: where lines go — stdout, files, directories, sockets,
+//!   syslog, TCP/TLS — each on its own thread behind a queue.
+//! - [`launch`]: the traced command, held until tracing is attached.
+//! - [`pipeline`]: the daemon loop that drains the ring into batches with
+//!   seq numbers, accounts every loss, and hands lines to the sinks.
+//! - [`metrics`], [`privilege`], [`cli`], [`config`]: the program around
+//!   the pipeline.
 
-pub mod args;
-pub mod btf;
+pub mod kernel;
+pub mod model;
+pub mod render;
+pub mod sink;
+pub mod launch;
+pub mod pipeline;
+pub mod metrics;
+pub mod privilege;
 pub mod cli;
 pub mod config;
-pub mod correlate;
-pub mod daemon;
-pub mod decode;
-pub mod filter;
-pub mod format;
-pub mod format_lifecycle;
-pub mod json;
-pub mod launch;
-pub mod load;
-pub mod metrics;
-pub mod names;
-pub mod output;
-pub mod privilege;
-pub mod procs;
-pub mod syscall_args;
-pub mod syscall_groups;
-pub mod report;
-pub mod sink;
-pub mod syscall_table;
-pub mod text;
+
+#[cfg(test)]
+mod layers;

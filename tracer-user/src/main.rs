@@ -4,14 +4,16 @@ use tracer_common::Counter;
 use tracer_user::{
     cli::{filter_args, parse_syscalls, run_command},
     config::{ConfigError, parse},
-    daemon::{Drainer, Outcome, RunOptions, SHUTDOWN_BOUND, Signals, open_sinks, run, spawn_sinks},
-    filter,
-    format::{Clock, syscall_name},
+    kernel::filter,
+    kernel::load::{DEFAULT_SIGNAL_MASK, LoadError, LoadOptions, load},
     launch::{self, HeldCommand},
-    load::{DEFAULT_SIGNAL_MASK, LoadError, LoadOptions, load},
-    metrics, privilege,
-    output::Output,
-    procs::ProcTable,
+    metrics,
+    model::{procs::ProcTable, syscalls::syscall_name},
+    pipeline::daemon::{Drainer, Outcome, RunOptions, SHUTDOWN_BOUND, Signals, run, spawn_sinks},
+    pipeline::output::Output,
+    privilege,
+    render::clock::Clock,
+    sink,
 };
 
 /// Exit codes: 0 done, 1 runtime failure, 2 bad usage (including a filter
@@ -90,7 +92,7 @@ fn main() -> ExitCode {
     // Sinks and the metrics port first: a bad path or a taken port is a
     // usage error before anything is loaded into the kernel. Their threads
     // start only after the privileges are dropped (see `privilege`).
-    let open = match open_sinks(&cli.daemon) {
+    let open = match sink::open_all(cli.daemon.sinks(), cli.daemon.file_options()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("tracer: {e:#}");
@@ -183,7 +185,7 @@ fn main() -> ExitCode {
         names.join(","),
         cli.ringbuf_size / 1024
     );
-    let snapshot = metrics::SharedSnapshot::default();
+    let snapshot = tracer_user::pipeline::report::SharedSnapshot::default();
     // /proc is read once the hooks are attached, so no process falls
     // between the two: one that starts now is seen by both.
     let clock = Clock::now();

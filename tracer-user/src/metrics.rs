@@ -7,7 +7,7 @@
 //! drain's runtime; a scrape only copies the shared snapshot (refreshed by
 //! the drain every loss poll and at every `stats` record).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::collector::Collector;
@@ -19,10 +19,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tracer_common::Counter;
 
-use crate::format::syscall_name;
-use crate::report::Snapshot;
-
-pub type SharedSnapshot = Arc<Mutex<Snapshot>>;
+use crate::model::syscalls::syscall_name;
+use crate::pipeline::report::SharedSnapshot;
 
 #[derive(Debug)]
 struct SnapshotCollector(SharedSnapshot);
@@ -77,7 +75,7 @@ impl Collector for SnapshotCollector {
         )?;
         ConstGauge::new(s.kernel.calls_in_flight).encode(m.encode_family(&Vec::<(&str, String)>::new())?)?;
         counter(&mut enc, "tracer_decode_errors", "Ring-buffer records that could not be decoded.", &none(s.decode_errors))?;
-        let per_sink = |f: fn(&crate::report::SinkSnapshot) -> u64| -> Vec<(Labels, u64)> {
+        let per_sink = |f: fn(&crate::pipeline::report::SinkSnapshot) -> u64| -> Vec<(Labels, u64)> {
             s.sinks.iter().map(|k| (vec![("sink", k.name.clone())], f(k))).collect()
         };
         counter(&mut enc, "tracer_sink_written", "Lines a sink wrote.", &per_sink(|k| k.written))?;
@@ -164,7 +162,8 @@ pub async fn serve(listener: TcpListener, registry: Arc<Registry>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::SinkSnapshot;
+    use crate::pipeline::report::{SinkSnapshot, Snapshot};
+    use std::sync::Mutex;
 
     #[test]
     fn text_exposition_has_the_snapshot_values() {

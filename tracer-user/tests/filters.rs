@@ -20,7 +20,7 @@ const PAGE: u64 = 4096;
 
 fn cgroup2_root() -> PathBuf {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    tracer_user::filter::cgroup2_mount(&mountinfo).expect("a cgroup2 mount")
+    tracer_user::kernel::filter::cgroup2_mount(&mountinfo).expect("a cgroup2 mount")
 }
 
 /// A cgroup v2 directory made by the test. On drop, whatever is still in it

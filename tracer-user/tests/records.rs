@@ -7,7 +7,7 @@ use common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use tracer_common::{CLONE_ARGS_SIZE, PARENT_TID_OFFSET, RUSAGE_OFFSET, RUSAGE_SIZE, syscall_flags as f};
-use tracer_user::load::{LoadOptions, load};
+use tracer_user::kernel::load::{LoadOptions, load};
 
 /// A NUL-terminated string slot: nothing after the terminator.
 fn check_str_slot(slot: &[u8], what: &str) {
@@ -128,7 +128,7 @@ fn reserved_records_are_fully_initialised_even_after_the_ring_wraps() {
         syscalls,
         ringbuf_size: 16 << 10,
         lifecycle: true,
-        signal_mask: tracer_user::load::DEFAULT_SIGNAL_MASK,
+        signal_mask: tracer_user::kernel::load::DEFAULT_SIGNAL_MASK,
         ..Default::default()
     })
     .unwrap();
@@ -140,7 +140,7 @@ fn reserved_records_are_fully_initialised_even_after_the_ring_wraps() {
             let kind = check_record(&item);
             *kinds.entry((kind, item.len())).or_insert(0usize) += 1;
             if item.len() == 312 { seen.1 += 1 } else { seen.0 += 1 }
-            tracer_user::decode::decode(&item).expect("decodes");
+            tracer_user::model::decode::decode(&item).expect("decodes");
         }
     };
     for _ in 0..20 {

@@ -10,7 +10,7 @@ use std::os::fd::AsRawFd as _;
 use std::process::{Command, ExitCode};
 
 use tracer_user::cli::{DEFAULT_RINGBUF_SIZE, DEFAULT_SYSCALLS, parse_syscalls};
-use tracer_user::load::{LoadOptions, load};
+use tracer_user::kernel::load::{LoadOptions, load};
 
 fn main() -> ExitCode {
     match run() {

@@ -22,9 +22,9 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tracer_user::daemon::Drainer;
-use tracer_user::decode::decode;
-use tracer_user::format::{Clock, write_json_line};
+use tracer_user::pipeline::daemon::Drainer;
+use tracer_user::model::decode::decode;
+use tracer_user::render::{clock::Clock, json_line::write_json_line};
 
 fn main() -> ExitCode {
     match run() {
@@ -111,7 +111,7 @@ fn run() -> Result<(), String> {
     // No sinks: each 64 KiB batch is formatted, copied for the (absent)
     // queues and dropped — the drain's own cost, none of a sink's. As the
     // daemon runs by default: JSON, with correlation.
-    let output = tracer_user::output::Output::new(tracer_user::output::Format::Json, clock, true, Default::default());
+    let output = tracer_user::pipeline::output::Output::new(tracer_user::pipeline::output::Format::Json, clock, true, Default::default());
     let mut drainer = Drainer::new(Vec::new(), clock, 4096, Default::default(), output);
     let total_ns = time_passes(Duration::from_secs_f64(seconds), || {
         for r in &records {
@@ -141,7 +141,7 @@ fn dump(path: &str) -> Result<(), String> {
 
 fn dump_correlated(path: &str) -> Result<(), String> {
     use std::io::Write as _;
-    use tracer_user::output::{Format, Output};
+    use tracer_user::pipeline::output::{Format, Output};
     let mut output = Output::new(Format::Json, Clock::with_offset(0), true, Default::default());
     let (mut out, mut seq) = (Vec::new(), 0u64);
     for (i, r) in read_records(path)?.iter().enumerate() {

@@ -176,7 +176,7 @@ impl SinkCounters {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         if p.count == 0 {
             p.first_seq = metas[first as usize].seq;
-            p.since_ns = crate::daemon::now_unix_ns();
+            p.since_ns = crate::render::clock::now_unix_ns();
         }
         p.last_seq = metas[last as usize].seq;
         p.count += failed.len() as u64;
@@ -467,6 +467,17 @@ pub fn open(spec: &SinkSpec, opts: FileOptions) -> anyhow::Result<Box<dyn Writer
         SinkSpec::Socket(e) => Box::new(socket::SocketSink::new(e.clone())),
         SinkSpec::Syslog(e) => Box::new(syslog::SyslogSink::new(e.clone())?),
     })
+}
+
+/// A sink whose destination is open and whose thread has not started.
+pub struct OpenSink {
+    pub spec: SinkSpec,
+    pub writer: Box<dyn Writer>,
+}
+
+/// Opens every sink in `specs` with [`open`], in order.
+pub fn open_all(specs: Vec<SinkSpec>, opts: FileOptions) -> anyhow::Result<Vec<OpenSink>> {
+    specs.into_iter().map(|spec| Ok(OpenSink { writer: open(&spec, opts)?, spec })).collect()
 }
 
 #[cfg(test)]

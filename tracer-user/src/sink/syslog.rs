@@ -22,7 +22,8 @@
 
 use super::net::{Endpoint, Link};
 use super::{Batch, Chunk, LineKind, SinkContext, WriteError, Writer};
-use crate::format::{push_rfc3339, syscall_name};
+use crate::model::syscalls::syscall_name;
+use crate::render::clock::push_rfc3339;
 
 /// Structured-data id of tracer's element.
 pub const SD_ID: &str = "tracer@32473";

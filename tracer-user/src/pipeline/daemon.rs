@@ -45,13 +45,13 @@ use tokio::{
 };
 use tracer_common::{Counter, reader};
 
-use crate::decode::decode;
-use crate::format::Clock;
+use crate::model::decode::decode;
+use crate::render::clock::{Clock, now_unix_ns};
 use crate::launch::HeldCommand;
-use crate::load::{Loaded, PerCpuCounters, ReaderState};
-use crate::metrics::SharedSnapshot;
-use crate::output::Output;
-use crate::report::{LossPlace, Lost, SinkLoss, SinkSnapshot, Snapshot, write_lost_line, write_stats_line};
+use crate::kernel::load::{Loaded, PerCpuCounters, ReaderState};
+use crate::pipeline::report::SharedSnapshot;
+use crate::pipeline::output::Output;
+use crate::pipeline::report::{LossPlace, Lost, SinkLoss, SinkSnapshot, Snapshot, write_lost_line, write_stats_line};
 use crate::sink::{Batch, LineKind, LineMeta, Queue, SinkCounters, SinkEvent};
 
 /// Hand a batch to the sinks once this much is formatted within one drain.
@@ -116,14 +116,6 @@ pub enum Outcome {
     OutputClosed,
     /// The launched command exited with this wait status.
     CommandExited(libc::c_int),
-}
-
-/// Unix time now, in nanoseconds.
-pub fn now_unix_ns() -> i128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i128)
-        .unwrap_or(0)
 }
 
 /// One sink as the drain sees it.
@@ -317,7 +309,7 @@ pub struct Drainer {
     kernel_prev: Option<PerCpuCounters>,
     kernel_prev_ns: i128,
     kernel_totals: [u64; 2],
-    last_kernel: crate::load::Counters,
+    last_kernel: crate::kernel::load::Counters,
     started: Instant,
     last_trim: Instant,
     ringbuf_size: u32,
@@ -917,24 +909,11 @@ pub async fn run(
     Ok(outcome)
 }
 
-/// A sink whose destination is open and whose thread has not started.
-pub struct OpenSink {
-    pub spec: crate::sink::SinkSpec,
-    writer: Box<dyn crate::sink::Writer>,
-}
-
-/// Opens every sink named in `args` (stdout if none): files are created now,
-/// so a bad path is an error before anything is loaded.
-pub fn open_sinks(args: &crate::cli::DaemonArgs) -> anyhow::Result<Vec<OpenSink>> {
-    let opts = crate::sink::FileOptions { rotate_size: args.rotate_size, rotate_keep: args.rotate_keep };
-    args.sinks().into_iter().map(|spec| Ok(OpenSink { writer: crate::sink::open(&spec, opts)?, spec })).collect()
-}
-
 /// Starts each open sink's thread behind a queue of `queue_size` bytes.
-pub fn spawn_sinks(open: Vec<OpenSink>, queue_size: u64) -> anyhow::Result<(Vec<SinkSlot>, UnboundedReceiver<SinkEvent>)> {
+pub fn spawn_sinks(open: Vec<crate::sink::OpenSink>, queue_size: u64) -> anyhow::Result<(Vec<SinkSlot>, UnboundedReceiver<SinkEvent>)> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut slots = Vec::new();
-    for OpenSink { spec, writer } in open {
+    for crate::sink::OpenSink { spec, writer } in open {
         let queue = Arc::new(Queue::new(usize::try_from(queue_size).unwrap_or(usize::MAX)));
         let counters = Arc::new(SinkCounters::default());
         let index = u16::try_from(slots.len()).context("too many sinks")?;
@@ -946,11 +925,6 @@ pub fn spawn_sinks(open: Vec<OpenSink>, queue_size: u64) -> anyhow::Result<(Vec<
     Ok((slots, rx))
 }
 
-/// Opens every sink named in `args` (stdout if none) and starts its thread.
-pub fn start_sinks(args: &crate::cli::DaemonArgs) -> anyhow::Result<(Vec<SinkSlot>, UnboundedReceiver<SinkEvent>)> {
-    spawn_sinks(open_sinks(args)?, args.queue_size)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -958,7 +932,7 @@ mod tests {
     fn drainer_with_one_sink(capacity: usize) -> (Drainer, Arc<Queue>) {
         let queue = Arc::new(Queue::new(capacity));
         let slot = SinkSlot::new("t".into(), Arc::clone(&queue), Arc::default(), std::thread::spawn(|| {}));
-        let output = crate::output::Output::new(crate::output::Format::Json, Clock::with_offset(0), true, Default::default());
+        let output = crate::pipeline::output::Output::new(crate::pipeline::output::Format::Json, Clock::with_offset(0), true, Default::default());
         (Drainer::new(vec![slot], Clock::with_offset(0), 4096, SharedSnapshot::default(), output), queue)
     }
 

@@ -11,13 +11,13 @@
 
 use std::fmt::Write as _;
 
-use crate::correlate::{Record, ThreadCreate};
-use crate::decode::{
+use crate::model::correlate::{Record, ThreadCreate};
+use crate::model::decode::{
     CloneArgs, Event, ExecArgs, ExecEvent, ExitEvent, Extra, ForkEvent, KSigaction, Rlimit, Rusage, SigInfo,
     SignalEvent, SignalPhase, SyscallEvent, UserStr,
 };
-use crate::format::syscall_name;
-use crate::names;
+use crate::model::syscalls::syscall_name;
+use crate::model::names;
 use tracer_common::nr;
 
 /// strace puts ` = result` at this column.
@@ -372,7 +372,7 @@ fn args(s: &SyscallEvent) -> String {
 /// `AT_FDCWD`, flag-like parameters in hex, other integers in decimal at
 /// their C width. Unknown to the kernel's metadata: all six registers, hex.
 fn generic_args(s: &SyscallEvent) -> String {
-    let Some(params) = crate::syscall_args::params(&syscall_name(s.nr)) else {
+    let Some(params) = crate::model::syscalls::args::params(&syscall_name(s.nr)) else {
         return s.args.iter().map(|v| format!("{v:#x}")).collect::<Vec<_>>().join(", ");
     };
     params.iter().zip(s.args).map(|(&(name, ctype), v)| generic_arg(name, ctype, v)).collect::<Vec<_>>().join(", ")
@@ -508,7 +508,7 @@ fn rlimit(r: &Rlimit) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{Comm, Header};
+    use crate::model::decode::{Comm, Header};
 
     fn header(tid: u32) -> Header {
         Header { cpu: 0, ts_boot_ns: 0, pid: tid, tid, ppid: 1, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"th"), ns_level: 0, ns_pid: tid, ns_tid: tid, ns_ppid: 1 }

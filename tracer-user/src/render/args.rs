@@ -7,8 +7,8 @@
 //! registers are in `raw`). Pure; the JSON shape is fixed by
 //! `docs/schema.json`.
 
-use crate::decode::{CloneArgs, ExecArgs, Extra, KSigaction, Rlimit, Rusage, SyscallEvent, UserStr};
-use crate::names;
+use crate::model::decode::{CloneArgs, ExecArgs, Extra, KSigaction, Rlimit, Rusage, SyscallEvent, UserStr};
+use crate::model::names;
 use tracer_common::{nr, syscall_flags};
 
 /// A decoded argument value. Each argument name maps to one variant
@@ -428,7 +428,7 @@ fn rusage_value(o: &mut impl ArgOut, r: &Rusage) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{Comm, Header};
+    use crate::model::decode::{Comm, Header};
 
     fn ev(nr: u32, args: [u64; 6], ret: i64, extra: Extra) -> SyscallEvent {
         SyscallEvent {

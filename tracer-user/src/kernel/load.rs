@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use tracer_common::{COMM_LEN, COUNTER_COUNT, COUNTER_STRIDE, Config, Counter, IN_FLIGHT_SLOT, MAX_TRACKED, SYSCALL_BITMAP_BITS};
 
-use crate::btf;
-use crate::filter::Filters;
+use crate::kernel::btf;
+use crate::kernel::filter::Filters;
 
 /// The object built by `build.rs` from `tracer-ebpf`.
 static BPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer"));

@@ -4,11 +4,12 @@
 //! ([`begin_event`], [`write_task`]) and every field keeps one JSON type
 //! (`docs/schema.json`).
 
-use crate::correlate::{Reaped, ThreadCreate, Unreaped};
-use crate::decode::{ExecEvent, ExitEvent, ForkEvent, SignalEvent, SignalPhase};
-use crate::format::{Clock, begin_event, write_comm_as, write_task};
-use crate::json::JsonWriter;
-use crate::names;
+use crate::model::correlate::{Reaped, ThreadCreate, Unreaped};
+use crate::model::decode::{ExecEvent, ExitEvent, ForkEvent, SignalEvent, SignalPhase};
+use crate::render::clock::Clock;
+use crate::render::json_head::{begin_event, write_comm_as, write_task};
+use crate::render::json::JsonWriter;
+use crate::model::names;
 
 pub fn write_fork(out: &mut Vec<u8>, e: &ForkEvent, seq: u64, clock: &Clock) {
     let mut w = JsonWriter::new(out);
@@ -286,9 +287,9 @@ fn end_with_sources(w: &mut JsonWriter<'_>, sources: &[u64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::correlate::{Correlator, Record};
-    use crate::decode::{CloneArgs, Comm, Event, Extra, Header, SyscallEvent};
-    use crate::procs::ProcTable;
+    use crate::model::correlate::{Correlator, Record};
+    use crate::model::decode::{CloneArgs, Comm, Event, Extra, Header, SyscallEvent};
+    use crate::model::procs::ProcTable;
     use tracer_common::nr;
 
     fn thread_create() -> ThreadCreate {

@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 
 use tracer_common::{COMM_LEN, filter_kinds};
 
-use crate::cli::FilterArgs;
-
 /// `statfs(2)` f_type of cgroup v2 (`CGROUP2_SUPER_MAGIC`).
 pub const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 
@@ -88,6 +86,16 @@ impl Filters {
         }
         if parts.is_empty() { "machine-wide".into() } else { format!("where {}", parts.join(" and ")) }
     }
+}
+
+/// The filters as given on the command line, checked for what can be checked
+/// without looking at the machine.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FilterArgs {
+    /// NUL-padded, as the kernel keeps `task_struct::comm`.
+    pub comms: Vec<[u8; COMM_LEN]>,
+    pub cgroups: Vec<PathBuf>,
+    pub pids: Vec<u32>,
 }
 
 /// Resolves every filter option; the first bad one is the error.

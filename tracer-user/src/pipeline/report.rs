@@ -31,9 +31,11 @@
 
 use tracer_common::Counter;
 
-use crate::format::{begin_record, push_rfc3339, syscall_name};
-use crate::json::JsonWriter;
-use crate::load::Counters;
+use crate::model::syscalls::syscall_name;
+use crate::render::clock::push_rfc3339;
+use crate::render::json_head::begin_record;
+use crate::render::json::JsonWriter;
+use crate::kernel::load::Counters;
 
 /// Where something was lost.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,6 +146,10 @@ pub struct Snapshot {
     pub sinks: Vec<SinkSnapshot>,
 }
 
+/// The latest snapshot, shared between the drain (which writes it) and
+/// the metrics server (which reads it).
+pub type SharedSnapshot = std::sync::Arc<std::sync::Mutex<Snapshot>>;
+
 /// Appends one `stats` line (with its newline).
 pub fn write_stats_line(out: &mut Vec<u8>, s: &Snapshot, seq: u64, now_unix_ns: i128) {
     let mut w = JsonWriter::new(out);
@@ -179,7 +185,7 @@ pub fn write_stats_line(out: &mut Vec<u8>, s: &Snapshot, seq: u64, now_unix_ns: 
         // Sink names are tracer's own ("file:PATH"): a path may hold any
         // byte, so they go through the escaping writer as values would.
         let mut key = Vec::new();
-        crate::json::escape_into(&mut key, k.name.as_bytes());
+        crate::render::json::escape_into(&mut key, k.name.as_bytes());
         w.key(std::str::from_utf8(&key[1..key.len() - 1]).unwrap_or("?"));
         w.begin_object();
         for (name, v) in [

@@ -9,8 +9,8 @@
 
 use std::path::Path;
 
-use crate::correlate::{ByParent, Graveyard, PidMap};
-use crate::decode::{Comm, Event, Header};
+use crate::model::tree::{ByParent, Graveyard, PidMap};
+use crate::model::decode::{Comm, Event, Header};
 
 /// Bounds on the tables: a machine churning through tasks while events are
 /// lost (so exits are missed) must not grow them without limit.
@@ -222,7 +222,7 @@ fn read_comm(path: &Path) -> Option<Comm> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::correlate::MAX_DEAD;
+    use crate::model::tree::MAX_DEAD;
 
     #[test]
     fn ppid_is_read_after_the_last_parenthesis() {
@@ -241,7 +241,7 @@ mod tests {
         assert!(t.thread_comm(me).is_some());
     }
 
-    use crate::decode::{ExitEvent, Extra, ForkEvent, SyscallEvent};
+    use crate::model::decode::{ExitEvent, Extra, ForkEvent, SyscallEvent};
 
     fn header(pid: u32, ppid: u32) -> Header {
         Header { cpu: 0, ts_boot_ns: 0, pid, tid: pid, ppid, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: pid, ns_tid: pid, ns_ppid: ppid }
@@ -294,7 +294,7 @@ mod tests {
     #[test]
     fn the_index_agrees_with_the_table_through_any_history() {
         let mut t = ProcTable::default();
-        let mut next = crate::correlate::draws(0x9e37_79b9_7f4a_7c15);
+        let mut next = crate::model::tree::draws(0x9e37_79b9_7f4a_7c15);
         for step in 0..20_000 {
             let (a, b) = (next(64), next(64));
             match next(5) {

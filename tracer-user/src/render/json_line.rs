@@ -1,283 +1,26 @@
-//! Typed events → output lines. JSON lines are the product's contract; the
-//! shape is written down in `docs/schema.json` (version [`SCHEMA_VERSION`])
-//! and every field keeps one JSON type across all events.
+//! Typed events → JSON lines, the product's contract: the dispatch per
+//! event kind, and the syscall line (lifecycle events are in
+//! [`super::json_lifecycle`]).
 
-use crate::args::{ArgOut, truncated, write_args_in, write_args_out};
-use crate::decode::{CloneArgs, Comm, Event, Extra, Header, SyscallEvent};
-use crate::json::{JsonWriter, push_hex, push_i64, push_u64};
-use crate::{names, syscall_table};
-
-/// Bumped whenever a field changes meaning or type.
-pub const SCHEMA_VERSION: u64 = 2;
-
-/// Converts CLOCK_BOOTTIME stamps (what the kernel side records) to wall-clock
-/// time, using the offset between the two clocks taken once at start-up.
-#[derive(Clone, Copy, Debug)]
-pub struct Clock {
-    realtime_minus_boottime_ns: i128,
-}
-
-impl Clock {
-    pub fn now() -> Self {
-        let read = |id| {
-            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-            unsafe { libc::clock_gettime(id, &mut ts) };
-            ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
-        };
-        let boot = read(libc::CLOCK_BOOTTIME);
-        let real = read(libc::CLOCK_REALTIME);
-        Clock { realtime_minus_boottime_ns: real - boot }
-    }
-
-    pub fn with_offset(realtime_minus_boottime_ns: i128) -> Self {
-        Clock { realtime_minus_boottime_ns }
-    }
-
-    /// Unix time in nanoseconds for a boot-time stamp.
-    pub fn unix_ns(&self, boot_ns: u64) -> i128 {
-        boot_ns as i128 + self.realtime_minus_boottime_ns
-    }
-}
-
-/// Appends RFC 3339 UTC time with nanoseconds: `2026-11-27T06:45:46.123456789Z`.
-pub fn push_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
-    // i64 nanoseconds reach 2262: there, stay clear of 128-bit division,
-    // which is a libcall.
-    let (secs, nanos) = match i64::try_from(unix_ns) {
-        Ok(ns) => (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000) as u32),
-        Err(_) => (unix_ns.div_euclid(1_000_000_000) as i64, unix_ns.rem_euclid(1_000_000_000) as u32),
-    };
-    // Events come in time order, many to a second: the date and time of
-    // day are worked out once per second, only the fraction per event —
-    // and not even that for the records an event completes, which carry
-    // its very time. (Updated in place: a copy of the text in and out of
-    // a `Cell` was split into thirty byte moves each way.)
-    LAST_STAMP.with_borrow_mut(|s| {
-        if s.secs != Some(secs) {
-            if !fill_second(&mut s.text, secs) {
-                // A year past 9999: wider than the fixed layout (never, for
-                // a real clock).
-                push_rfc3339_wide(out, secs, nanos);
-                return;
-            }
-            s.secs = Some(secs);
-            s.nanos = None;
-        }
-        if s.nanos != Some(nanos) {
-            fill_digits(&mut s.text[20..29], nanos);
-            s.nanos = Some(nanos);
-        }
-        out.extend_from_slice(&s.text);
-    });
-}
-
-/// The last time [`push_rfc3339`] wrote.
-struct Stamp {
-    /// None: nothing written yet.
-    secs: Option<i64>,
-    /// None: `text` has the second but not yet a fraction.
-    nanos: Option<u32>,
-    /// `YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ`
-    text: [u8; 30],
-}
-
-thread_local! {
-    static LAST_STAMP: std::cell::RefCell<Stamp> = const { std::cell::RefCell::new(Stamp { secs: None, nanos: None, text: [0; 30] }) };
-}
-
-/// Unix second `secs` as `YYYY-MM-DDThh:mm:ss.?????????Z` into `b`; false
-/// if the year does not fit in four digits.
-fn fill_second(b: &mut [u8; 30], secs: i64) -> bool {
-    let (y, m, d, sod) = civil(secs);
-    if y > 9999 {
-        return false;
-    }
-    *b = *b"yyyy-mm-ddThh:mm:ss.nnnnnnnnnZ";
-    fill_digits(&mut b[0..4], y as u32);
-    fill_digits(&mut b[5..7], m);
-    fill_digits(&mut b[8..10], d);
-    fill_digits(&mut b[11..13], sod / 3600);
-    fill_digits(&mut b[14..16], sod / 60 % 60);
-    fill_digits(&mut b[17..19], sod % 60);
-    true
-}
-
-/// Year (at least 0), month, day and second of the day of Unix second
-/// `secs` (Howard Hinnant's civil_from_days).
-fn civil(secs: i64) -> (u64, u32, u32, u32) {
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400) as u32;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y.max(0) as u64, m, d, sod)
-}
-
-/// [`push_rfc3339`] for years of five digits and more.
-#[cold]
-fn push_rfc3339_wide(out: &mut Vec<u8>, secs: i64, nanos: u32) {
-    let (y, m, d, sod) = civil(secs);
-    push_u64(out, y);
-    let mut b = *b"-mm-ddThh:mm:ss.nnnnnnnnnZ";
-    fill_digits(&mut b[1..3], m);
-    fill_digits(&mut b[4..6], d);
-    fill_digits(&mut b[7..9], sod / 3600);
-    fill_digits(&mut b[10..12], sod / 60 % 60);
-    fill_digits(&mut b[13..15], sod % 60);
-    fill_digits(&mut b[16..25], nanos);
-    out.extend_from_slice(&b);
-}
-
-/// Writes `v` zero-padded to exactly `dst.len()` decimal digits (the
-/// caller makes sure it fits).
-#[inline]
-fn fill_digits(dst: &mut [u8], mut v: u32) {
-    for d in dst.iter_mut().rev() {
-        *d = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-}
-
-/// Name of syscall `nr`, or `syscall_<nr>` for numbers the table lacks.
-pub fn syscall_name(nr: u32) -> std::borrow::Cow<'static, str> {
-    match syscall_table::name(nr) {
-        Some(n) => n.into(),
-        None => format!("syscall_{nr}").into(),
-    }
-}
+use crate::model::decode::{CloneArgs, Event, Extra, SyscallEvent};
+use crate::model::names;
+use crate::model::syscalls::table as syscall_table;
+use crate::render::args::{ArgOut, truncated, write_args_in, write_args_out};
+use crate::render::clock::Clock;
+use crate::render::json::{JsonWriter, push_hex, push_i64, push_u64};
+use crate::render::json_head::{begin_event, write_task};
 
 /// Appends one JSON line (with its trailing newline) for `ev`.
 pub fn write_json_line(out: &mut Vec<u8>, ev: &Event, seq: u64, clock: &Clock) {
     match ev {
         Event::Syscall(s) => write_syscall(out, s, seq, clock),
-        Event::Fork(e) => crate::format_lifecycle::write_fork(out, e, seq, clock),
-        Event::Exec(e) => crate::format_lifecycle::write_exec(out, e, seq, clock),
-        Event::Exit(e) => crate::format_lifecycle::write_exit(out, e, seq, clock),
-        Event::Signal(e) => crate::format_lifecycle::write_signal(out, e, seq, clock),
+        Event::Fork(e) => crate::render::json_lifecycle::write_fork(out, e, seq, clock),
+        Event::Exec(e) => crate::render::json_lifecycle::write_exec(out, e, seq, clock),
+        Event::Exit(e) => crate::render::json_lifecycle::write_exit(out, e, seq, clock),
+        Event::Signal(e) => crate::render::json_lifecycle::write_signal(out, e, seq, clock),
     }
     out.push(b'\n');
 }
-
-/// Opens an event's object with the fields every event starts with:
-/// `schema`, `seq`, `ts`, `cpu`, `event`.
-pub(crate) fn begin_event(w: &mut JsonWriter<'_>, h: &Header, seq: u64, clock: &Clock, event: &'static str) {
-    begin_record(w, seq, clock.unix_ns(h.ts_boot_ns), Some(h.cpu), event);
-}
-
-/// Opens any record's object (an event's, or one of tracer's own reports):
-/// `schema`, `seq`, `ts`, then `cpu` for events, then `event`.
-/// Written as one run of text: every line starts so, and the writer's
-/// comma bookkeeping for five members cost more than the members.
-pub(crate) fn begin_record(w: &mut JsonWriter<'_>, seq: u64, unix_ns: i128, cpu: Option<u32>, event: &'static str) {
-    debug_assert!(!event.bytes().any(|b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b)), "{event:?} needs escaping");
-    w.begin_object_with(|out| {
-        out.extend_from_slice(SCHEMA_AND_SEQ_KEY);
-        push_u64(out, seq);
-        // RFC 3339 text is plain ASCII: written in place, no escaping needed.
-        out.extend_from_slice(b",\"ts\":\"");
-        push_rfc3339(out, unix_ns);
-        out.push(b'"');
-        if let Some(cpu) = cpu {
-            out.extend_from_slice(b",\"cpu\":");
-            push_u64(out, cpu.into());
-        }
-        out.extend_from_slice(b",\"event\":\"");
-        out.extend_from_slice(event.as_bytes());
-        out.push(b'"');
-    });
-}
-
-/// `"schema":<SCHEMA_VERSION>,"seq":`
-const SCHEMA_AND_SEQ_KEY: &[u8] = b"\"schema\":2,\"seq\":";
-const _: () = assert!(SCHEMA_VERSION == 2, "SCHEMA_AND_SEQ_KEY spells the schema version");
-
-/// The task the event belongs to: host ids, namespace ids when the task
-/// is not in the initial pid namespace, credentials, comm, cgroup.
-///
-/// The same task writes line after line (a thread's calls, an event and
-/// the records it completes): the text for the last one is kept, keyed by
-/// its whole header but for the CPU and time, which it does not show.
-pub(crate) fn write_task(w: &mut JsonWriter<'_>, h: &Header) {
-    LAST_TASK.with_borrow_mut(|(last, text)| {
-        if last.as_ref().is_none_or(|l| !same_task(l, h)) {
-            text.clear();
-            render_task(&mut JsonWriter::continuing_object(text), h);
-            *last = Some(h.clone());
-        }
-        w.members(text);
-    });
-}
-
-thread_local! {
-    static LAST_TASK: std::cell::RefCell<(Option<Header>, Vec<u8>)> = const { std::cell::RefCell::new((None, Vec::new())) };
-}
-
-/// Same header, but for what [`render_task`] does not write.
-fn same_task(a: &Header, b: &Header) -> bool {
-    Header { cpu: b.cpu, ts_boot_ns: b.ts_boot_ns, ..a.clone() } == *b
-}
-
-fn render_task(w: &mut JsonWriter<'_>, h: &Header) {
-    w.key("pid");
-    w.u64(h.pid.into());
-    w.key("tid");
-    w.u64(h.tid.into());
-    w.key("ppid");
-    w.u64(h.ppid.into());
-    if h.ns_level > 0 {
-        w.key("ns_level");
-        w.u64(h.ns_level.into());
-        w.key("ns_pid");
-        w.u64(h.ns_pid.into());
-        w.key("ns_tid");
-        w.u64(h.ns_tid.into());
-        w.key("ns_ppid");
-        w.u64(h.ns_ppid.into());
-    }
-    w.key("uid");
-    w.u64(h.uid.into());
-    w.key("gid");
-    w.u64(h.gid.into());
-    write_comm(w, &h.comm);
-    w.key("cgroup_id");
-    w.u64(h.cgroup_id);
-}
-
-pub(crate) fn write_comm(w: &mut JsonWriter<'_>, comm: &Comm) {
-    write_comm_as(w, comm, "comm", "comm_hex");
-}
-
-/// A comm under `key`, with `hex_key` holding the exact bytes when they
-/// are not UTF-8.
-pub(crate) fn write_comm_as(w: &mut JsonWriter<'_>, comm: &Comm, key: &str, hex_key: &str) {
-    let bytes = comm.as_bytes();
-    match std::str::from_utf8(bytes) {
-        Ok(s) => {
-            w.key(key);
-            w.str(s);
-        }
-        Err(_) => {
-            // Not UTF-8: a readable approximation in `comm`, and the exact
-            // bytes in `comm_hex` so nothing is lost.
-            w.key(key);
-            w.str(&String::from_utf8_lossy(bytes));
-            w.key(hex_key);
-            w.ascii_str_with(|out| {
-                for b in bytes {
-                    out.push(b"0123456789abcdef"[(b >> 4) as usize]);
-                    out.push(b"0123456789abcdef"[(b & 0xf) as usize]);
-                }
-            });
-        }
-    }
-}
-
 /// Arguments go straight into the line: `"key":value` in the open object.
 impl ArgOut for JsonWriter<'_> {
     #[inline]
@@ -499,7 +242,9 @@ pub fn hex_string(v: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::Extra;
+    use crate::model::decode::{Comm, Header};
+    use crate::render::clock::push_rfc3339;
+    use crate::model::decode::Extra;
     use tracer_common::nr;
 
     fn mmap_event(comm: &[u8], ret: i64) -> Event {
@@ -646,7 +391,7 @@ mod tests {
 
     #[test]
     fn remembered_args_text_follows_every_input_and_never_the_written_back_tid() {
-        use crate::decode::CloneArgs;
+        use crate::model::decode::CloneArgs;
         use tracer_common::syscall_flags;
         let Event::Syscall(mut first) = mmap_event(b"threads", 101) else { panic!() };
         first.nr = tracer_common::nr::CLONE3;
@@ -661,7 +406,7 @@ mod tests {
             f(&mut e);
             let v = line(&Event::Syscall(e.clone()));
             // What the memo must agree with: the arguments written afresh.
-            let (args, failed) = crate::args::decode_args(&e);
+            let (args, failed) = crate::render::args::decode_args(&e);
             assert_eq!(v["args"].as_object().unwrap().len(), args.len(), "{v}");
             assert_eq!(v.get("read_failed").is_some(), !failed.is_empty(), "{v}");
             v

@@ -4,12 +4,13 @@
 //! its own line after it). The drain loop calls [`Output::render`] once per
 //! record; everything it needs to remember lives here.
 
-use crate::correlate::{Correlator, Record, Records};
-use crate::decode::Event;
-use crate::format::{Clock, write_json_line};
-use crate::format_lifecycle::{write_reaped, write_thread_create, write_unreaped};
-use crate::procs::ProcTable;
-use crate::text;
+use crate::model::correlate::{Correlator, Record, Records};
+use crate::model::decode::Event;
+use crate::render::clock::Clock;
+use crate::render::json_line::write_json_line;
+use crate::render::json_lifecycle::{write_reaped, write_thread_create, write_unreaped};
+use crate::model::procs::ProcTable;
+use crate::render::text;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {

@@ -1,0 +1,7 @@
+//! The kernel side as userspace sees it: loading and attaching the BPF
+//! programs ([`load`]), the kernel struct offsets they need from BTF
+//! ([`btf`]), and the process filters they apply ([`filter`]).
+
+pub mod btf;
+pub mod filter;
+pub mod load;

@@ -1,0 +1,7 @@
+//! The daemon loop ([`daemon`]): drain the ring, decode, render through
+//! [`output`] into batches with seq numbers, account every loss, hand the
+//! batches to the sinks; [`report`] holds the loss and stats records.
+
+pub mod daemon;
+pub mod output;
+pub mod report;

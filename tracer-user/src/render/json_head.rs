@@ -1,0 +1,126 @@
+//! What every JSON record starts with: schema, seq, time, cpu, event name,
+//! and the task the event belongs to. The shape is written down in
+//! `docs/schema.json` (version [`SCHEMA_VERSION`]); every field keeps one
+//! JSON type across all events.
+
+use crate::model::decode::{Comm, Header};
+use crate::render::clock::{Clock, push_rfc3339};
+use crate::render::json::{JsonWriter, push_u64};
+
+/// Bumped whenever a field changes meaning or type.
+pub const SCHEMA_VERSION: u64 = 2;
+
+
+/// Opens an event's object with the fields every event starts with:
+/// `schema`, `seq`, `ts`, `cpu`, `event`.
+pub(crate) fn begin_event(w: &mut JsonWriter<'_>, h: &Header, seq: u64, clock: &Clock, event: &'static str) {
+    begin_record(w, seq, clock.unix_ns(h.ts_boot_ns), Some(h.cpu), event);
+}
+
+/// Opens any record's object (an event's, or one of tracer's own reports):
+/// `schema`, `seq`, `ts`, then `cpu` for events, then `event`.
+/// Written as one run of text: every line starts so, and the writer's
+/// comma bookkeeping for five members cost more than the members.
+pub(crate) fn begin_record(w: &mut JsonWriter<'_>, seq: u64, unix_ns: i128, cpu: Option<u32>, event: &'static str) {
+    debug_assert!(!event.bytes().any(|b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b)), "{event:?} needs escaping");
+    w.begin_object_with(|out| {
+        out.extend_from_slice(SCHEMA_AND_SEQ_KEY);
+        push_u64(out, seq);
+        // RFC 3339 text is plain ASCII: written in place, no escaping needed.
+        out.extend_from_slice(b",\"ts\":\"");
+        push_rfc3339(out, unix_ns);
+        out.push(b'"');
+        if let Some(cpu) = cpu {
+            out.extend_from_slice(b",\"cpu\":");
+            push_u64(out, cpu.into());
+        }
+        out.extend_from_slice(b",\"event\":\"");
+        out.extend_from_slice(event.as_bytes());
+        out.push(b'"');
+    });
+}
+
+/// `"schema":<SCHEMA_VERSION>,"seq":`
+const SCHEMA_AND_SEQ_KEY: &[u8] = b"\"schema\":2,\"seq\":";
+const _: () = assert!(SCHEMA_VERSION == 2, "SCHEMA_AND_SEQ_KEY spells the schema version");
+
+/// The task the event belongs to: host ids, namespace ids when the task
+/// is not in the initial pid namespace, credentials, comm, cgroup.
+///
+/// The same task writes line after line (a thread's calls, an event and
+/// the records it completes): the text for the last one is kept, keyed by
+/// its whole header but for the CPU and time, which it does not show.
+pub(crate) fn write_task(w: &mut JsonWriter<'_>, h: &Header) {
+    LAST_TASK.with_borrow_mut(|(last, text)| {
+        if last.as_ref().is_none_or(|l| !same_task(l, h)) {
+            text.clear();
+            render_task(&mut JsonWriter::continuing_object(text), h);
+            *last = Some(h.clone());
+        }
+        w.members(text);
+    });
+}
+
+thread_local! {
+    static LAST_TASK: std::cell::RefCell<(Option<Header>, Vec<u8>)> = const { std::cell::RefCell::new((None, Vec::new())) };
+}
+
+/// Same header, but for what [`render_task`] does not write.
+fn same_task(a: &Header, b: &Header) -> bool {
+    Header { cpu: b.cpu, ts_boot_ns: b.ts_boot_ns, ..a.clone() } == *b
+}
+
+fn render_task(w: &mut JsonWriter<'_>, h: &Header) {
+    w.key("pid");
+    w.u64(h.pid.into());
+    w.key("tid");
+    w.u64(h.tid.into());
+    w.key("ppid");
+    w.u64(h.ppid.into());
+    if h.ns_level > 0 {
+        w.key("ns_level");
+        w.u64(h.ns_level.into());
+        w.key("ns_pid");
+        w.u64(h.ns_pid.into());
+        w.key("ns_tid");
+        w.u64(h.ns_tid.into());
+        w.key("ns_ppid");
+        w.u64(h.ns_ppid.into());
+    }
+    w.key("uid");
+    w.u64(h.uid.into());
+    w.key("gid");
+    w.u64(h.gid.into());
+    write_comm(w, &h.comm);
+    w.key("cgroup_id");
+    w.u64(h.cgroup_id);
+}
+
+pub(crate) fn write_comm(w: &mut JsonWriter<'_>, comm: &Comm) {
+    write_comm_as(w, comm, "comm", "comm_hex");
+}
+
+/// A comm under `key`, with `hex_key` holding the exact bytes when they
+/// are not UTF-8.
+pub(crate) fn write_comm_as(w: &mut JsonWriter<'_>, comm: &Comm, key: &str, hex_key: &str) {
+    let bytes = comm.as_bytes();
+    match std::str::from_utf8(bytes) {
+        Ok(s) => {
+            w.key(key);
+            w.str(s);
+        }
+        Err(_) => {
+            // Not UTF-8: a readable approximation in `comm`, and the exact
+            // bytes in `comm_hex` so nothing is lost.
+            w.key(key);
+            w.str(&String::from_utf8_lossy(bytes));
+            w.key(hex_key);
+            w.ascii_str_with(|out| {
+                for b in bytes {
+                    out.push(b"0123456789abcdef"[(b >> 4) as usize]);
+                    out.push(b"0123456789abcdef"[(b & 0xf) as usize]);
+                }
+            });
+        }
+    }
+}

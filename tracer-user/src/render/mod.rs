@@ -1,0 +1,13 @@
+//! Typed events → text. JSON lines are the product's contract
+//! ([`json_line`] for the dispatch and syscalls, [`json_lifecycle`] for
+//! fork/exec/exit/signal and the correlated records, [`json_head`] for what
+//! every record starts with, [`json`] the writer); [`text`] is strace's
+//! line. [`args`] decodes syscall arguments for both; [`clock`] stamps time.
+
+pub mod args;
+pub mod clock;
+pub mod json;
+pub mod json_head;
+pub mod json_lifecycle;
+pub mod json_line;
+pub mod text;
