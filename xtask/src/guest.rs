@@ -87,18 +87,18 @@ impl Outcome {
     }
 }
 
-/// Add what libtest printed for `binary` (its `test … FAILED` lines and its
-/// `test result:` line) and its exit status (`None`: it never finished).
-fn add_binary(out: &mut Outcome, binary: &str, log: &str, status: Option<i32>) {
-    let mut summary = false;
+/// Add what libtest printed for `binary` (its `test … FAILED` and `test
+/// result:` lines) and the exit status of each test's run (`<name> <code>`
+/// lines; 124: stopped by the per-test timeout). A test that exited
+/// non-zero without a FAILED line (crashed, timed out) is a failure too, and
+/// so is a binary that never finished listing its tests.
+fn add_binary(out: &mut Outcome, binary: &str, log: &str, statuses: Option<&str>) {
+    let failed_before = out.failures.len();
     for line in log.lines() {
-        if let Some(rest) = line.strip_prefix("test ") {
-            if let Some(name) = rest.strip_suffix(" ... FAILED") {
-                out.failures.push(format!("{binary}::{name}"));
-            }
+        if let Some(name) = line.strip_prefix("test ").and_then(|rest| rest.strip_suffix(" ... FAILED")) {
+            out.failures.push(format!("{binary}::{name}"));
         }
         if let Some(result) = line.strip_prefix("test result: ") {
-            summary = true;
             for part in result.split(['.', ';']) {
                 let mut words = part.split_whitespace();
                 if let (Some(n), Some(what)) = (words.next().and_then(|n| n.parse::<u64>().ok()), words.next()) {
@@ -112,32 +112,50 @@ fn add_binary(out: &mut Outcome, binary: &str, log: &str, status: Option<i32>) {
             }
         }
     }
-    if !summary || (status != Some(0) && out.failures.iter().all(|f| !f.starts_with(&format!("{binary}::")))) {
-        let how = status.map_or_else(|| "never finished".to_owned(), |s| format!("exit {s}"));
-        out.failures.push(format!("{binary} ({how})"));
+    let Some(statuses) = statuses else {
+        out.failures.push(format!("{binary} (never finished)"));
+        return;
+    };
+    for line in statuses.lines() {
+        let Some((name, code)) = line.trim().rsplit_once(' ') else { continue };
+        if code == "0" {
+            continue;
+        }
+        let full = format!("{binary}::{name}");
+        if out.failures[failed_before..].contains(&full) {
+            continue;
+        }
+        out.failed += 1;
+        let how = if code == "124" { "timed out".to_owned() } else { format!("exit {code}") };
+        out.failures.push(format!("{full} ({how})"));
     }
 }
 
+/// Seconds one test may run in the guest before `timeout` stops it (TCG is
+/// ~10x slower than the host; the slowest tests take ~40 s on the host).
+const TEST_TIMEOUT_SECS: u64 = 900;
+
 /// The script the guest runs (as root, in the host's root file system):
-/// every binary in turn, output to the console and to `<share>/<name>.out`,
-/// exit status to `<share>/<name>.rc`.
+/// every test of every binary on its own (`--exact`, under `timeout`, so a
+/// hang costs one test, not the run), output to the console and to
+/// `<share>/<binary>.out`, `<test> <exit code>` lines to `<share>/<binary>.rc`
+/// (written last: a missing file means the guest never got there).
 fn run_script(tests: &[TestBinary], path: &std::ffi::OsStr, args: &[OsString]) -> String {
     use cmd::quote as q;
     let mut s = String::from("# Written by cargo xtask test --kernel; run by the guest's /init.\n");
     let _ = writeln!(s, "export PATH={} HOME=/root TMPDIR=/tmp RUST_BACKTRACE=1", q(path));
     s.push_str("echo \"guest: kernel $(uname -r), $(nproc) CPUs\"\n");
     let extra: Vec<String> = args.iter().map(q).collect();
+    let extra = extra.join(" ");
     for t in tests {
-        let _ = writeln!(s, "echo; echo \"guest: running {}\"", t.name);
+        let (exe, out) = (q(&t.exe), format!("/tmp/share/{}", t.name));
+        let _ = writeln!(s, "echo; echo \"guest: running {}\"; cd {} || exit 1; : > {out}.rcs", t.name, q(&t.cwd));
+        let _ = writeln!(s, "for t in $({exe} --list --format=terse {extra} | sed -n 's/: test$//p'); do");
         let _ = writeln!(
             s,
-            "cd {} && {} --test-threads=1 {} 2>&1 | tee /tmp/share/{}.out; echo ${{PIPESTATUS[0]}} > /tmp/share/{}.rc",
-            q(&t.cwd),
-            q(&t.exe),
-            extra.join(" "),
-            t.name,
-            t.name
+            "  timeout -k 10 {TEST_TIMEOUT_SECS} {exe} --exact \"$t\" --test-threads=1 {extra} 2>&1 | tee -a {out}.out; echo \"$t ${{PIPESTATUS[0]}}\" >> {out}.rcs"
         );
+        let _ = writeln!(s, "done; mv {out}.rcs {out}.rc");
     }
     s
 }
@@ -194,8 +212,8 @@ pub fn run(
     let mut outcome = Outcome::default();
     for t in tests {
         let log = fs::read_to_string(share.join(format!("{}.out", t.name))).unwrap_or_default();
-        let rc = fs::read_to_string(share.join(format!("{}.rc", t.name))).ok().and_then(|s| s.trim().parse().ok());
-        add_binary(&mut outcome, &t.name, &log, rc);
+        let statuses = fs::read_to_string(share.join(format!("{}.rc", t.name))).ok();
+        add_binary(&mut outcome, &t.name, &log, statuses.as_deref());
     }
     Ok(outcome)
 }
@@ -247,30 +265,39 @@ not json
     #[test]
     fn counts_libtest_output() {
         let mut o = Outcome::default();
-        let log = "running 3 tests\ntest a ... ok\ntest b ... FAILED\ntest c ... ignored\n\nfailures:\n    b\n\n\
-                   test result: FAILED. 1 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; finished in 3.1s\n";
-        add_binary(&mut o, "loss", log, Some(101));
+        let log = "running 1 test\ntest a ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 2 filtered out; finished in 3.1s\n\
+                   running 1 test\ntest b ... FAILED\n\nfailures:\n    b\n\ntest result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 2 filtered out; finished in 1s\n\
+                   running 1 test\ntest c ... ignored\n\ntest result: ok. 0 passed; 0 failed; 1 ignored; 0 measured; 2 filtered out; finished in 0s\n";
+        add_binary(&mut o, "loss", log, Some("a 0\nb 101\nc 0\n"));
         assert_eq!((o.passed, o.failed, o.ignored), (1, 1, 1));
         assert_eq!(o.failures, ["loss::b"]);
         assert!(!o.ok());
 
         let mut o = Outcome::default();
-        add_binary(&mut o, "idle", "test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1s\n", Some(0));
+        add_binary(&mut o, "idle", "test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1s\n", Some("x 0\n"));
         assert!(o.ok(), "{o:?}");
         assert_eq!(o.passed, 2);
-        // A binary that crashed mid-way or never ran counts as a failure.
-        add_binary(&mut o, "hostile", "running 4 tests\ntest x ... ok\n", Some(134));
+        // No test matched a filter: nothing ran, nothing failed.
+        add_binary(&mut o, "records", "", Some(""));
+        assert!(o.ok(), "{o:?}");
+        // A test that crashed or timed out without libtest's verdict, and a
+        // binary the guest never finished, are failures.
+        add_binary(&mut o, "hostile", "running 1 test\ntest x ... ", Some("x 134\ny 124\n"));
         add_binary(&mut o, "sinks", "", None);
-        assert_eq!(o.failures, ["hostile (exit 134)", "sinks (never finished)"]);
+        assert_eq!(o.failures, ["hostile::x (exit 134)", "hostile::y (timed out)", "sinks (never finished)"]);
+        assert_eq!(o.failed, 2);
         assert!(!o.ok());
     }
 
     #[test]
-    fn script_runs_every_binary_with_its_args() {
+    fn script_runs_every_test_alone_with_the_args() {
         let t = vec![TestBinary { name: "loss".into(), exe: "/w/t/loss-1".into(), cwd: "/w/tracer-user".into() }];
         let s = run_script(&t, std::ffi::OsStr::new("/w/.tools/bin:/usr/bin"), &["trickle".into(), "a b".into()]);
         assert!(s.contains("export PATH=/w/.tools/bin:/usr/bin "), "{s}");
-        assert!(s.contains("cd /w/tracer-user && /w/t/loss-1 --test-threads=1 trickle 'a b' 2>&1 | tee /tmp/share/loss.out"), "{s}");
-        assert!(s.contains("echo ${PIPESTATUS[0]} > /tmp/share/loss.rc"), "{s}");
+        assert!(s.contains("cd /w/tracer-user || exit 1"), "{s}");
+        assert!(s.contains("for t in $(/w/t/loss-1 --list --format=terse trickle 'a b' | sed"), "{s}");
+        assert!(s.contains("timeout -k 10 900 /w/t/loss-1 --exact \"$t\" --test-threads=1 trickle 'a b' 2>&1 | tee -a /tmp/share/loss.out"), "{s}");
+        assert!(s.contains("echo \"$t ${PIPESTATUS[0]}\" >> /tmp/share/loss.rcs"), "{s}");
+        assert!(s.contains("mv /tmp/share/loss.rcs /tmp/share/loss.rc"), "{s}");
     }
 }
