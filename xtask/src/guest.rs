@@ -30,6 +30,8 @@ pub struct TestBinary {
     pub exe: PathBuf,
     /// The package's directory: cargo runs tests from there.
     pub cwd: PathBuf,
+    /// libtest filters for this binary alone (none: all its tests).
+    pub filters: Vec<String>,
 }
 
 /// Build tracer-user's integration tests without running them, and list
@@ -63,6 +65,7 @@ fn test_binaries(json_lines: &str) -> Vec<TestBinary> {
                 name: m["target"]["name"].as_str()?.to_owned(),
                 exe,
                 cwd: manifest.parent()?.to_path_buf(),
+                filters: Vec::new(),
             })
         })
         .collect();
@@ -145,9 +148,9 @@ fn run_script(tests: &[TestBinary], path: &std::ffi::OsStr, args: &[OsString]) -
     let mut s = String::from("# Written by cargo xtask test --kernel; run by the guest's /init.\n");
     let _ = writeln!(s, "export PATH={} HOME=/root TMPDIR=/tmp RUST_BACKTRACE=1", q(path));
     s.push_str("echo \"guest: kernel $(uname -r), $(nproc) CPUs\"\n");
-    let extra: Vec<String> = args.iter().map(q).collect();
-    let extra = extra.join(" ");
     for t in tests {
+        let extra: Vec<String> = args.iter().map(q).chain(t.filters.iter().map(q)).collect();
+        let extra = extra.join(" ");
         let (exe, out) = (q(&t.exe), format!("/tmp/share/{}", t.name));
         let _ = writeln!(s, "echo; echo \"guest: running {}\"; cd {} || exit 1; : > {out}.rcs", t.name, q(&t.cwd));
         let _ = writeln!(s, "for t in $({exe} --list --format=terse {extra} | sed -n 's/: test$//p'); do");
@@ -291,7 +294,7 @@ not json
 
     #[test]
     fn script_runs_every_test_alone_with_the_args() {
-        let t = vec![TestBinary { name: "loss".into(), exe: "/w/t/loss-1".into(), cwd: "/w/tracer-user".into() }];
+        let t = vec![TestBinary { name: "loss".into(), exe: "/w/t/loss-1".into(), cwd: "/w/tracer-user".into(), filters: vec![] }];
         let s = run_script(&t, std::ffi::OsStr::new("/w/.tools/bin:/usr/bin"), &["trickle".into(), "a b".into()]);
         assert!(s.contains("export PATH=/w/.tools/bin:/usr/bin "), "{s}");
         assert!(s.contains("cd /w/tracer-user || exit 1"), "{s}");

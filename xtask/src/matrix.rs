@@ -6,18 +6,20 @@
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use crate::bootstrap::{self, Toolchain};
 use crate::cmd::Fatal;
-use crate::guest;
+use crate::guest::{self, TestBinary};
 use crate::kernel;
 
 /// The Debian 12 series the matrix boots besides the host's kernel.
 pub const SERIES: &[&str] = &["6.1", "6.12"];
 
-/// The integration tests CI runs on the guest kernels (libtest filters: a
-/// test runs if its name contains any of them). Together they load every
+/// The integration tests CI runs on the guest kernels: `binary` (all its
+/// tests) or `binary::part` (its tests whose name contains `part`). They
+/// run in the guest exactly as `cargo xtask test --kernel 6.1` runs them.
+/// Together they load every
 /// program variant — BTF and raw tracepoints (`raw_tracepoints_`), each
 /// syscall group and `all` (`syscall_groups_`), lifecycle events on and off
 /// — and run the walkthrough, lifecycle, records and strace tests.
@@ -76,11 +78,9 @@ pub fn run(root: &std::path::Path, toolchain: &Toolchain, plan: &Plan, args: &[O
     let mut tests = None;
     for entry in &plan.0 {
         let start = Instant::now();
-        let mut own: Vec<OsString> = args.to_vec();
-        own.extend(entry.filters.iter().map(OsString::from));
         if entry.kernel == "host" {
             eprintln!("xtask: == kernel host ({}) ==", host_release());
-            let result = crate::test(root, toolchain, &own);
+            let result = crate::test(root, toolchain, args);
             let took = start.elapsed();
             let line = match &result {
                 Ok(()) => format!("host {}: ok (unit + integration tests) in {}", host_release(), mmss(took)),
@@ -98,11 +98,11 @@ pub fn run(root: &std::path::Path, toolchain: &Toolchain, plan: &Plan, args: &[O
             bootstrap::ensure_test_packages()?;
             tests = Some(guest::build_tests(root, toolchain)?);
         }
-        let tests = tests.as_deref().expect("built above");
+        let tests = select(tests.as_deref().expect("built above"), entry.filters)?;
         let tools = bootstrap::tools_dir(root)?;
         let k = kernel::ensure(&tools, &entry.kernel)?;
-        eprintln!("xtask: == kernel {} ({} test binaries, filters: {}) ==", k.release, tests.len(), shown(entry.filters));
-        let outcome = guest::run(root, toolchain, &k, tests, &own, GUEST_TIMEOUT)?;
+        eprintln!("xtask: == kernel {} ({} test binaries; {}) ==", k.release, tests.len(), shown(entry.filters));
+        let outcome = guest::run(root, toolchain, &k, &tests, args, GUEST_TIMEOUT)?;
         let line = guest::summary_line(&k.release, &outcome, start.elapsed());
         eprintln!("xtask: {line}");
         lines.push((outcome.ok(), line));
@@ -118,8 +118,34 @@ pub fn run(root: &std::path::Path, toolchain: &Toolchain, plan: &Plan, args: &[O
     }
 }
 
-fn shown(filters: &[&str]) -> String {
-    if filters.is_empty() { "none, every test".to_owned() } else { filters.join(" ") }
+fn shown(subset: &[&str]) -> String {
+    if subset.is_empty() { "every test".to_owned() } else { format!("the subset {}", subset.join(" ")) }
+}
+
+/// The binaries `subset` names, each with its test filters (all binaries,
+/// unfiltered, for an empty subset). A name matching no binary is an error:
+/// a renamed test must not drop silently out of CI.
+fn select(tests: &[TestBinary], subset: &[&str]) -> Result<Vec<TestBinary>> {
+    if subset.is_empty() {
+        return Ok(tests.to_vec());
+    }
+    for item in subset {
+        let binary = item.split("::").next().unwrap_or(item);
+        if !tests.iter().any(|t| t.name == binary) {
+            bail!("the kernel test subset names {item:?}, but there is no integration test binary {binary:?}");
+        }
+    }
+    let mut out = Vec::new();
+    for t in tests {
+        let mine: Vec<&str> = subset.iter().copied().filter(|i| i.split("::").next() == Some(&t.name)).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let whole = mine.iter().any(|i| !i.contains("::"));
+        let filters = if whole { Vec::new() } else { mine.iter().filter_map(|i| i.split_once("::")).map(|(_, f)| f.to_owned()).collect() };
+        out.push(TestBinary { filters, ..t.clone() });
+    }
+    Ok(out)
 }
 
 fn host_release() -> String {
@@ -144,5 +170,33 @@ mod tests {
         assert!(ci.0[0].filters.is_empty(), "CI runs the whole suite on the host");
         assert!(ci.0[1..].iter().all(|e| e.filters == CI_SUBSET));
         assert_eq!(Plan::one("6.1").0, [Entry { kernel: "6.1".into(), filters: &[] }]);
+    }
+
+    fn bin(name: &str) -> TestBinary {
+        TestBinary { name: name.into(), exe: format!("/t/{name}").into(), cwd: "/w".into(), filters: vec![] }
+    }
+
+    #[test]
+    fn subsets_pick_binaries_and_tests() {
+        let all = [bin("lifecycle"), bin("loss"), bin("walkthrough")];
+        assert_eq!(select(&all, &[]).unwrap(), all);
+        let s = select(&all, &["walkthrough", "lifecycle::no_lifecycle", "lifecycle::thread_create"]).unwrap();
+        let got: Vec<(&str, Vec<String>)> = s.iter().map(|t| (t.name.as_str(), t.filters.clone())).collect();
+        assert_eq!(got, [("lifecycle", vec!["no_lifecycle".into(), "thread_create".into()]), ("walkthrough", vec![])]);
+        // A whole binary wins over its filters.
+        let s = select(&all, &["loss::trickle", "loss"]).unwrap();
+        assert_eq!(s, [bin("loss")]);
+        assert!(select(&all, &["renamed::x"]).is_err());
+    }
+
+    #[test]
+    fn the_ci_subset_names_real_binaries() {
+        let names = std::fs::read_dir(crate::workspace_root().join("tracer-user/tests")).unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok()?.strip_suffix(".rs").map(str::to_owned))
+            .collect::<Vec<_>>();
+        for item in CI_SUBSET {
+            let binary = item.split("::").next().unwrap();
+            assert!(names.iter().any(|n| n == binary), "{item}: no tracer-user/tests/{binary}.rs");
+        }
     }
 }
