@@ -144,7 +144,7 @@ fn has_rust_src(list: &str) -> bool {
 // ---------------------------------------------------------------------------
 // 2. bpf-linker
 
-fn tools_dir(root: &Path) -> Result<PathBuf> {
+pub fn tools_dir(root: &Path) -> Result<PathBuf> {
     match env::var_os(TOOLS_DIR_ENV) {
         Some(dir) if !dir.is_empty() => cmd::absolute(dir),
         _ => Ok(root.join(".tools")),

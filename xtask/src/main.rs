@@ -6,6 +6,9 @@
 mod bench;
 mod bootstrap;
 mod cmd;
+mod guest;
+mod kernel;
+mod matrix;
 mod soak;
 mod summary;
 
@@ -48,8 +51,20 @@ enum Task {
         )]
         args: Vec<OsString>,
     },
-    /// Run unit tests, then the BPF integration tests (these need root).
+    /// Run unit tests, then the BPF integration tests (these need root);
+    /// with --kernel or --kernels, the integration tests on Debian kernels
+    /// booted under QEMU.
     Test {
+        /// Run the integration tests on this kernel instead of the host's:
+        /// a Debian series (`6.1`, `6.12`: its newest generic amd64 image),
+        /// a release (`6.1.0-57`), or `host`.
+        #[arg(long, value_name = "VERSION", conflicts_with = "kernels")]
+        kernel: Option<String>,
+        /// `all`: the host, then 6.1, then 6.12, one after another, every
+        /// test on each; `ci`: the host's full suite, then 6.1 and 6.12 with
+        /// the CI subset (see README).
+        #[arg(long, value_name = "SET")]
+        kernels: Option<matrix::Set>,
         /// Extra arguments for both `cargo test` runs (passed after their `--`).
         #[arg(last = true, value_name = "TEST ARGS")]
         args: Vec<OsString>,
@@ -93,9 +108,18 @@ fn run(task: Task) -> Result<()> {
             build(&root, &toolchain)?;
             exec_tracer(&root, &args)
         }
-        Task::Test { args } => {
+        Task::Test { kernel: None, kernels: None, args } => {
             let toolchain = bootstrap::ensure(&root)?;
             test(&root, &toolchain, &args)
+        }
+        Task::Test { kernel, kernels, args } => {
+            let toolchain = bootstrap::ensure(&root)?;
+            let plan = match (kernel, kernels) {
+                (Some(k), _) => matrix::Plan::one(&k),
+                (None, Some(set)) => matrix::Plan::set(set),
+                (None, None) => unreachable!("handled above"),
+            };
+            matrix::run(&root, &toolchain, &plan, &args)
         }
         Task::Bench(args) if !args.pool.is_empty() => bench::pool(&args.pool),
         Task::Bench(args) => {
@@ -118,7 +142,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// A cargo command run from the workspace root with the bootstrap environment.
-fn cargo(root: &Path, toolchain: &Toolchain) -> Command {
+pub(crate) fn cargo(root: &Path, toolchain: &Toolchain) -> Command {
     let mut cmd = cmd::cargo();
     toolchain.apply(&mut cmd).current_dir(root);
     cmd
@@ -154,7 +178,7 @@ fn exec_tracer(root: &Path, args: &[OsString]) -> Result<()> {
     Err(err).with_context(|| format!("cannot run `{shown}`"))
 }
 
-fn test(root: &Path, toolchain: &Toolchain, extra: &[OsString]) -> Result<()> {
+pub(crate) fn test(root: &Path, toolchain: &Toolchain, extra: &[OsString]) -> Result<()> {
     let with_extra = |cmd: &mut Command, own: &[&str]| {
         if !own.is_empty() || !extra.is_empty() {
             cmd.arg("--").args(own).args(extra);
@@ -226,11 +250,11 @@ mod tests {
 
     #[test]
     fn test_args_after_double_dash() {
-        let Task::Test { args } = parse(&["test", "--", "--nocapture", "some_test"]) else {
+        let Task::Test { args, .. } = parse(&["test", "--", "--nocapture", "some_test"]) else {
             panic!()
         };
         assert_eq!(args, ["--nocapture", "some_test"]);
-        let Task::Test { args } = parse(&["test"]) else {
+        let Task::Test { args, .. } = parse(&["test"]) else {
             panic!()
         };
         assert!(args.is_empty());
