@@ -37,7 +37,8 @@ fn rd<T: Default, const TYPED: bool>(base: *const u8, off: u32) -> T {
 
 /// `signal:signal_generate(int sig, struct kernel_siginfo *info,
 /// struct task_struct *task, int group, int result)` as a BTF-typed
-/// tracepoint: `info` and `task` are typed pointers, read with plain loads.
+/// tracepoint: `task` is a typed pointer, read with plain loads (`info` is
+/// not: see [`emit`]).
 /// Current is the sender; for SIGCHLD from an exiting child, the child.
 #[btf_tracepoint(function = "signal_generate")]
 pub fn signal_generate(ctx: BtfTracePointContext) -> i32 {
@@ -75,8 +76,9 @@ fn generate<const TYPED: bool>(sig: u64, info: *const u8, task: *const u8, group
 }
 
 /// `signal:signal_deliver(int sig, struct kernel_siginfo *info,
-/// struct k_sigaction *ka)` as a BTF-typed tracepoint. Current is the
-/// receiver, about to run the handler (or the default action).
+/// struct k_sigaction *ka)` as a BTF-typed tracepoint (`ka` by plain loads,
+/// `info` by helper). Current is the receiver, about to run the handler (or
+/// the default action).
 #[btf_tracepoint(function = "signal_deliver")]
 pub fn signal_deliver(ctx: BtfTracePointContext) -> i32 {
     let sig: u64 = ctx.arg(0);
@@ -156,13 +158,20 @@ fn emit<const TYPED: bool>(cur: Current, sig: u32, phase: u32, info: *const u8, 
     let has_info = info as usize > 1;
     r.flags = if has_info { signal_flags::HAS_INFO } else { 0 };
     let info = if has_info { info } else { core::ptr::null() };
-    r.si_errno = rd::<i32, TYPED>(info, config!(offs.siginfo_errno));
-    r.si_code = rd::<i32, TYPED>(info, config!(offs.siginfo_code));
-    r.si_pid = rd::<u32, TYPED>(info, config!(offs.siginfo_pid));
-    r.si_uid = rd::<u32, TYPED>(info, config!(offs.siginfo_uid));
-    r.si_status = rd::<i32, TYPED>(info, config!(offs.siginfo_status));
-    r.si_utime = rd::<u64, TYPED>(info, config!(offs.siginfo_utime));
-    r.si_stime = rd::<u64, TYPED>(info, config!(offs.siginfo_stime));
+    // Always by helper, in the BTF-typed form too: the kernel types a
+    // signal tracepoint's `info` as a scalar, since it may encode
+    // SEND_SIG_PRIV ("marking pointer arg1 as scalar as it may encode
+    // error", 6.12 and later; a plain load is `R3 invalid mem access
+    // 'scalar'`), and 6.1, which does type it, refuses plain loads of
+    // `_sifields`' union members (`access beyond the end of member
+    // _sys_private`).
+    r.si_errno = rd::<i32, false>(info, config!(offs.siginfo_errno));
+    r.si_code = rd::<i32, false>(info, config!(offs.siginfo_code));
+    r.si_pid = rd::<u32, false>(info, config!(offs.siginfo_pid));
+    r.si_uid = rd::<u32, false>(info, config!(offs.siginfo_uid));
+    r.si_status = rd::<i32, false>(info, config!(offs.siginfo_status));
+    r.si_utime = rd::<u64, false>(info, config!(offs.siginfo_utime));
+    r.si_stime = rd::<u64, false>(info, config!(offs.siginfo_stime));
     r.sa_handler = rd::<u64, TYPED>(ka, config!(offs.ksigaction_handler));
     r.sa_flags = rd::<u64, TYPED>(ka, config!(offs.ksigaction_flags));
     crate::syscalls::submit(entry);
