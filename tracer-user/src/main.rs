@@ -16,9 +16,10 @@ use tracer_user::{
     sink,
 };
 
-/// Exit codes: 0 done, 1 runtime failure, 2 bad usage (including a filter
-/// naming nothing on this machine), 77 missing privilege; with `-- CMD`,
-/// CMD's own status, or 127/126 if it cannot be found/run.
+/// Exit codes: 0 done, 1 runtime failure (including a BPF program this
+/// kernel's verifier rejects), 2 bad usage (including a filter naming
+/// nothing on this machine), 77 missing privilege; with `-- CMD`, CMD's own
+/// status, or 127/126 if it cannot be found/run.
 const EXIT_FAILURE: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_NOPERM: u8 = 77;
@@ -143,6 +144,10 @@ fn main() -> ExitCode {
                  (kernel lockdown, an LSM or a seccomp policy?): {e}"
             );
             return ExitCode::from(EXIT_NOPERM);
+        }
+        Err(LoadError::Rejected(r)) => {
+            eprintln!("tracer: {r}");
+            return ExitCode::from(EXIT_FAILURE);
         }
         Err(LoadError::Other(e)) => {
             eprintln!("tracer: {e:#}");
