@@ -1,7 +1,9 @@
 //! The kernel side as userspace sees it: loading and attaching the BPF
-//! programs ([`load`]), the kernel struct offsets they need from BTF
+//! programs ([`load`]), what a verifier rejection says ([`verifier`]),
+//! the kernel struct offsets they need from BTF
 //! ([`btf`]), and the process filters they apply ([`filter`]).
 
 pub mod btf;
 pub mod filter;
 pub mod load;
+pub mod verifier;
