@@ -651,14 +651,17 @@ fn exec_strings_from_new_image(c: &mut ExecCapture) {
         return;
     }
     let len = arg_end - arg_start;
-    let n = if len > EXEC_ARGV_BLOCK as u64 { EXEC_ARGV_BLOCK } else { len as usize };
-    // Masked so the verifier sees a bounded length.
-    let n = n & 0x1ff;
-    if n == 0 || n > EXEC_ARGV_BLOCK {
-        return;
-    }
     let block = unsafe { core::slice::from_raw_parts_mut(c.argv.as_mut_ptr() as *mut u8, EXEC_ARGV_BLOCK) };
-    block.fill(0);
+    // Cleared by u64 stores first: a `fill` is a memset subprogram call,
+    // and a length that had to live across it was spilled to the stack
+    // before its bound was checked. Linux 6.1's verifier does not carry a
+    // bound learnt on a register to an earlier spilled copy of it (`R2 min
+    // value is negative` at the read below).
+    write_u64s(block.as_mut_ptr() as *mut u64, [0; EXEC_ARGV_BLOCK / 8]);
+    // A fresh load of the length, clamped in registers right before the
+    // call that takes it, with no call in between to force a spill.
+    let len = unsafe { core::ptr::read_volatile(&len) };
+    let n = if len > EXEC_ARGV_BLOCK as u64 { EXEC_ARGV_BLOCK } else { len as usize };
     if unsafe { bpf_probe_read_user_buf(arg_start as *const u8, &mut block[..n]) }.is_err() {
         return;
     }
