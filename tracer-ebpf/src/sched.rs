@@ -18,8 +18,8 @@ use aya_ebpf::{
         bpf_get_current_pid_tgid, bpf_probe_read_kernel,
         generated::{bpf_get_current_task, bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str},
     },
-    macros::{btf_tracepoint, raw_tracepoint},
-    programs::{BtfTracePointContext, RawTracePointContext},
+    macros::{btf_tracepoint, fentry, raw_tracepoint},
+    programs::{BtfTracePointContext, FEntryContext, RawTracePointContext},
 };
 use tracer_common::{
     Counter, EXIT_CHILDREN_MAX, ExecRecord, ExitRecord, ForkRecord, RecordKind, exit_flags, filter_kinds, fork_flags,
@@ -66,7 +66,8 @@ pub fn sched_process_exit(_ctx: RawTracePointContext) -> i32 {
 /// tracepoint, so it reads 0 only once every thread of the group is exiting;
 /// a leader that exits before its other threads leaves it above 0 and the
 /// process stays tracked. If two last threads race, both see 0 and both
-/// remove: harmless.
+/// remove: harmless here, since the group is dying either way (not so for
+/// the exit record's `group_dead`: see [`lifecycle_exit_taskstats`]).
 #[inline(always)]
 fn thread_group_dead() -> bool {
     let task = unsafe { bpf_get_current_task() } as *const u8;
@@ -233,10 +234,34 @@ pub fn lifecycle_exit(ctx: RawTracePointContext) -> i32 {
     0
 }
 
-/// `sched:sched_process_exit(struct task_struct *p)` before Linux 6.16:
-/// whether the group died is read from `signal->live` (two threads dying
-/// at once can both see 0; the argument above has no such race, so the
-/// loader prefers that program where the kernel's BTF says it fits).
+/// Before Linux 6.16 `sched_process_exit` has no `group_dead`, and
+/// `signal->live` read there is not the answer: `do_exit` decides
+/// `group_dead = atomic_dec_and_test(&tsk->signal->live)` into a local
+/// well before the tracepoint, and between the two the thread drops its mm
+/// (`exit_mm`, which wakes a `pthread_join` through CLONE_CHILD_CLEARTID):
+/// another thread's later decrement, even the whole group's `exit_group`,
+/// can bring `live` to 0 meanwhile, and then a thread whose process lives
+/// on (or a second one of a dying group) reads 0 too.
+///
+/// So the record is made where the kernel passes its own decision on:
+/// fentry on `taskstats_exit(struct task_struct *tsk, int group_dead)`,
+/// called by `do_exit` for every exiting thread (`tsk` is current) right
+/// after `tsk->exit_code` is set and before `exit_mm`, with that local as
+/// its argument. Per thread and race-free by construction: exactly one
+/// thread of a group gets `group_dead` true. (Linux ≥ 5.5 fentry and a
+/// kernel with CONFIG_TASKSTATS, as Debian's; the children list is still
+/// the dying thread's, `exit_notify` comes later.)
+#[fentry(function = "taskstats_exit")]
+pub fn lifecycle_exit_taskstats(ctx: FEntryContext) -> i32 {
+    let group_dead: u64 = ctx.arg(1);
+    emit_exit(group_dead as u32 != 0);
+    0
+}
+
+/// `sched:sched_process_exit(struct task_struct *p)` reading
+/// `signal->live`: racy as said above, the last resort of a kernel before
+/// 6.16 without `taskstats_exit` to hook (the loader warns when it takes
+/// it).
 #[raw_tracepoint(tracepoint = "sched_process_exit")]
 pub fn lifecycle_exit_live(_ctx: RawTracePointContext) -> i32 {
     emit_exit(thread_group_dead());

@@ -5,7 +5,7 @@ use anyhow::{Context as _, anyhow};
 use aya::{
     Ebpf, EbpfLoader,
     maps::{CgroupArray, HashMap, Map, MapData, RingBuf},
-    programs::{BtfTracePoint, RawTracePoint},
+    programs::{BtfTracePoint, FEntry, RawTracePoint},
 };
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -36,8 +36,8 @@ const HOOKS: [(&str, &str); 5] = [
 ];
 
 /// Lifecycle programs (`tracer-ebpf/src/sched.rs`, `signal.rs`), attached
-/// only when lifecycle events are wanted. The exit hook comes in two forms;
-/// [`exit_program`] picks the one the running kernel's tracepoint fits.
+/// only when lifecycle events are wanted. The exit record comes from one
+/// of three programs: [`attach_exit`] picks it.
 const LIFECYCLE_HOOKS: [(&str, &str); 4] = [
     ("lifecycle_fork", "sched_process_fork"),
     ("lifecycle_exec", "sched_process_exec"),
@@ -45,11 +45,59 @@ const LIFECYCLE_HOOKS: [(&str, &str); 4] = [
     ("signal_deliver", "signal_deliver"),
 ];
 
-fn exit_program(has_group_dead: bool) -> (&'static str, &'static str) {
-    if has_group_dead {
-        ("lifecycle_exit", "sched_process_exit")
-    } else {
-        ("lifecycle_exit_live", "sched_process_exit")
+/// Where the exit record learns whether the thread group died.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GroupDead {
+    /// `sched_process_exit`'s own argument (Linux ≥ 6.16): `lifecycle_exit`.
+    Arg,
+    /// `taskstats_exit(tsk, group_dead)`, by fentry: `lifecycle_exit_taskstats`.
+    Taskstats,
+    /// `signal->live` at `sched_process_exit`, racy: `lifecycle_exit_live`.
+    Live,
+}
+
+/// `TRACER_EXIT_GROUP_DEAD=arg|taskstats|live` forces the source (tests
+/// and diagnostics: it is how the stress test shows the racy one fail on
+/// any kernel); unset, the best the kernel has.
+fn forced_group_dead() -> Result<Option<GroupDead>, LoadError> {
+    match std::env::var_os("TRACER_EXIT_GROUP_DEAD") {
+        None => Ok(None),
+        Some(v) if v == "arg" => Ok(Some(GroupDead::Arg)),
+        Some(v) if v == "taskstats" => Ok(Some(GroupDead::Taskstats)),
+        Some(v) if v == "live" => Ok(Some(GroupDead::Live)),
+        Some(v) => Err(anyhow!("TRACER_EXIT_GROUP_DEAD is {v:?}; it must be arg, taskstats or live").into()),
+    }
+}
+
+/// Attaches the exit record's program: the tracepoint's `group_dead` where
+/// the kernel passes it, else fentry on `taskstats_exit`, which is handed
+/// the same local `do_exit` decides it in (race-free, see
+/// `lifecycle_exit_taskstats`), else, with a warning, `signal->live`.
+fn attach_exit(ebpf: &mut Ebpf, has_arg: bool, btf: Option<&aya::Btf>) -> Result<(), LoadError> {
+    let forced = forced_group_dead()?;
+    match forced.unwrap_or(if has_arg { GroupDead::Arg } else { GroupDead::Taskstats }) {
+        GroupDead::Arg if !has_arg => {
+            Err(anyhow!("TRACER_EXIT_GROUP_DEAD=arg: this kernel's sched_process_exit has no group_dead argument").into())
+        }
+        GroupDead::Arg => attach_raw(ebpf, "lifecycle_exit", "sched_process_exit"),
+        GroupDead::Taskstats => {
+            let tried = match btf {
+                Some(btf) => attach_fentry(ebpf, "lifecycle_exit_taskstats", "taskstats_exit", btf),
+                None => Err(anyhow!("no kernel BTF to attach fentry programs with").into()),
+            };
+            match tried {
+                Ok(()) => Ok(()),
+                Err(e) if forced.is_some() => Err(e),
+                Err(e) => {
+                    log::warn!(
+                        "exit records: cannot hook taskstats_exit ({e}); group_dead is read from signal->live, \
+                         which can call a thread's exit the group's when threads exit at once"
+                    );
+                    attach_raw(ebpf, "lifecycle_exit_live", "sched_process_exit")
+                }
+            }
+        }
+        GroupDead::Live => attach_raw(ebpf, "lifecycle_exit_live", "sched_process_exit"),
     }
 }
 
@@ -208,9 +256,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     // order, and the exit record must judge a dying process by the filters
     // before sched_process_exit drops it from the tracked set.
     if opts.lifecycle {
-        for (prog, tp) in LIFECYCLE_HOOKS.into_iter().chain([exit_program(offs.exit_has_group_dead)]) {
+        for (prog, tp) in LIFECYCLE_HOOKS {
             attach_typed(&mut ebpf, prog, tp, kernel_btf.as_ref())?;
         }
+        attach_exit(&mut ebpf, offs.exit_has_group_dead, kernel_btf.as_ref())?;
     }
     for (prog, tp) in HOOKS {
         if prog == "sched_process_fork" && f.tgids.is_empty() {
@@ -352,6 +401,17 @@ fn attach_btf(ebpf: &mut Ebpf, prog: &str, tp: &str, btf: &aya::Btf) -> Result<(
         .map_err(|e| anyhow!("program {prog}: {e}"))?;
     p.load(tp, btf).map_err(|e| load_error(prog, e))?;
     p.attach().map_err(|e| anyhow!("attaching {prog} to BTF tracepoint {tp}: {e}"))?;
+    Ok(())
+}
+
+fn attach_fentry(ebpf: &mut Ebpf, prog: &str, func: &str, btf: &aya::Btf) -> Result<(), LoadError> {
+    let p: &mut FEntry = ebpf
+        .program_mut(prog)
+        .ok_or_else(|| anyhow!("program {prog} missing from BPF object"))?
+        .try_into()
+        .map_err(|e| anyhow!("program {prog}: {e}"))?;
+    p.load(func, btf).map_err(|e| load_error(prog, e))?;
+    p.attach().map_err(|e| anyhow!("attaching {prog} to {func}: {e}"))?;
     Ok(())
 }
 
