@@ -178,6 +178,8 @@ pub fn run(
     }
     fs::create_dir_all(&share).with_context(|| format!("cannot create {}", share.display()))?;
     fs::write(share.join("run.sh"), run_script(tests, &toolchain.path, args))?;
+    let initrd = share.join("initrd.img");
+    crate::kernel::pack_initrd(kernel, &initrd)?;
 
     let mut qemu = Command::new("qemu-system-x86_64");
     qemu.args(["-accel", "tcg", "-m", "3G", "-smp", "2", "-nodefaults", "-display", "none", "-serial", "stdio"])
@@ -185,7 +187,7 @@ pub fn run(
         .arg("-kernel")
         .arg(&kernel.vmlinuz)
         .arg("-initrd")
-        .arg(&kernel.initrd)
+        .arg(&initrd)
         .args(["-append", "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init"])
         .args(["-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"])
         .arg("-virtfs")

@@ -6,8 +6,10 @@
 //! system (see [`crate::guest`]).
 //!
 //! Cached under `<tools>/kernels/<release>/`: `vmlinuz`, `config` and
-//! `initrd.img` (written last: its presence means the entry is complete).
-//! A second run downloads nothing.
+//! `initramfs/` (busybox and the decompressed modules; `modules/order`,
+//! written last, means the entry is complete). A second run downloads
+//! nothing; the initramfs is packed again at every boot (milliseconds), so
+//! a change to [`INIT`] needs no new download.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -34,7 +36,8 @@ pub struct Kernel {
     /// `uname -r` of the guest, e.g. `6.1.0-57-amd64`.
     pub release: String,
     pub vmlinuz: PathBuf,
-    pub initrd: PathBuf,
+    /// The initramfs's tree; [`pack_initrd`] makes the image.
+    pub initramfs: PathBuf,
 }
 
 /// The apt-cache pattern of the generic amd64 images of `series`: `6.1` is
@@ -88,7 +91,7 @@ fn cached_releases(dir: &Path) -> Vec<String> {
     let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
     entries
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("initrd.img").exists())
+        .filter(|e| e.path().join("initramfs/modules/order").exists())
         .filter_map(|e| e.file_name().into_string().ok())
         .collect()
 }
@@ -135,16 +138,16 @@ pub fn ensure(tools: &Path, series: &str) -> Result<Kernel> {
             })?,
     };
     let kdir = dir.join(&release);
-    let kernel = Kernel { vmlinuz: kdir.join("vmlinuz"), initrd: kdir.join("initrd.img"), release: release.clone() };
-    if kernel.initrd.exists() && kernel.vmlinuz.exists() {
+    let kernel = Kernel { vmlinuz: kdir.join("vmlinuz"), initramfs: kdir.join("initramfs"), release: release.clone() };
+    if kernel.initramfs.join("modules/order").exists() && kernel.vmlinuz.exists() {
         return Ok(kernel);
     }
     fetch(&dir, &release).with_context(|| format!("preparing kernel {release}"))?;
     Ok(kernel)
 }
 
-/// Download `linux-image-<release>`, unpack it, keep vmlinuz and config,
-/// build the initramfs, and drop the rest (the modules are ~400 MB).
+/// Download `linux-image-<release>`, unpack it, keep vmlinuz, config and
+/// the modules the initramfs needs, and drop the rest (~400 MB).
 fn fetch(dir: &Path, release: &str) -> Result<()> {
     let package = format!("linux-image-{release}");
     let work = dir.join(format!(".{release}.tmp"));
@@ -177,7 +180,7 @@ fn fetch(dir: &Path, release: &str) -> Result<()> {
     let modules = unpacked.join("lib/modules").join(release);
     let dep = fs::read_to_string(modules.join("modules.dep")).context("depmod wrote no modules.dep")?;
     let order = load_order(&dep, ROOT_MODULES)?;
-    build_initrd(&modules, &order, &work.join("initrd"), &out.join("initrd.img"))?;
+    stage_initramfs(&modules, &order, &out.join("initramfs"))?;
     let kdir = dir.join(release);
     if kdir.exists() {
         fs::remove_dir_all(&kdir)?;
@@ -227,13 +230,14 @@ fn module_name(path: &str) -> &str {
 
 /// The initramfs's `/init` (busybox sh): load the modules in
 /// `/modules/order`, mount the host's root (9p tag `hostroot`, read-only)
-/// on /newroot with tmpfs scratch, the results share (tag `share`) on
+/// on /newroot with tmpfs scratch, loopback up (the tests use 127.0.0.1),, the results share (tag `share`) on
 /// /newroot/tmp/share, the kernel file systems tracer needs, then run the
 /// share's `run.sh` in it and power off.
 pub const INIT: &str = r#"#!/bin/busybox sh
 /bin/busybox mkdir -p /sbin /usr/bin /usr/sbin /proc /sys /dev /newroot
 /bin/busybox --install -s
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+ip link set lo up
 for m in $(cat /modules/order); do insmod "/modules/$m" || echo "init: insmod $m failed"; done
 o=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o "$o,ro,cache=loose" hostroot /newroot || echo "init: cannot mount the host's root"
@@ -253,9 +257,9 @@ sync
 poweroff -f
 "#;
 
-/// Lay out busybox, `/init` and the (decompressed) modules in `stage`, and
-/// pack them with cpio into `initrd` (newc, uncompressed).
-fn build_initrd(modules: &Path, order: &[String], stage: &Path, initrd: &Path) -> Result<()> {
+/// Lay out busybox and the (decompressed) modules in `stage`;
+/// `modules/order` last.
+fn stage_initramfs(modules: &Path, order: &[String], stage: &Path) -> Result<()> {
     let busybox = which::which("busybox").context("busybox not found (Debian busybox-static)")?;
     for d in ["bin", "modules"] {
         fs::create_dir_all(stage.join(d))?;
@@ -283,12 +287,20 @@ fn build_initrd(modules: &Path, order: &[String], stage: &Path, initrd: &Path) -
         names.push_str(&name);
         names.push('\n');
     }
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::set_permissions(stage.join("bin/busybox"), fs::Permissions::from_mode(0o755))?;
     fs::write(stage.join("modules/order"), names)?;
+    Ok(())
+}
+
+/// Write [`INIT`] into the kernel's initramfs tree and pack the tree with
+/// cpio into `initrd` (newc, uncompressed, ~3 MB).
+pub fn pack_initrd(kernel: &Kernel, initrd: &Path) -> Result<()> {
+    let stage = &kernel.initramfs;
     let init = stage.join("init");
     fs::write(&init, INIT)?;
     use std::os::unix::fs::PermissionsExt as _;
     fs::set_permissions(&init, fs::Permissions::from_mode(0o755))?;
-    fs::set_permissions(stage.join("bin/busybox"), fs::Permissions::from_mode(0o755))?;
 
     let mut list = String::new();
     for entry in walk(stage)? {
