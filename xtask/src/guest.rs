@@ -34,9 +34,17 @@ pub struct TestBinary {
     pub filters: Vec<String>,
 }
 
+/// What the guest runs: the integration test binaries and the `tracer`
+/// binary they test (for the smoke run).
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub tests: Vec<TestBinary>,
+    pub tracer: PathBuf,
+}
+
 /// Build tracer-user's integration tests without running them, and list
 /// them from cargo's JSON messages.
-pub fn build_tests(root: &Path, toolchain: &Toolchain) -> Result<Vec<TestBinary>> {
+pub fn build_tests(root: &Path, toolchain: &Toolchain) -> Result<Built> {
     let mut build = crate::cargo(root, toolchain);
     build.args(["test", "--no-run", "--message-format=json-render-diagnostics", "--package", "tracer-user", "--test", "*"]);
     eprintln!("xtask: $ {}", cmd::display(&build));
@@ -44,11 +52,23 @@ pub fn build_tests(root: &Path, toolchain: &Toolchain) -> Result<Vec<TestBinary>
     if !out.status.success() {
         bail!("building the integration tests failed");
     }
-    let tests = test_binaries(&String::from_utf8_lossy(&out.stdout));
+    let json = String::from_utf8_lossy(&out.stdout);
+    let tests = test_binaries(&json);
     if tests.is_empty() {
         bail!("cargo built no integration test executables");
     }
-    Ok(tests)
+    let tracer = tracer_binary(&json).context("cargo's messages name no `tracer` executable")?;
+    Ok(Built { tests, tracer })
+}
+
+/// The `tracer` executable among cargo's JSON lines.
+fn tracer_binary(json_lines: &str) -> Option<PathBuf> {
+    json_lines
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "tracer")
+        .filter(|m| m["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin")))
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
 }
 
 /// The test executables among cargo's `--message-format=json` lines.
@@ -82,12 +102,30 @@ pub struct Outcome {
     /// `binary::test` of each failure; a whole binary that crashed or never
     /// reported appears as `binary (exit …)`.
     pub failures: Vec<String>,
+    /// `tracer --syscalls all -- /bin/true`'s exit status and the programs
+    /// it loaded in their raw form (its `using a raw tracepoint` lines).
+    pub smoke: Option<(i32, Vec<String>)>,
 }
 
 impl Outcome {
     pub fn ok(&self) -> bool {
-        self.failed == 0 && self.failures.is_empty()
+        self.failed == 0 && self.failures.is_empty() && self.smoke.as_ref().is_none_or(|(code, _)| *code == 0)
     }
+}
+
+/// The command the guest runs before the tests: the issue's first check.
+pub const SMOKE: &str = "--syscalls all -- /bin/true";
+
+/// The smoke run's exit status and the tracepoints it fell back to the raw
+/// form for, from its exit status file and its RUST_LOG=info stderr.
+fn smoke_outcome(rc: Option<&str>, stderr: &str) -> Option<(i32, Vec<String>)> {
+    let code = rc?.trim().parse().ok()?;
+    let raw = stderr
+        .lines()
+        .filter(|l| l.contains("using a raw tracepoint"))
+        .filter_map(|l| l.split("BTF tracepoint ").nth(1)?.split_whitespace().next().map(str::to_owned))
+        .collect();
+    Some((code, raw))
 }
 
 /// Add what libtest printed for `binary` (its `test … FAILED` and `test
@@ -143,11 +181,17 @@ const TEST_TIMEOUT_SECS: u64 = 900;
 /// hang costs one test, not the run), output to the console and to
 /// `<share>/<binary>.out`, `<test> <exit code>` lines to `<share>/<binary>.rc`
 /// (written last: a missing file means the guest never got there).
-fn run_script(tests: &[TestBinary], path: &std::ffi::OsStr, args: &[OsString]) -> String {
+fn run_script(tests: &[TestBinary], tracer: &Path, path: &std::ffi::OsStr, args: &[OsString]) -> String {
     use cmd::quote as q;
     let mut s = String::from("# Written by cargo xtask test --kernel; run by the guest's /init.\n");
     let _ = writeln!(s, "export PATH={} HOME=/root TMPDIR=/tmp RUST_BACKTRACE=1", q(path));
     s.push_str("echo \"guest: kernel $(uname -r), $(nproc) CPUs\"\n");
+    let _ = writeln!(s, "echo \"guest: smoke: tracer {SMOKE}\"");
+    let _ = writeln!(
+        s,
+        "RUST_LOG=info timeout -k 10 300 {} {SMOKE} > /dev/null 2> /tmp/share/smoke.err; echo $? > /tmp/share/smoke.rc; cat /tmp/share/smoke.err",
+        q(tracer)
+    );
     for t in tests {
         let extra: Vec<String> = args.iter().map(q).chain(t.filters.iter().map(q)).collect();
         let extra = extra.join(" ");
@@ -168,6 +212,7 @@ pub fn run(
     root: &Path,
     toolchain: &Toolchain,
     kernel: &Kernel,
+    tracer: &Path,
     tests: &[TestBinary],
     args: &[OsString],
     timeout: Duration,
@@ -177,7 +222,7 @@ pub fn run(
         fs::remove_dir_all(&share).with_context(|| format!("cannot clear {}", share.display()))?;
     }
     fs::create_dir_all(&share).with_context(|| format!("cannot create {}", share.display()))?;
-    fs::write(share.join("run.sh"), run_script(tests, &toolchain.path, args))?;
+    fs::write(share.join("run.sh"), run_script(tests, tracer, &toolchain.path, args))?;
     let initrd = share.join("initrd.img");
     crate::kernel::pack_initrd(kernel, &initrd)?;
 
@@ -215,6 +260,11 @@ pub fn run(
     }
 
     let mut outcome = Outcome::default();
+    let read = |name: &str| fs::read_to_string(share.join(name)).ok();
+    outcome.smoke = smoke_outcome(read("smoke.rc").as_deref(), &read("smoke.err").unwrap_or_default());
+    if outcome.smoke.is_none() {
+        outcome.failures.push(format!("smoke `tracer {SMOKE}` (never finished)"));
+    }
     for t in tests {
         let log = fs::read_to_string(share.join(format!("{}.out", t.name))).unwrap_or_default();
         let statuses = fs::read_to_string(share.join(format!("{}.rc", t.name))).ok();
@@ -242,6 +292,10 @@ pub fn summary_line(name: &str, o: &Outcome, took: Duration) -> String {
         secs / 60,
         secs % 60
     );
+    if let Some((code, raw)) = &o.smoke {
+        let raw = if raw.is_empty() { "none".to_owned() } else { raw.join(" ") };
+        let _ = write!(line, "; `tracer {SMOKE}` exit {code}, raw tracepoint fallbacks: {raw}");
+    }
     if !o.failures.is_empty() {
         let _ = write!(line, "; failures: {}", o.failures.join(", "));
     }
@@ -261,6 +315,7 @@ mod tests {
 not json
 {"reason":"build-finished","success":true}"#;
         let t = test_binaries(lines);
+        assert_eq!(tracer_binary(lines), Some(PathBuf::from("/w/target/debug/tracer")));
         assert_eq!(t.len(), 2);
         assert_eq!(t[0].name, "filters");
         assert_eq!(t[1].exe, Path::new("/w/target/debug/deps/loss-abc"));
@@ -295,9 +350,22 @@ not json
     }
 
     #[test]
+    fn smoke_fallbacks() {
+        let err = "tracer: attached to …\n[INFO tracer_user::load] BTF tracepoint signal_generate unavailable (load failed); using a raw tracepoint\n";
+        assert_eq!(smoke_outcome(Some("0\n"), err), Some((0, vec!["signal_generate".to_owned()])));
+        assert_eq!(smoke_outcome(Some("77\n"), ""), Some((77, vec![])));
+        assert_eq!(smoke_outcome(None, err), None);
+        let mut o = Outcome { smoke: Some((77, vec![])), ..Outcome::default() };
+        assert!(!o.ok(), "a smoke run that fails fails the kernel");
+        o.smoke = Some((0, vec![]));
+        assert!(o.ok());
+    }
+
+    #[test]
     fn script_runs_every_test_alone_with_the_args() {
         let t = vec![TestBinary { name: "loss".into(), exe: "/w/t/loss-1".into(), cwd: "/w/tracer-user".into(), filters: vec![] }];
-        let s = run_script(&t, std::ffi::OsStr::new("/w/.tools/bin:/usr/bin"), &["trickle".into(), "a b".into()]);
+        let s = run_script(&t, Path::new("/w/target/debug/tracer"), std::ffi::OsStr::new("/w/.tools/bin:/usr/bin"), &["trickle".into(), "a b".into()]);
+        assert!(s.contains("RUST_LOG=info timeout -k 10 300 /w/target/debug/tracer --syscalls all -- /bin/true > /dev/null 2> /tmp/share/smoke.err; echo $? > /tmp/share/smoke.rc"), "{s}");
         assert!(s.contains("export PATH=/w/.tools/bin:/usr/bin "), "{s}");
         assert!(s.contains("cd /w/tracer-user || exit 1"), "{s}");
         assert!(s.contains("for t in $(/w/t/loss-1 --list --format=terse trickle 'a b' | sed"), "{s}");

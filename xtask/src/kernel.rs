@@ -150,7 +150,9 @@ pub fn ensure(tools: &Path, series: &str) -> Result<Kernel> {
 /// the modules the initramfs needs, and drop the rest (~400 MB).
 fn fetch(dir: &Path, release: &str) -> Result<()> {
     let package = format!("linux-image-{release}");
-    let work = dir.join(format!(".{release}.tmp"));
+    // Per process: two xtasks (two worktrees sharing the tools dir) may
+    // fetch the same kernel at once.
+    let work = dir.join(format!(".{release}.{}.tmp", std::process::id()));
     if work.exists() {
         fs::remove_dir_all(&work).with_context(|| format!("cannot remove {}", work.display()))?;
     }
@@ -181,11 +183,19 @@ fn fetch(dir: &Path, release: &str) -> Result<()> {
     let dep = fs::read_to_string(modules.join("modules.dep")).context("depmod wrote no modules.dep")?;
     let order = load_order(&dep, ROOT_MODULES)?;
     stage_initramfs(&modules, &order, &out.join("initramfs"))?;
+    // Into place one entry at a time, the initramfs tree (whose
+    // modules/order marks the entry complete) last; never delete what
+    // another xtask may be booting from.
     let kdir = dir.join(release);
-    if kdir.exists() {
-        fs::remove_dir_all(&kdir)?;
+    fs::create_dir_all(&kdir)?;
+    for name in ["vmlinuz", "config", "initramfs"] {
+        let (from, to) = (out.join(name), kdir.join(name));
+        if name == "initramfs" && to.exists() {
+            let stale = work.join("stale-initramfs");
+            fs::rename(&to, &stale)?;
+        }
+        fs::rename(&from, &to).with_context(|| format!("cannot move {name} into {}", kdir.display()))?;
     }
-    fs::rename(&out, &kdir).with_context(|| format!("cannot move the kernel into {}", kdir.display()))?;
     fs::remove_dir_all(&work).ok();
     Ok(())
 }

@@ -98,11 +98,12 @@ pub fn run(root: &std::path::Path, toolchain: &Toolchain, plan: &Plan, args: &[O
             bootstrap::ensure_test_packages()?;
             tests = Some(guest::build_tests(root, toolchain)?);
         }
-        let tests = select(tests.as_deref().expect("built above"), entry.filters)?;
+        let built = tests.as_ref().expect("built above");
+        let tests = select(&built.tests, entry.filters)?;
         let tools = bootstrap::tools_dir(root)?;
         let k = kernel::ensure(&tools, &entry.kernel)?;
         eprintln!("xtask: == kernel {} ({} test binaries; {}) ==", k.release, tests.len(), shown(entry.filters));
-        let outcome = guest::run(root, toolchain, &k, &tests, args, GUEST_TIMEOUT)?;
+        let outcome = guest::run(root, toolchain, &k, &built.tracer, &tests, args, GUEST_TIMEOUT)?;
         let line = guest::summary_line(&k.release, &outcome, start.elapsed());
         eprintln!("xtask: {line}");
         lines.push((outcome.ok(), line));
