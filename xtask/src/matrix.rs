@@ -23,7 +23,8 @@ pub const SERIES: &[&str] = &["6.1", "6.12"];
 /// tracepoints (`walkthrough::raw_tracepoint_fallback…` forces raw), the
 /// syscall groups `%process,%memory,%signal` (`schema`) and `all`
 /// (`text_vs_strace`), lifecycle events on and off (`lifecycle`) — and run
-/// the walkthrough, lifecycle, records and strace tests, plus the loss
+/// the walkthrough, lifecycle (with `group_dead`'s exit stress), records and
+/// strace tests, plus the loss
 /// invariant (`loss`) and the unprivileged paths (`privilege`). Measured on
 /// 6.1 under TCG: about 8.5 minutes of tests, against 25 for all 57 (the
 /// left-out `faults`, `filters`, `sinks`, `kernel_state`, `hostile` and
@@ -31,6 +32,7 @@ pub const SERIES: &[&str] = &["6.1", "6.12"];
 pub const CI_SUBSET: &[&str] = &[
     "walkthrough",
     "lifecycle",
+    "group_dead",
     "records",
     "schema",
     "strace_oracle",
