@@ -253,10 +253,8 @@ pub fn run(
         }
         std::thread::sleep(Duration::from_millis(500));
     };
-    if let Some(status) = status {
-        if !status.success() {
-            eprintln!("xtask: kernel {}: qemu exited with {status}", kernel.release);
-        }
+    if let Some(status) = status.filter(|s| !s.success()) {
+        eprintln!("xtask: kernel {}: qemu exited with {status}", kernel.release);
     }
 
     let mut outcome = Outcome::default();
