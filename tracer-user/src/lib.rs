@@ -28,3 +28,4 @@ pub mod report;
 pub mod sink;
 pub mod syscall_table;
 pub mod text;
+pub mod view;
