@@ -462,7 +462,7 @@ fn page_load_times() {
         let t = Instant::now();
         let d = dom(&page);
         let wall = t.elapsed().as_secs_f64();
-        let ready: u64 = d.split("view-ready ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+        let ready: u64 = d.split(">view-ready ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
         let size = std::fs::metadata(&page).unwrap().len() as f64 / 1e6;
         println!("| {total} | {size:.1} MB | {view_s:.1} s | {:.2} s | {wall:.1} s |", ready as f64 / 1000.0);
     }

@@ -240,7 +240,14 @@ impl Builder {
             }
             "exec" => {
                 let p = self.t.threads[th].proc_idx;
-                self.t.procs[p].comms.push((ts, comm.to_owned()));
+                let comms = &mut self.t.procs[p].comms;
+                // First seen at this exec: its comm before it is old_comm.
+                if let (Some(old), [(t0, first)]) = (r.str("old_comm"), comms.as_mut_slice()) {
+                    if *t0 == ts && first == comm {
+                        *first = old.to_owned();
+                    }
+                }
+                comms.push((ts, comm.to_owned()));
                 self.t.threads[th].comm = comm.to_owned();
                 self.mark(ts, 0, th, "event:exec", false, text);
             }

@@ -161,6 +161,7 @@
     const GUTTER = 200, AXIS = 24, LH = 22;
     let v0 = 0, v1 = 1, scrollY = 0, W = 800, H = 300;
     const span = Math.max(D.span, 1);
+    let first = true;
     function fit() {
       let lo = Infinity, hi = -Infinity;
       for (const t of lanes) { lo = Math.min(lo, T[t].s); hi = Math.max(hi, T[t].e); }
@@ -168,6 +169,10 @@
       if (!isFinite(lo)) { lo = 0; hi = span; }
       const pad = Math.max((hi - lo) * 0.02, 50);
       v0 = lo - pad; v1 = hi + pad;
+      // A link can name a window: page.html#from=NS&to=NS (ns from the start).
+      const h = new URLSearchParams(location.hash.slice(1));
+      if (first && h.has("from") && h.has("to") && +h.get("to") > +h.get("from")) { v0 = +h.get("from"); v1 = +h.get("to"); }
+      first = false;
       draw();
     }
     const X = (t) => GUTTER + ((t - v0) / (v1 - v0)) * (W - GUTTER - 8);
@@ -177,7 +182,7 @@
     function resize() {
       const dpr = window.devicePixelRatio || 1;
       W = canvas.parentElement.clientWidth || 800;
-      H = Math.max(160, Math.min(AXIS + lanes.length * LH + 4, Math.round(window.innerHeight * 0.66)));
+      H = Math.max(90, Math.min(AXIS + lanes.length * LH + 4, Math.round(window.innerHeight * 0.66)));
       canvas.style.height = H + "px";
       canvas.width = Math.round(W * dpr);
       canvas.height = Math.round(H * dpr);
