@@ -105,6 +105,20 @@ pub fn parse(line: &str) -> Result<J, serde_json::Error> {
     serde_json::from_str(line)
 }
 
+/// (pointer argument, the struct tracer decoded from it): strace prints the
+/// struct in the pointer's place.
+const POINTED: &[(&str, &str)] = &[
+    ("uargs", "cl_args"),
+    ("stat_addr", "status"),
+    ("ru", "rusage"),
+    ("nset", "set"),
+    ("oset", "oldset"),
+    ("act", "action"),
+    ("oact", "old_action"),
+    ("new_rlim", "new_limit"),
+    ("old_rlim", "old_limit"),
+];
+
 /// Syscalls whose return value strace prints as an address.
 fn returns_address(name: &str) -> bool {
     matches!(name, "mmap" | "brk" | "mremap" | "shmat")
@@ -176,29 +190,37 @@ pub fn syscall_text(rec: &J) -> String {
     out.push('(');
     match rec.get("args") {
         Some(J::Obj(kv)) if !kv.is_empty() => {
+            let decoded = |k: &str| POINTED.iter().find(|(p, _)| *p == k).and_then(|(_, d)| kv.iter().find(|(k2, _)| k2 == d));
             let mut first = true;
             for (k, v) in kv {
-                if k == "cl_args_out" {
-                    out.push_str(" => ");
-                    if let J::Obj(o) = v {
-                        out.push('{');
-                        for (i, (k2, v2)) in o.iter().enumerate() {
-                            if i > 0 {
-                                out.push_str(", ");
-                            }
-                            let _ = write!(out, "{k2}=[");
-                            value(&mut out, k2, v2);
-                            out.push(']');
-                        }
-                        out.push('}');
-                    }
+                // A decoded struct is printed where its pointer was, as strace does.
+                if k == "cl_args_out" || POINTED.iter().any(|(p, d)| d == k && kv.iter().any(|(k2, _)| k2 == p)) {
                     continue;
                 }
                 if !first {
                     out.push_str(", ");
                 }
                 first = false;
-                value(&mut out, k, v);
+                match decoded(k) {
+                    Some((dk, dv)) => {
+                        value(&mut out, dk, dv);
+                        if dk == "cl_args" {
+                            if let Some((_, J::Obj(o))) = kv.iter().find(|(k2, _)| k2 == "cl_args_out") {
+                                out.push_str(" => {");
+                                for (i, (k2, v2)) in o.iter().enumerate() {
+                                    if i > 0 {
+                                        out.push_str(", ");
+                                    }
+                                    let _ = write!(out, "{k2}=[");
+                                    value(&mut out, k2, v2);
+                                    out.push(']');
+                                }
+                                out.push('}');
+                            }
+                        }
+                    }
+                    None => value(&mut out, k, v),
+                }
             }
         }
         _ => {
@@ -377,10 +399,12 @@ mod tests {
         let l = r#"{"event":"syscall","syscall":"mmap","args":{"addr":"0x0","len":8392704,"prot":"PROT_NONE","flags":"MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK","fd":-1,"off":0},"ret":139700154568704}"#;
         assert_eq!(syscall_text(&parse(l).unwrap()), "mmap(NULL, 8392704, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK, -1, 0) = 0x7f0e7a169000");
         let c = r#"{"syscall":"clone3","args":{"uargs":"0x7ffc22d1e3c0","size":88,"cl_args":{"flags":"CLONE_VM","stack":"0x7f0e7a169000","stack_size":8388480},"cl_args_out":{"parent_tid":3898}},"ret":3898}"#;
-        assert_eq!(syscall_text(&parse(c).unwrap()), "clone3(0x7ffc22d1e3c0, 88, {flags=CLONE_VM, stack=0x7f0e7a169000, stack_size=8388480} => {parent_tid=[3898]}) = 3898");
+        assert_eq!(syscall_text(&parse(c).unwrap()), "clone3({flags=CLONE_VM, stack=0x7f0e7a169000, stack_size=8388480} => {parent_tid=[3898]}, 88) = 3898");
         let f = r#"{"syscall":"access","args":{},"raw":["0x7fd9","0x4","0x0","0x0","0x0","0x0"],"ret":-2,"errno":"ENOENT"}"#;
         assert_eq!(syscall_text(&parse(f).unwrap()), "access(0x7fd9, 0x4, NULL, NULL, NULL, NULL) = -1 ENOENT");
         assert_eq!(syscall_text(&parse(r#"{"syscall":"exit_group","args":{"error_code":0}}"#).unwrap()), "exit_group(0) = ?");
+        let w = r#"{"syscall":"wait4","args":{"upid":7,"stat_addr":"0x7ffd","options":"0","ru":"0x0","status":{"exited":1}},"ret":7}"#;
+        assert_eq!(syscall_text(&parse(w).unwrap()), "wait4(7, {exited=1}, 0, NULL) = 7");
     }
 
     #[test]

@@ -446,7 +446,7 @@ mod tests {
         assert_eq!((child.pid, child.ppid), (11, 10));
         assert_eq!(child.exit.as_deref(), Some("exited with 1"));
         assert_eq!(child.reap.as_ref().unwrap().zombie_ns, Some(163682));
-        assert_eq!(t.procs[0].comms.iter().map(|c| c.1.as_str()).collect::<Vec<_>>(), ["prog", "prog"]);
+        assert_eq!(t.procs[0].comms.iter().map(|c| c.1.as_str()).collect::<Vec<_>>(), ["tracer", "prog"], "the comm before the exec is its old_comm");
         assert_eq!(t.arrows.len(), 2);
         assert_eq!((t.arrows[0].kind, t.arrows[0].from_thread, t.arrows[0].to_thread), (ArrowKind::Fork, 0, 1));
         assert_eq!((t.arrows[1].kind, t.arrows[1].from_thread, t.arrows[1].to_thread), (ArrowKind::Reap, 1, 0));
