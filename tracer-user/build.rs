@@ -4,6 +4,7 @@ use aya_build::Toolchain;
 /// Builds the BPF programs (tracer-ebpf) for bpfel-unknown-none with the
 /// nightly toolchain and bpf-linker; `cargo xtask` puts bpf-linker on PATH.
 fn main() -> anyhow::Result<()> {
+    perfetto_protos()?;
     let cargo_metadata::Metadata { packages, .. } = cargo_metadata::MetadataCommand::new()
         .no_deps()
         .exec()
@@ -22,4 +23,15 @@ fn main() -> anyhow::Result<()> {
         ..Default::default()
     };
     aya_build::build_ebpf([ebpf_package], Toolchain::default())
+}
+
+/// `tracer view --perfetto`: Rust types for the subset of Perfetto's trace
+/// protos in src/view/perfetto.proto, by prost-build with a vendored protoc.
+fn perfetto_protos() -> anyhow::Result<()> {
+    let protoc = protoc_bin_vendored::protoc_bin_path().context("vendored protoc")?;
+    prost_build::Config::new()
+        .protoc_executable(protoc)
+        .compile_protos(&["src/view/perfetto.proto"], &["src/view"])
+        .context("compiling src/view/perfetto.proto")?;
+    Ok(())
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Top-level modules, lowest first. A module may import only modules
 /// before it.
-const LAYERS: &[&str] = &["kernel", "model", "render", "sink", "launch", "pipeline", "metrics", "privilege", "cli", "config"];
+const LAYERS: &[&str] = &["kernel", "model", "render", "sink", "launch", "pipeline", "metrics", "privilege", "cli", "config", "view"];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

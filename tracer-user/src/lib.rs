@@ -14,6 +14,8 @@
 //!   seq numbers, accounts every loss, and hands lines to the sinks.
 //! - [`metrics`], [`privilege`], [`cli`], [`config`]: the program around
 //!   the pipeline.
+//! - [`view`]: `tracer view`, a trace turned into an HTML page or a
+//!   Perfetto trace (reads JSON lines; no kernel).
 
 pub mod kernel;
 pub mod model;
@@ -25,6 +27,7 @@ pub mod metrics;
 pub mod privilege;
 pub mod cli;
 pub mod config;
+pub mod view;
 
 #[cfg(test)]
 mod layers;

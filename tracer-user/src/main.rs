@@ -31,6 +31,10 @@ fn main() -> ExitCode {
             writeln!(f, "tracer: {}: {}", r.level().as_str().to_ascii_lowercase(), r.args())
         })
         .init();
+    // `tracer view TRACE …` reads a trace instead of making one (src/view/).
+    if std::env::args_os().nth(1).is_some_and(|a| a == "view") {
+        return tracer_user::view::main(std::env::args_os().skip(1));
+    }
     let cli = match parse() {
         Ok(c) => c,
         Err(ConfigError::Clap(e)) => e.exit(),

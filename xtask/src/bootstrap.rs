@@ -338,6 +338,7 @@ const TEST_PACKAGES: &[&str] = &["rsyslog", "curl", "systemd"];
 /// Installs the missing ones among [`TEST_PACKAGES`] with apt-get (one
 /// `dpkg-query` when all are present).
 pub fn ensure_test_packages() -> Result<()> {
+    ensure_view_test_tools()?;
     let missing: Vec<&str> = TEST_PACKAGES.iter().copied().filter(|p| !deb_installed(p)).collect();
     if missing.is_empty() {
         return Ok(());
@@ -358,6 +359,28 @@ pub fn ensure_test_packages() -> Result<()> {
         cmd::run(Command::new("apt-get").arg("update")).context("apt-get update failed")?;
         install(&mut Command::new("apt-get")).with_context(|| format!("could not install {}", missing.join(" ")))?;
     }
+    Ok(())
+}
+
+/// `tests/view.rs`: Debian's chromium (headless) renders `tracer view`'s
+/// page; PyPI's `perfetto` (its trace protos) decodes `--perfetto` output,
+/// in a venv at [`VIEW_VENV`] under the tools dir.
+const VIEW_DEBS: &[&str] = &["chromium"];
+pub const VIEW_VENV: &str = "view-venv";
+const VIEW_PYPI: &str = "perfetto==0.59.1";
+
+fn ensure_view_test_tools() -> Result<()> {
+    ensure_apt_packages(VIEW_DEBS, "tests/view.rs (a real browser)")?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("xtask has a parent dir")?;
+    let venv = tools_dir(root)?.join(VIEW_VENV);
+    let python = venv.join("bin/python");
+    let has = |py: &Path| py.exists() && Command::new(py).args(["-c", "import perfetto.protos.perfetto.trace.perfetto_trace_pb2"]).output().is_ok_and(|o| o.status.success());
+    if has(&python) {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {VIEW_PYPI} into {} (tests/view.rs decodes Perfetto traces with it)…", venv.display());
+    cmd::run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).context("python3 -m venv failed (Debian: apt-get install python3-venv)")?;
+    cmd::run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", VIEW_PYPI])).with_context(|| format!("pip install {VIEW_PYPI} failed"))?;
     Ok(())
 }
 
