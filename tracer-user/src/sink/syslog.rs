@@ -41,7 +41,7 @@ pub struct SyslogSink {
 }
 
 /// This machine's name as RFC 5424 HOSTNAME (printable ASCII, no spaces), or `-`.
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: valid buffer of the given length.
     if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
