@@ -30,9 +30,13 @@ static CONFIG: Config = Config::zeroed();
 /// Reads a `CONFIG` field. Volatile so LLVM keeps the load from the map
 /// instead of folding in the zero the object file was built with.
 macro_rules! config {
-    ($($field:tt)+) => {
-        unsafe { core::ptr::read_volatile(&$crate::CONFIG.$($field)+) }
-    };
+    ($($field:tt)+) => {{
+        // Allowed: the macro is also used inside callers' unsafe blocks.
+        #[allow(unused_unsafe)]
+        // SAFETY: a read of a static's field, aligned and initialized.
+        let v = unsafe { core::ptr::read_volatile(&$crate::CONFIG.$($field)+) };
+        v
+    }};
 }
 pub(crate) use config;
 

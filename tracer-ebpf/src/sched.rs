@@ -214,7 +214,9 @@ pub fn lifecycle_exec(ctx: RawTracePointContext) -> i32 {
     let r = unsafe { &mut *entry.as_mut_ptr() };
     fill_header(&mut r.header, RecordKind::Exec as u32, unsafe { bpf_ktime_get_boot_ns() }, cur);
     r.old_tid = old_pid as u32;
-    write_u64s(r.filename.as_mut_ptr() as *mut u64, [0; tracer_common::EXEC_PATH_MAX / 8]);
+    // SAFETY: filename is EXEC_PATH_MAX bytes at an 8-aligned offset of
+    // the #[repr(C)] record.
+    unsafe { write_u64s(r.filename.as_mut_ptr() as *mut u64, [0; tracer_common::EXEC_PATH_MAX / 8]) };
     let filename: *const u8 = read_at(bprm, config!(offs.binprm_filename)).unwrap_or(core::ptr::null());
     r.filename_len = unsafe {
         bpf_probe_read_kernel_str(r.filename.as_mut_ptr() as *mut _, r.filename.len() as u32, filename as *const _)
@@ -282,12 +284,15 @@ fn emit_exit(group_dead: bool) {
     let r = unsafe { &mut *entry.as_mut_ptr() };
     fill_header(&mut r.header, RecordKind::Exit as u32, unsafe { bpf_ktime_get_boot_ns() }, cur);
     // Current, as a BTF pointer: a plain load.
-    r.exit_code = load(task, config!(offs.task_exit_code));
+    // SAFETY: current is BTF-typed; exit_code is task_struct's.
+    r.exit_code = unsafe { load(task, config!(offs.task_exit_code)) };
     r.flags = if group_dead { exit_flags::GROUP_DEAD } else { 0 };
     r.nr_children = 0;
     r.zombie_mask = 0;
     // u64 stores: an array assignment is a byte-wise memset subprogram.
-    write_u64s(r.children.as_mut_ptr() as *mut u64, [0; EXIT_CHILDREN_MAX / 2]);
+    // SAFETY: children is EXIT_CHILDREN_MAX u32s at an 8-aligned offset of
+    // the #[repr(C)] record.
+    unsafe { write_u64s(r.children.as_mut_ptr() as *mut u64, [0; EXIT_CHILDREN_MAX / 2]) };
     if group_dead {
         left_children(task, r);
     }

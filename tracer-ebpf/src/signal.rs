@@ -29,7 +29,8 @@ fn rd<T: Default, const TYPED: bool>(base: *const u8, off: u32) -> T {
     if base.is_null() {
         T::default()
     } else if TYPED {
-        load(base, off)
+        // SAFETY: TYPED says `base` is BTF-typed; `off` is a member's.
+        unsafe { load(base, off) }
     } else {
         read_at(base, off).unwrap_or_default()
     }
@@ -153,7 +154,9 @@ fn emit<const TYPED: bool>(cur: Current, sig: u32, phase: u32, info: *const u8, 
     r.group = group;
     r.target_pid = target_pid;
     r.target_tid = target.tid;
-    write_u64s(r.target_comm.as_mut_ptr() as *mut u64, target.comm);
+    // SAFETY: target_comm is 16 bytes at an 8-aligned offset of the
+    // #[repr(C)] record.
+    unsafe { write_u64s(r.target_comm.as_mut_ptr() as *mut u64, target.comm) };
     // SEND_SIG_NOINFO (0) and SEND_SIG_PRIV (1) are not pointers.
     let has_info = info as usize > 1;
     r.flags = if has_info { signal_flags::HAS_INFO } else { 0 };

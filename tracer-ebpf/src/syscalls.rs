@@ -231,7 +231,8 @@ fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
     p.nr = id;
     p.flags = 0;
     p.extra_len = 0;
-    write_u64s(p.args.as_mut_ptr(), args);
+    // SAFETY: args is [u64; 6].
+    unsafe { write_u64s(p.args.as_mut_ptr(), args) };
     if is_capturing(id) {
         capture_entry(p, id, pid_tgid as u32);
     }
@@ -302,7 +303,8 @@ fn read_in(p: &mut PendingSyscall, addr: u64, n: usize) {
             p.extra_len = n as u32;
         }
         Err(_) => {
-            write_u64s(p.small.as_mut_ptr() as *mut u64, [0; SMALL_CAPTURE_MAX / 8]);
+            // SAFETY: small is SMALL_CAPTURE_MAX bytes, 8-aligned in the slot.
+            unsafe { write_u64s(p.small.as_mut_ptr() as *mut u64, [0; SMALL_CAPTURE_MAX / 8]) };
             p.flags |= syscall_flags::ENTER_READ_FAILED;
         }
     }
@@ -322,7 +324,8 @@ fn read_clone_args(p: &mut PendingSyscall) {
     }
     // The slot is reused: what a short `size` leaves unread must not be
     // another call's bytes.
-    write_u64s(p.small.as_mut_ptr() as *mut u64, [0; SMALL_CAPTURE_MAX / 8]);
+    // SAFETY: small is SMALL_CAPTURE_MAX bytes, 8-aligned in the slot.
+    unsafe { write_u64s(p.small.as_mut_ptr() as *mut u64, [0; SMALL_CAPTURE_MAX / 8]) };
     match unsafe { bpf_probe_read_user_buf(uargs, &mut p.small[..n]) } {
         Ok(()) => {
             p.extra_len = n as u32;
@@ -489,7 +492,8 @@ fn fill_call(r: &mut SyscallRecord, enter_ns: u64, args: &[u64; 6], id: u32, ret
     fill_header(&mut r.header, RecordKind::Syscall as u32, now, cur);
     r.nr = id;
     r.flags = 0;
-    write_u64s(r.args.as_mut_ptr(), *args);
+    // SAFETY: args is [u64; 6].
+    unsafe { write_u64s(r.args.as_mut_ptr(), *args) };
     // Volatile: for exit/exit_group these are all constant zeros, which
     // LLVM would otherwise merge into a call to a byte-wise memset.
     unsafe {
@@ -657,7 +661,9 @@ fn exec_strings_from_new_image(c: &mut ExecCapture) {
     // before its bound was checked. Linux 6.1's verifier does not carry a
     // bound learnt on a register to an earlier spilled copy of it (`R2 min
     // value is negative` at the read below).
-    write_u64s(block.as_mut_ptr() as *mut u64, [0; EXEC_ARGV_BLOCK / 8]);
+    // SAFETY: the block is EXEC_ARGV_BLOCK bytes at an 8-aligned offset of
+    // the #[repr(C)] capture.
+    unsafe { write_u64s(block.as_mut_ptr() as *mut u64, [0; EXEC_ARGV_BLOCK / 8]) };
     // A fresh load of the length, clamped in registers right before the
     // call that takes it, with no call in between to force a spill.
     let len = unsafe { core::ptr::read_volatile(&len) };
@@ -700,7 +706,9 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, cur: Current) {
     };
     let r = unsafe { &mut *entry.as_mut_ptr() };
     fill_syscall(&mut r.base, p, id, ret, now, cur);
-    write_u64s(r.extra.as_mut_ptr() as *mut u64, [0; EXTRA_MAX / 8]);
+    // SAFETY: extra is EXTRA_MAX bytes at an 8-aligned offset of the
+    // #[repr(C)] record.
+    unsafe { write_u64s(r.extra.as_mut_ptr() as *mut u64, [0; EXTRA_MAX / 8]) };
     if (id == nr::RT_SIGPROCMASK || id == nr::RT_SIGACTION || id == nr::PRLIMIT64) && any_traced(&SMALL_IN_CALLS) {
         let sigset_ok = p.args[3] == capture::SIGSET_SIZE as u64;
         let (n, in_ptr, out_ptr) = match id {
@@ -730,7 +738,9 @@ fn emit_extra(p: &PendingSyscall, id: u32, ret: i64, now: u64, cur: Current) {
     } else if id == nr::CLONE3 && any_traced(&[nr::CLONE3]) {
         if p.flags & syscall_flags::EXTRA_CLONE_ARGS != 0 {
             let src = p.small.as_ptr() as *const [u64; CLONE_ARGS_SIZE / 8];
-            write_u64s(r.extra.as_mut_ptr() as *mut u64, unsafe { core::ptr::read_volatile(src) });
+            // SAFETY: extra holds at least CLONE_ARGS_SIZE bytes, 8-aligned;
+            // `src` is the slot's `small`, as long and 8-aligned too.
+            unsafe { write_u64s(r.extra.as_mut_ptr() as *mut u64, core::ptr::read_volatile(src)) };
         }
         r.base.extra_len = p.extra_len;
         // What the kernel stored at clone_args.parent_tid (strace's

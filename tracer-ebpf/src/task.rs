@@ -85,8 +85,8 @@ pub struct Current {
 #[inline(always)]
 pub fn current() -> Current {
     let task = unsafe { bpf_get_current_task_btf() } as *const u8;
-    let tgid: u32 = load(task, config!(task_tgid_off));
-    let tid: u32 = load(task, config!(offs.task_pid));
+    // SAFETY: `task` is BTF-typed; tgid and pid are task_struct's.
+    let (tgid, tid): (u32, u32) = unsafe { (load(task, config!(task_tgid_off)), load(task, config!(offs.task_pid))) };
     Current { task, pid_tgid: (tgid as u64) << 32 | tid as u64 }
 }
 
@@ -107,26 +107,31 @@ pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, cur: Current) {
     let pid_tgid = cur.pid_tgid;
     let pid = (pid_tgid >> 32) as u32;
     let tid = pid_tgid as u32;
-    let parent: *const u8 = load(task, config!(task_real_parent_off));
-    let ppid: u32 = load(parent, config!(task_tgid_off));
+    // SAFETY (every `load` below): `task` is BTF-typed (current), and so is
+    // each pointer loaded through it; each offset is of that type's member
+    // (task_struct, cred, css_set, cgroup, kernfs_node).
+    let parent: *const u8 = unsafe { load(task, config!(task_real_parent_off)) };
+    let ppid: u32 = unsafe { load(parent, config!(task_tgid_off)) };
     let ids = loaded_task_ids(task, pid, tid, ppid);
-    let cred: *const u8 = load(task, config!(offs.task_cred));
+    let cred: *const u8 = unsafe { load(task, config!(offs.task_cred)) };
     h.kind = kind;
     h.cpu = unsafe { bpf_get_smp_processor_id() };
     h.ts_ns = now;
     h.pid = pid;
     h.tid = tid;
     h.ppid = ppid;
-    h.uid = load(cred, config!(offs.cred_uid));
-    h.gid = load(cred, config!(offs.cred_gid));
+    h.uid = unsafe { load(cred, config!(offs.cred_uid)) };
+    h.gid = unsafe { load(cred, config!(offs.cred_gid)) };
     h.ns_level = ids.ns_level;
     // task->cgroups->dfl_cgrp->kn->id, what bpf_get_current_cgroup_id
     // returns, by four loads instead of a helper call.
-    let css_set: *const u8 = load(task, config!(offs.task_cgroups));
-    let cgroup: *const u8 = load(css_set, config!(offs.css_set_dfl_cgrp));
-    let kn: *const u8 = load(cgroup, config!(offs.cgroup_kn));
-    h.cgroup_id = load(kn, config!(offs.kernfs_node_id));
-    write_u64s(h.comm.as_mut_ptr() as *mut u64, comm_words(task));
+    let css_set: *const u8 = unsafe { load(task, config!(offs.task_cgroups)) };
+    let cgroup: *const u8 = unsafe { load(css_set, config!(offs.css_set_dfl_cgrp)) };
+    let kn: *const u8 = unsafe { load(cgroup, config!(offs.cgroup_kn)) };
+    h.cgroup_id = unsafe { load(kn, config!(offs.kernfs_node_id)) };
+    // SAFETY: comm is 16 bytes at an 8-aligned offset of the #[repr(C)]
+    // header (tracer-common pins the layout).
+    unsafe { write_u64s(h.comm.as_mut_ptr() as *mut u64, comm_words(task)) };
     h.ns_pid = ids.ns_pid;
     h.ns_tid = ids.ns_tid;
     h.ns_ppid = ids.ns_ppid;
@@ -140,8 +145,9 @@ pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, cur: Current) {
 /// only there (`ns_ppid`), so it is read only there.
 #[inline(always)]
 pub fn btf_task_ids(task: *const u8) -> (u32, u32, TaskIds) {
-    let pid: u32 = load(task, config!(task_tgid_off));
-    let tid: u32 = load(task, config!(offs.task_pid));
+    // SAFETY: `task` is BTF-typed (this function's contract); tgid and pid
+    // are task_struct's.
+    let (pid, tid): (u32, u32) = unsafe { (load(task, config!(task_tgid_off)), load(task, config!(offs.task_pid))) };
     (pid, tid, loaded_task_ids(task, pid, tid, 0))
 }
 
@@ -150,8 +156,9 @@ pub fn btf_task_ids(task: *const u8) -> (u32, u32, TaskIds) {
 /// task in a child namespace.
 #[inline(always)]
 fn loaded_task_ids(task: *const u8, pid: u32, tid: u32, ppid: u32) -> TaskIds {
-    let thread_pid: *const u8 = load(task, config!(offs.task_thread_pid));
-    let level: u32 = load(thread_pid, config!(offs.pid_level));
+    // SAFETY: `task` is BTF-typed, so is its thread_pid (a struct pid).
+    let thread_pid: *const u8 = unsafe { load(task, config!(offs.task_thread_pid)) };
+    let level: u32 = unsafe { load(thread_pid, config!(offs.pid_level)) };
     if level == 0 {
         TaskIds { ns_level: 0, ns_pid: pid, ns_tid: tid, ns_ppid: ppid }
     } else {
@@ -164,23 +171,40 @@ fn loaded_task_ids(task: *const u8, pid: u32, tid: u32, ppid: u32) -> TaskIds {
 #[inline(always)]
 pub fn comm_words(task: *const u8) -> [u64; 2] {
     let comm = config!(offs.task_comm);
-    [load(task, comm), load(task, comm + 8)]
+    // SAFETY: `task` is BTF-typed; comm is task_struct's 16-byte array.
+    unsafe { [load(task, comm), load(task, comm + 8)] }
 }
 
 /// A plain load of a `T` at `base + off` through a BTF-typed pointer (a
 /// faulting address reads as zero).
+///
+/// # Safety
+///
+/// `base` must be a BTF-typed kernel pointer (a `tp_btf` or fentry
+/// argument, current from `bpf_get_current_task_btf`, or a pointer loaded
+/// through one), null allowed, and `off` the offset of a `T` in what it
+/// points to (from `CONFIG`, read from the kernel's BTF). The verifier
+/// checks exactly that against BTF and makes the load fault-safe
+/// (PROBE_MEM); it refuses the program otherwise. For any other pointer
+/// this is a plain dereference.
 #[inline(always)]
-pub fn load<T>(base: *const u8, off: u32) -> T {
+pub unsafe fn load<T>(base: *const u8, off: u32) -> T {
+    // SAFETY: as the caller promised.
     unsafe { core::ptr::read_volatile(base.add(off as usize) as *const T) }
 }
 
 /// Stores `N` u64 words at `dst` one by one (volatile, so LLVM cannot turn
 /// them into a call to a byte-wise `memcpy`/`memset` subprogram, which is
 /// what a plain array assignment becomes in BPF).
+///
+/// # Safety
+///
+/// `dst` must be 8-aligned and valid for writes of `N` u64s.
 #[inline(always)]
-pub fn write_u64s<const N: usize>(dst: *mut u64, words: [u64; N]) {
+pub unsafe fn write_u64s<const N: usize>(dst: *mut u64, words: [u64; N]) {
     let mut i = 0;
     while i < N {
+        // SAFETY: i < N, within what the caller promised.
         unsafe { core::ptr::write_volatile(dst.add(i), words[i]) };
         i += 1;
     }
