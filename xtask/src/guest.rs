@@ -120,10 +120,13 @@ pub const SMOKE: &str = "--syscalls all -- /bin/true";
 /// form for, from its exit status file and its RUST_LOG=info stderr.
 fn smoke_outcome(rc: Option<&str>, stderr: &str) -> Option<(i32, Vec<String>)> {
     let code = rc?.trim().parse().ok()?;
+    // `BTF tracepoint NAME unavailable (VERIFIER LOG…); using a raw
+    // tracepoint`: the verifier's log spans lines, so take the name from
+    // the first.
     let raw = stderr
         .lines()
-        .filter(|l| l.contains("using a raw tracepoint"))
-        .filter_map(|l| l.split("BTF tracepoint ").nth(1)?.split_whitespace().next().map(str::to_owned))
+        .filter_map(|l| l.split("BTF tracepoint ").nth(1))
+        .filter_map(|rest| rest.split_once(" unavailable").map(|(name, _)| name.to_owned()))
         .collect();
     Some((code, raw))
 }
@@ -349,8 +352,10 @@ not json
 
     #[test]
     fn smoke_fallbacks() {
-        let err = "tracer: attached to …\n[INFO tracer_user::load] BTF tracepoint signal_generate unavailable (load failed); using a raw tracepoint\n";
-        assert_eq!(smoke_outcome(Some("0\n"), err), Some((0, vec!["signal_generate".to_owned()])));
+        let err = "tracer: info: BTF tracepoint signal_generate unavailable (the BPF_PROG_LOAD syscall returned Permission denied (os error 13). \
+                   Verifier output: 0: R1=ctx() R10=fp0\nR3 invalid mem access 'scalar'\n); using a raw tracepoint\n\
+                   tracer: info: BTF tracepoint signal_deliver unavailable (…\n); using a raw tracepoint\ntracer: attached to …\n";
+        assert_eq!(smoke_outcome(Some("0\n"), err), Some((0, vec!["signal_generate".to_owned(), "signal_deliver".to_owned()])));
         assert_eq!(smoke_outcome(Some("77\n"), ""), Some((77, vec![])));
         assert_eq!(smoke_outcome(None, err), None);
         let mut o = Outcome { smoke: Some((77, vec![])), ..Outcome::default() };
