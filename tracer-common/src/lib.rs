@@ -10,8 +10,7 @@
 
 use core::mem::size_of;
 
-/// Version of the binary record layout; bumped whenever a record changes.
-pub const RECORD_ABI: u32 = 2;
+pub mod layout;
 
 /// Length of `task_struct::comm` (TASK_COMM_LEN).
 pub const COMM_LEN: usize = 16;

@@ -124,7 +124,9 @@ impl Stream {
 
 #[test]
 fn a_stopped_stdout_reader_costs_only_counted_drops_within_the_queue_bound() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("sigstop");
     let received = dir.path().join("received.jsonl");
     let reference = dir.path().join("reference.jsonl");
@@ -262,7 +264,9 @@ fn fill(path: &Path) -> u64 {
 
 #[test]
 fn on_a_full_filesystem_failures_are_counted_reported_once_and_writing_resumes() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("enospc");
     let mnt = Tmpfs::mount(dir.path().join("small"));
     let file = mnt.0.join("events.jsonl");
@@ -339,7 +343,9 @@ fn on_a_full_filesystem_failures_are_counted_reported_once_and_writing_resumes()
 
 #[test]
 fn two_tracers_with_different_filters_see_only_their_own_and_one_survives_the_others_sigkill() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("two");
     let named = compile(dir.path(), "named", "named", &[]);
     let (alpha, beta) = (dir.path().join("alpha-prog"), dir.path().join("beta-prog"));

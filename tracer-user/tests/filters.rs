@@ -121,7 +121,9 @@ fn count_len(all: &[Value], len: u64) -> usize {
 
 #[test]
 fn cgroup_filter_traces_the_subtree_including_children_and_cgroups_made_later() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("cgroup");
     let family = compile(dir.path(), "family", "family", &[]);
     let root = cgroup2_root();
@@ -168,7 +170,9 @@ fn cgroup_filter_traces_the_subtree_including_children_and_cgroups_made_later() 
 
 #[test]
 fn comm_filter_matches_any_named_comm_by_its_current_name() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("comm");
     let wanted = compile(dir.path(), "named", "cwanted", &[]);
     let other = compile(dir.path(), "named", "cother", &[]);
@@ -217,7 +221,9 @@ fn release_and_wait(mut child: std::process::Child) -> i32 {
 
 #[test]
 fn pid_filter_follows_descendants_created_after_attach() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("pid");
     let bin = compile(dir.path(), "family", "family", &[]);
     let tracked = start_waiting_family(&bin);
@@ -245,7 +251,9 @@ fn pid_filter_follows_descendants_created_after_attach() {
 
 #[test]
 fn pid_filter_keeps_a_process_whose_leader_exited_before_its_other_threads() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("leader-exit");
     let bin = compile(dir.path(), "leader_exit", "leader_exit", &[]);
     let mut proc_ = Command::new(&bin).stdin(Stdio::piped()).spawn().unwrap();
@@ -347,7 +355,9 @@ fn strace_lines(text: &str) -> Vec<String> {
 
 #[test]
 fn launched_threads_shows_what_strace_f_shows_from_the_first_loader_mmap() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("launch");
     compile(dir.path(), "threads", "threads", &[]);
     let syscalls = "clone,clone3,mmap,mprotect,wait4";
@@ -406,7 +416,9 @@ fn launched_threads_shows_what_strace_f_shows_from_the_first_loader_mmap() {
 
 #[test]
 fn launched_command_exit_status_becomes_tracers() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("exit-status");
     let bin = compile(dir.path(), "exit_status", "exit_status", &[]);
     let bin = bin.to_str().unwrap();
@@ -428,7 +440,9 @@ fn launched_command_exit_status_becomes_tracers() {
 
 #[test]
 fn sigint_goes_to_the_command_and_tracer_drains_until_it_exits() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("sigint");
     let bin = compile(dir.path(), "exit_status", "exit_status", &[]);
     let mut tracer = Tracer::start(&["--syscalls", "mmap", "--", bin.to_str().unwrap(), "trap"]);
@@ -488,7 +502,9 @@ fn assert_refused(args: &[&str], code: i32, line: &str) {
 
 #[test]
 fn bad_filters_and_commands_are_refused_before_anything_is_loaded() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let root = cgroup2_root();
 
     assert_refused(

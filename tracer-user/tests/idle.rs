@@ -27,7 +27,9 @@ fn getcpu(mark: usize) {
 
 #[test]
 fn an_idle_daemon_sleeps_and_a_lone_record_still_arrives_at_once() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let (reader, writer) = std::io::pipe().unwrap();
     let me = std::process::id().to_string();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tracer"));

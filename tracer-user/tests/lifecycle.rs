@@ -29,7 +29,9 @@ fn sources(all: &[Value], r: &Value) -> Vec<Value> {
 
 #[test]
 fn thread_create_equals_its_stack_mmap_guard_mprotect_and_clone3() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let prog = Program::compile("threads", "threads", &[]);
     let Traced { all, pid, code, .. } = trace(&[], &mut prog.command());
     assert_eq!(code, 0);
@@ -85,7 +87,9 @@ fn thread_create_equals_its_stack_mmap_guard_mprotect_and_clone3() {
 
 #[test]
 fn a_second_thread_after_the_first_reuses_its_cached_stack() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let prog = Program::compile("threads2", "threads2", &[]);
     let Traced { all, pid, code, .. } = trace(&[], &mut prog.command());
     assert_eq!(code, 0);
@@ -112,7 +116,9 @@ fn a_second_thread_after_the_first_reuses_its_cached_stack() {
 
 #[test]
 fn process_program_tells_fork_exit_sigchld_and_reaped() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let prog = Program::compile("process", "process", &[]);
     let Traced { all, pid, code, .. } = trace(&[], &mut prog.command());
     assert_eq!(code, 0);
@@ -181,7 +187,9 @@ fn process_program_tells_fork_exit_sigchld_and_reaped() {
 
 #[test]
 fn a_caught_sigchld_is_generated_then_delivered() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let prog = Program::compile("process", "process_handler", &["-DWITH_HANDLER"]);
     let Traced { all, pid, code, .. } = trace(&[], &mut prog.command());
     assert_eq!(code, 0);
@@ -202,7 +210,9 @@ fn a_caught_sigchld_is_generated_then_delivered() {
 
 #[test]
 fn a_parent_exiting_without_waiting_leaves_its_children_unreaped() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let prog = Program::compile("orphan", "orphan", &[]);
     let tracer = Tracer::start(&[]);
     let (pid, code) = run_program(&mut prog.command());
@@ -244,7 +254,9 @@ fn a_parent_exiting_without_waiting_leaves_its_children_unreaped() {
 
 #[test]
 fn a_pid_namespace_shows_host_and_namespace_ids() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let prog = Program::compile("process", "process_ns", &[]);
     let Traced { all, pid: unshare, code, .. } = trace(&[], Command::new("unshare").arg("--pid").arg("--fork").arg(&prog.bin));
     assert_eq!(code, 0);
@@ -282,7 +294,9 @@ fn a_pid_namespace_shows_host_and_namespace_ids() {
 
 #[test]
 fn no_lifecycle_leaves_only_syscalls() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let prog = Program::compile("process", "process", &[]);
     let Traced { all, stderr, pid, .. } = trace(&["--no-lifecycle"], &mut prog.command());
     let ev = events_of_pid(&all, pid);
@@ -295,7 +309,9 @@ fn no_lifecycle_leaves_only_syscalls() {
 
 #[test]
 fn lifecycle_events_obey_the_filters() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let prog = Program::compile("process", "process", &[]);
 
     // tracer -- CMD: the command's tree only, its whole story.
@@ -327,7 +343,9 @@ fn lifecycle_events_obey_the_filters() {
 
 #[test]
 fn children_reaped_without_wait4_are_not_reported_unreaped() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let prog = Program::compile("other_reaping", "other_reaping", &[]);
     let Traced { all, pid, code, .. } = trace(&[], &mut prog.command());
     assert_eq!(code, 0);

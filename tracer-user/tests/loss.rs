@@ -9,7 +9,9 @@ use std::process::Command;
 
 #[test]
 fn every_call_of_a_storm_is_written_or_counted_lost() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("storm");
     let bin = compile(dir.path(), "storm", "storm", &[]);
     let (threads, calls) = (4u64, 50_000u64);
@@ -68,7 +70,9 @@ fn every_call_of_a_storm_is_written_or_counted_lost() {
 /// on a machine with CPU to spare the bug still fails this test.
 #[test]
 fn a_trickle_through_a_one_page_ring_loses_nothing() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let me = std::process::id().to_string();
     let tracer = Tracer::start(&["--ringbuf-size", "4096", "--syscalls", "getcpu", "--no-lifecycle", "--pid", &me]);
     let tid = gettid();

@@ -52,7 +52,9 @@ fn own_lines(stderr: &[String]) -> Vec<&String> {
 
 #[test]
 fn as_nobody_with_only_cap_bpf_and_cap_perfmon_it_traces_and_exits_0() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let tracer = Tracer::start_command(as_nobody_with(&["bpf", "perfmon"], &["--syscalls", "getcpu"]));
     let pid = tracer.pid();
     // It really is nobody, with those two capabilities and nothing else.
@@ -78,7 +80,9 @@ fn refused(caps: &[&str], extra: &[&str]) -> (i32, Vec<String>) {
 
 #[test]
 fn without_enough_privilege_it_names_the_missing_capability_and_exits_77() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let needs = ": loading and attaching the BPF programs needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN; root has all three)";
     for (caps, missing) in [
         (&["bpf"][..], "CAP_PERFMON"),
@@ -113,7 +117,9 @@ fn without_enough_privilege_it_names_the_missing_capability_and_exits_77() {
 
 #[test]
 fn after_drop_privileges_it_has_no_capability_and_still_traces_and_counts_losses() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("drop");
     let file = dir.path().join("events.jsonl");
     let by_pid = dir.path().join("by-pid");

@@ -6,7 +6,12 @@ mod common;
 use common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tracer_common::{CLONE_ARGS_SIZE, PARENT_TID_OFFSET, RUSAGE_OFFSET, RUSAGE_SIZE, syscall_flags as f};
+use std::mem::size_of;
+use tracer_common::layout::{self, Record, Timeval, read};
+use tracer_common::{
+    CLONE_ARGS_SIZE, EXIT_CHILDREN_MAX, EXTRA_MAX, ExecRecord, ExitRecord, ForkRecord, RecordHeader, RecordKind,
+    SignalRecord, SyscallRecord, SyscallRecordExec, SyscallRecordExtra, nr, syscall_flags as f,
+};
 use tracer_user::kernel::load::{LoadOptions, load};
 
 /// A NUL-terminated string slot: nothing after the terminator.
@@ -16,106 +21,130 @@ fn check_str_slot(slot: &[u8], what: &str) {
     }
 }
 
-/// Byte ranges of a record that may hold data; everything else must be 0.
-/// Returns the record's kind.
+/// Reads `b` as a `T` of exactly its length.
+fn exactly<T: Record>(b: &[u8]) -> T {
+    assert_eq!(b.len(), size_of::<T>(), "{} record length", std::any::type_name::<T>());
+    read(b).unwrap()
+}
+
+/// Checks that every byte that holds no data is 0. Returns the record's
+/// kind.
 fn check_record(b: &[u8]) -> u32 {
-    let kind = u32::from_le_bytes(b[0..4].try_into().unwrap());
-    assert_eq!(&b[76..80], &[0; 4], "header padding");
+    let h: RecordHeader = read(b).expect("a whole header");
+    assert_eq!(h._pad0, 0, "header padding");
     // comm is NUL-padded after its terminator.
-    check_str_slot(&b[48..64], "comm");
-    match kind {
-        1 => check_syscall(b),
-        // fork: child ids, flags, then padding.
-        2 => {
-            assert_eq!(b.len(), 104);
-            assert_eq!(&b[100..104], &[0; 4], "fork padding");
+    check_str_slot(&h.comm, "comm");
+    match RecordKind::try_from(h.kind) {
+        Ok(RecordKind::Syscall) => check_syscall(b),
+        Ok(RecordKind::Fork) => {
+            let r: ForkRecord = exactly(b);
+            assert_eq!(r._pad, 0, "fork padding");
         }
-        // exec: old_tid, filename_len, filename[256].
-        3 => {
-            assert_eq!(b.len(), 344);
-            check_str_slot(&b[88..344], "exec filename");
+        Ok(RecordKind::Exec) => {
+            let r: ExecRecord = exactly(b);
+            check_str_slot(&r.filename, "exec filename");
         }
-        // exit: code, flags, the children left (the unused slots zero).
-        4 => {
-            assert_eq!(b.len(), 160);
-            let n = u32::from_le_bytes(b[88..92].try_into().unwrap()) as usize;
-            assert!(n <= 16);
-            assert!(b[96 + 4 * n..].iter().all(|&c| c == 0), "exit children tail");
+        // exit: the children left, the unused slots zero.
+        Ok(RecordKind::Exit) => {
+            let r: ExitRecord = exactly(b);
+            let n = r.nr_children as usize;
+            assert!(n <= EXIT_CHILDREN_MAX);
+            assert!(r.children[n..].iter().all(|&c| c == 0), "exit children tail");
         }
-        5 => {
-            assert_eq!(b.len(), 176);
-            check_str_slot(&b[160..176], "target comm");
+        Ok(RecordKind::Signal) => {
+            let r: SignalRecord = exactly(b);
+            check_str_slot(&r.target_comm, "target comm");
         }
-        k => panic!("record kind {k}"),
+        Err(k) => panic!("record kind {k}"),
     }
-    kind
+    h.kind
+}
+
+/// Marks in `mask` the bytes `v` covers where it is non-zero (`v` written
+/// at the start of `mask`'s area, as the kernel side writes the struct).
+fn allow<T: Record>(mask: &mut [u8; EXTRA_MAX], v: &T) {
+    let mut view = [0u8; EXTRA_MAX];
+    assert!(layout::write(&mut view, v));
+    mask.iter_mut().zip(view).for_each(|(m, b)| *m |= b);
 }
 
 fn check_syscall(b: &[u8]) {
-    assert!(b.len() == 160 || b.len() == 312 || b.len() == 672, "syscall record length {}", b.len());
-    assert_eq!(&b[156..160], &[0; 4], "syscall padding");
-    if b.len() == 160 {
-        return;
-    }
-    let nr = u32::from_le_bytes(b[80..84].try_into().unwrap());
-    let flags = u32::from_le_bytes(b[84..88].try_into().unwrap());
-    let extra_len = u32::from_le_bytes(b[152..156].try_into().unwrap()) as usize;
-    let x = &b[160..];
-    if b.len() == 672 {
+    const PLAIN: usize = size_of::<SyscallRecord>();
+    const EXTRA: usize = size_of::<SyscallRecordExtra>();
+    const EXEC: usize = size_of::<SyscallRecordExec>();
+    assert!([PLAIN, EXTRA, EXEC].contains(&b.len()), "syscall record length {}", b.len());
+    let r: SyscallRecord = read(b).unwrap();
+    assert_eq!(r._pad1, 0, "syscall padding");
+    let (nr, flags, extra_len) = (r.nr, r.flags, r.extra_len as usize);
+    if b.len() == EXEC {
         // execve/execveat: the ExecCapture, its string slots NUL-padded.
+        let x: SyscallRecordExec = exactly(b);
+        let x = x.exec;
         if flags & f::EXTRA_EXEC == 0 {
-            assert!(x.iter().all(|&c| c == 0), "unread exec capture not zeroed");
+            assert!(layout_bytes(&x).iter().all(|&c| c == 0), "unread exec capture not zeroed");
             return;
         }
-        let xf = u32::from_le_bytes(x[12..16].try_into().unwrap());
-        check_str_slot(&x[32..192], "exec filename");
-        if xf & tracer_common::exec_flags::ARGV_BLOCK != 0 {
-            let n = u16::from_le_bytes([x[16], x[17]]) as usize;
-            assert!(x[18..32].iter().all(|&c| c == 0));
-            assert!(x[192 + n..].iter().all(|&c| c == 0), "argv block tail");
+        check_str_slot(&x.filename, "exec filename");
+        if x.flags & tracer_common::exec_flags::ARGV_BLOCK != 0 {
+            let n = x.argv_len[0] as u16 as usize;
+            assert!(x.argv_len[1..].iter().all(|&l| l == 0));
+            assert!(x.argv.as_flattened()[n..].iter().all(|&c| c == 0), "argv block tail");
         } else {
-            for i in 0..8 {
-                check_str_slot(&x[192 + 40 * i..232 + 40 * i], "argv slot");
+            for slot in &x.argv {
+                check_str_slot(slot, "argv slot");
             }
         }
         return;
     }
-    let mut may_hold = vec![false; x.len()];
-    let mut allow = |r: std::ops::Range<usize>| may_hold[r].iter_mut().for_each(|m| *m = true);
+    if b.len() == PLAIN {
+        return;
+    }
+    let x: SyscallRecordExtra = exactly(b);
+    // Where each capture may hold data: its struct, written all ones.
+    let mut mask = [0u8; EXTRA_MAX];
+    let ones = u64::MAX;
     if flags & f::EXTRA_CLONE_ARGS != 0 {
-        allow(0..extra_len.min(CLONE_ARGS_SIZE));
+        // Only as much of clone_args as the caller's size.
+        mask[..extra_len.min(CLONE_ARGS_SIZE)].fill(0xff);
     }
     if flags & f::EXTRA_PARENT_TID != 0 {
-        allow(PARENT_TID_OFFSET..PARENT_TID_OFFSET + 4);
+        allow(&mut mask, &layout::Clone3Extra { args: Default::default(), parent_tid_value: u32::MAX, _pad: 0 });
     }
+    let rusage = layout::Rusage { utime: Timeval { sec: -1, usec: -1 }, stime: Timeval { sec: -1, usec: -1 }, longs: [-1; 14] };
     if flags & f::EXTRA_WAIT_STATUS != 0 {
-        allow(0..4);
+        allow(&mut mask, &layout::Wait4Extra { status: -1, _pad: 0, rusage: Default::default() });
     }
     if flags & f::EXTRA_RUSAGE != 0 {
-        allow(RUSAGE_OFFSET..RUSAGE_OFFSET + RUSAGE_SIZE);
+        allow(&mut mask, &layout::Wait4Extra { status: 0, _pad: 0, rusage });
     }
-    // rt_sigprocmask, rt_sigaction, prlimit64: what was passed in at 0,
-    // what the kernel wrote back right after it.
-    let n = match nr {
-        14 => 8,
-        13 => 32,
-        302 => 16,
-        _ => 0,
-    };
-    if flags & f::EXTRA_IN != 0 {
-        allow(0..n);
+    // rt_sigprocmask, rt_sigaction, prlimit64: what was passed in, what
+    // the kernel wrote back.
+    let (input, output) = (flags & f::EXTRA_IN != 0, flags & f::EXTRA_OUT != 0);
+    let sa = |on: bool| if on { layout::Sigaction { handler: ones, flags: ones, restorer: ones, mask: ones } } else { Default::default() };
+    let rl = |on: bool| if on { layout::Rlimit64 { cur: ones, max: ones } } else { Default::default() };
+    match nr {
+        nr::RT_SIGPROCMASK => allow(&mut mask, &layout::SigsetExtra { set: if input { ones } else { 0 }, oldset: if output { ones } else { 0 } }),
+        nr::RT_SIGACTION => allow(&mut mask, &layout::SigactionExtra { act: sa(input), oldact: sa(output) }),
+        nr::PRLIMIT64 => allow(&mut mask, &layout::RlimitExtra { new: rl(input), old: rl(output) }),
+        _ => {}
     }
-    if flags & f::EXTRA_OUT != 0 {
-        allow(n..2 * n);
+    for (i, (&byte, &m)) in x.extra.iter().zip(&mask).enumerate() {
+        assert!(m == 0xff || byte == 0, "extra[{i}] = {byte:#x} outside any captured area (nr {nr}, flags {flags:#x})");
     }
-    for (i, (&byte, &ok)) in x.iter().zip(&may_hold).enumerate() {
-        assert!(ok || byte == 0, "extra[{i}] = {byte:#x} outside any captured area (nr {nr}, flags {flags:#x})");
-    }
+}
+
+/// The bytes of a record value.
+fn layout_bytes<T: Record>(v: &T) -> Vec<u8> {
+    let mut b = vec![0u8; size_of::<T>()];
+    assert!(layout::write(&mut b, v));
+    b
 }
 
 #[test]
 fn reserved_records_are_fully_initialised_even_after_the_ring_wraps() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("records");
     let odd = compile(dir.path(), "odd_calls", "odd_calls", &[]);
     let threads = compile(dir.path(), "threads", "threads", &[]);
@@ -139,7 +168,7 @@ fn reserved_records_are_fully_initialised_even_after_the_ring_wraps() {
         while let Some(item) = ring.next() {
             let kind = check_record(&item);
             *kinds.entry((kind, item.len())).or_insert(0usize) += 1;
-            if item.len() == 312 { seen.1 += 1 } else { seen.0 += 1 }
+            if item.len() == size_of::<SyscallRecordExtra>() { seen.1 += 1 } else { seen.0 += 1 }
             tracer_user::model::decode::decode(&item).expect("decodes");
         }
     };
@@ -162,7 +191,16 @@ fn reserved_records_are_fully_initialised_even_after_the_ring_wraps() {
     drop(drain); // ends its borrow of `seen` and `kinds`
     let (plain, extra) = seen;
     assert!(plain > 16 << 10 >> 7 && extra > 40, "the ring wrapped: {plain} plain, {extra} extra records");
-    for shape in [(1, 160), (1, 312), (1, 672), (2, 104), (3, 344), (4, 160), (5, 176)] {
+    let shapes = [
+        (RecordKind::Syscall, size_of::<SyscallRecord>()),
+        (RecordKind::Syscall, size_of::<SyscallRecordExtra>()),
+        (RecordKind::Syscall, size_of::<SyscallRecordExec>()),
+        (RecordKind::Fork, size_of::<ForkRecord>()),
+        (RecordKind::Exec, size_of::<ExecRecord>()),
+        (RecordKind::Exit, size_of::<ExitRecord>()),
+        (RecordKind::Signal, size_of::<SignalRecord>()),
+    ];
+    for shape in shapes.map(|(k, n)| (k as u32, n)) {
         assert!(kinds.contains_key(&shape), "no record of kind/length {shape:?}: {kinds:?}");
     }
 }

@@ -150,7 +150,9 @@ fn trace_both(bin: &std::path::Path, comm: &str) -> (BTreeMap<u32, Vec<String>>,
 
 #[test]
 fn thread_program_agrees_with_strace_call_by_call() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let prog = Program::compile("threads", "threads", &[]);
     let (strace, tracer) = trace_both(&prog.bin, "threads");
     assert_eq!(strace.len(), 2, "main thread and the new thread: {strace:?}");
@@ -161,7 +163,9 @@ fn thread_program_agrees_with_strace_call_by_call() {
 
 #[test]
 fn process_program_agrees_with_strace_call_by_call() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let prog = Program::compile("process", "process_status", &["-DWITH_STATUS"]);
     let (strace, tracer) = trace_both(&prog.bin, "process_status");
     assert_eq!(strace.len(), 2, "parent and child: {strace:?}");

@@ -67,7 +67,9 @@ fn syscall_of(line: &str) -> Option<(u32, String)> {
 
 #[test]
 fn text_output_of_all_syscalls_matches_strace_f_per_thread() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("text-strace");
     let bin = compile(dir.path(), "threads", "threads", &[]);
     let prefix = dir.path().join("st");
@@ -150,7 +152,9 @@ fn strace_by_thread(dir: &std::path::Path) -> Vec<Vec<String>> {
 
 #[test]
 fn tracer_launching_threads_matches_strace_f_per_thread() {
-    require_root();
+    if skip_without_root() {
+        return;
+    }
     let dir = TempDir::new("text-launch");
     compile(dir.path(), "threads", "threads", &[]);
     // Which thread prints first decides who allocates stdout's buffer (a few

@@ -4,11 +4,13 @@
 //! field is read; nothing here can panic on malformed input.
 
 use thiserror::Error;
+use tracer_common::layout::{
+    Clone3Extra, Record, RlimitExtra, SigactionExtra, SigsetExtra, Timeval, Wait4Extra, read,
+};
 use tracer_common::{
-    CLONE_ARGS_SIZE, COMM_LEN, EXIT_CHILDREN_MAX, EXEC_ARG_READ, EXEC_ARG_SHOWN, EXEC_ARG_SLOT, EXEC_ARGV_BLOCK, EXEC_ARGV_MAX,
-    EXEC_FILENAME_MAX,
-    ExecRecord, ExitRecord, ForkRecord, PARENT_TID_OFFSET, RUSAGE_OFFSET, RUSAGE_SIZE, RecordKind,
-    SignalRecord, SyscallRecord, SyscallRecordExec, SyscallRecordExtra, capture, exec_flags, exit_flags,
+    CLONE_ARGS_SIZE, COMM_LEN, EXEC_ARG_READ, EXEC_ARG_SHOWN, EXEC_ARGV_BLOCK, EXEC_ARGV_MAX, EXEC_FILENAME_MAX,
+    EXEC_PATH_MAX, EXIT_CHILDREN_MAX, EXTRA_MAX, ExecCapture, ExecRecord, ExitRecord, ForkRecord, RecordHeader,
+    RecordKind, SignalRecord, SyscallRecord, SyscallRecordExec, SyscallRecordExtra, exec_flags, exit_flags,
     fork_flags, nr, signal_flags, signal_phase, syscall_flags,
 };
 
@@ -98,21 +100,9 @@ pub struct Rusage {
     pub longs: [i64; 14],
 }
 
-/// The kernel's `struct sigaction` on x86-64 (rt_sigaction's act/oact).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct KSigaction {
-    pub handler: u64,
-    pub flags: u64,
-    pub restorer: u64,
-    pub mask: u64,
-}
-
-/// `struct rlimit64`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Rlimit {
-    pub cur: u64,
-    pub max: u64,
-}
+/// The kernel's `struct sigaction` on x86-64 (rt_sigaction's act/oact),
+/// and `struct rlimit64`: the record's own types.
+pub use tracer_common::layout::{Rlimit64 as Rlimit, Sigaction as KSigaction};
 
 /// A string read from user memory, bounded.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -275,28 +265,16 @@ impl Event {
     }
 }
 
-fn u32_at(b: &[u8], off: usize) -> u32 {
-    u32::from_le_bytes(b[off..off + 4].try_into().unwrap())
-}
-fn u64_at(b: &[u8], off: usize) -> u64 {
-    u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
-}
-fn i32_at(b: &[u8], off: usize) -> i32 {
-    u32_at(b, off) as i32
-}
-
-const HEADER_LEN: usize = size_of::<tracer_common::RecordHeader>();
 const SYSCALL_LEN: usize = size_of::<SyscallRecord>();
 const SYSCALL_EXTRA_LEN: usize = size_of::<SyscallRecordExtra>();
 const SYSCALL_EXEC_LEN: usize = size_of::<SyscallRecordExec>();
 
 /// Decodes one ring-buffer record.
 pub fn decode(b: &[u8]) -> Result<Event, DecodeError> {
-    if b.len() < HEADER_LEN {
+    let Some(h) = read::<RecordHeader>(b) else {
         return Err(DecodeError::Truncated(b.len()));
-    }
-    let kind = u32_at(b, 0);
-    match RecordKind::try_from(kind).map_err(DecodeError::UnknownKind)? {
+    };
+    match RecordKind::try_from(h.kind).map_err(DecodeError::UnknownKind)? {
         RecordKind::Syscall => decode_syscall(b).map(Event::Syscall),
         RecordKind::Fork => decode_fork(b).map(Event::Fork),
         RecordKind::Exec => decode_exec(b).map(Event::Exec),
@@ -305,20 +283,24 @@ pub fn decode(b: &[u8]) -> Result<Event, DecodeError> {
     }
 }
 
-fn expect_len(b: &[u8], kind: &'static str, expected: usize) -> Result<(), DecodeError> {
-    if b.len() == expected { Ok(()) } else { Err(DecodeError::BadLength { kind, len: b.len(), expected }) }
+/// `b` as a `T`, which must be exactly its length.
+fn exactly<T: Record>(b: &[u8], kind: &'static str) -> Result<T, DecodeError> {
+    let expected = size_of::<T>();
+    match read::<T>(b) {
+        Some(r) if b.len() == expected => Ok(r),
+        _ => Err(DecodeError::BadLength { kind, len: b.len(), expected }),
+    }
 }
 
 fn decode_fork(b: &[u8]) -> Result<ForkEvent, DecodeError> {
-    expect_len(b, "fork", size_of::<ForkRecord>())?;
-    let o = HEADER_LEN;
+    let r: ForkRecord = exactly(b, "fork")?;
     Ok(ForkEvent {
-        header: decode_header(b),
-        child_pid: u32_at(b, o),
-        child_tid: u32_at(b, o + 4),
-        child_ns_pid: u32_at(b, o + 8),
-        child_ns_tid: u32_at(b, o + 12),
-        thread: u32_at(b, o + 16) & fork_flags::THREAD != 0,
+        header: decode_header(&r.header),
+        child_pid: r.child_pid,
+        child_tid: r.child_tid,
+        child_ns_pid: r.child_ns_pid,
+        child_ns_tid: r.child_ns_tid,
+        thread: r.flags & fork_flags::THREAD != 0,
     })
 }
 
@@ -336,131 +318,124 @@ fn user_str(slot: &[u8], n: i64, full: usize, shown: usize) -> Option<UserStr> {
 }
 
 fn decode_exec(b: &[u8]) -> Result<ExecEvent, DecodeError> {
-    expect_len(b, "exec", size_of::<ExecRecord>())?;
-    let o = HEADER_LEN;
-    let slot = &b[o + 8..];
+    let r: ExecRecord = exactly(b, "exec")?;
     Ok(ExecEvent {
-        header: decode_header(b),
-        old_tid: u32_at(b, o),
-        filename: user_str(slot, i32_at(b, o + 4).into(), slot.len(), slot.len()),
+        header: decode_header(&r.header),
+        old_tid: r.old_tid,
+        filename: user_str(&r.filename, r.filename_len.into(), EXEC_PATH_MAX, EXEC_PATH_MAX),
         old_comm: None,
     })
 }
 
 fn decode_exit(b: &[u8]) -> Result<ExitEvent, DecodeError> {
-    expect_len(b, "exit", size_of::<ExitRecord>())?;
-    let o = HEADER_LEN;
-    let flags = u32_at(b, o + 4);
-    let n = (u32_at(b, o + 8) as usize).min(EXIT_CHILDREN_MAX);
-    let zombies = u32_at(b, o + 12);
+    let r: ExitRecord = exactly(b, "exit")?;
+    let n = (r.nr_children as usize).min(EXIT_CHILDREN_MAX);
     Ok(ExitEvent {
-        header: decode_header(b),
-        exit_code: u32_at(b, o),
-        group_dead: flags & exit_flags::GROUP_DEAD != 0,
-        children: (0..n).map(|i| (u32_at(b, o + 16 + 4 * i), zombies & (1 << i) != 0)).collect(),
-        children_capped: flags & exit_flags::CHILDREN_CAPPED != 0,
+        header: decode_header(&r.header),
+        exit_code: r.exit_code,
+        group_dead: r.flags & exit_flags::GROUP_DEAD != 0,
+        children: r.children[..n].iter().enumerate().map(|(i, &c)| (c, r.zombie_mask & (1 << i) != 0)).collect(),
+        children_capped: r.flags & exit_flags::CHILDREN_CAPPED != 0,
     })
 }
 
 fn decode_signal(b: &[u8]) -> Result<SignalEvent, DecodeError> {
-    expect_len(b, "signal", size_of::<SignalRecord>())?;
-    let o = HEADER_LEN;
-    let phase = if u32_at(b, o + 4) == signal_phase::DELIVER { SignalPhase::Deliver } else { SignalPhase::Generate };
-    let flags = u32_at(b, o + 24);
-    let info = (flags & signal_flags::HAS_INFO != 0).then(|| SigInfo {
-        errno: i32_at(b, o + 32),
-        code: i32_at(b, o + 28),
-        pid: u32_at(b, o + 36),
-        uid: u32_at(b, o + 40),
-        status: i32_at(b, o + 44),
-        utime: u64_at(b, o + 48),
-        stime: u64_at(b, o + 56),
+    let r: SignalRecord = exactly(b, "signal")?;
+    let phase = if r.phase == signal_phase::DELIVER { SignalPhase::Deliver } else { SignalPhase::Generate };
+    let info = (r.flags & signal_flags::HAS_INFO != 0).then_some(SigInfo {
+        errno: r.si_errno,
+        code: r.si_code,
+        pid: r.si_pid,
+        uid: r.si_uid,
+        status: r.si_status,
+        utime: r.si_utime,
+        stime: r.si_stime,
     });
     Ok(SignalEvent {
-        header: decode_header(b),
-        sig: u32_at(b, o),
+        header: decode_header(&r.header),
+        sig: r.sig,
         phase,
-        result: i32_at(b, o + 8),
-        group: u32_at(b, o + 12) != 0,
-        target_pid: u32_at(b, o + 16),
-        target_tid: u32_at(b, o + 20),
-        target_comm: Comm::from_bytes(&b[o + 80..o + 80 + COMM_LEN]),
+        result: r.result,
+        group: r.group != 0,
+        target_pid: r.target_pid,
+        target_tid: r.target_tid,
+        target_comm: Comm::from_bytes(&r.target_comm),
         info,
-        handler: (phase == SignalPhase::Deliver).then(|| (u64_at(b, o + 64), u64_at(b, o + 72))),
+        handler: (phase == SignalPhase::Deliver).then_some((r.sa_handler, r.sa_flags)),
     })
 }
 
-fn decode_header(b: &[u8]) -> Header {
+fn decode_header(h: &RecordHeader) -> Header {
     Header {
-        cpu: u32_at(b, 4),
-        ts_boot_ns: u64_at(b, 8),
-        pid: u32_at(b, 16),
-        tid: u32_at(b, 20),
-        ppid: u32_at(b, 24),
-        uid: u32_at(b, 28),
-        gid: u32_at(b, 32),
-        ns_level: u32_at(b, 36),
-        cgroup_id: u64_at(b, 40),
-        comm: Comm::from_bytes(&b[48..48 + COMM_LEN]),
-        ns_pid: u32_at(b, 64),
-        ns_tid: u32_at(b, 68),
-        ns_ppid: u32_at(b, 72),
+        cpu: h.cpu,
+        ts_boot_ns: h.ts_ns,
+        pid: h.pid,
+        tid: h.tid,
+        ppid: h.ppid,
+        uid: h.uid,
+        gid: h.gid,
+        ns_level: h.ns_level,
+        cgroup_id: h.cgroup_id,
+        comm: Comm::from_bytes(&h.comm),
+        ns_pid: h.ns_pid,
+        ns_tid: h.ns_tid,
+        ns_ppid: h.ns_ppid,
     }
 }
 
 fn decode_syscall(b: &[u8]) -> Result<SyscallEvent, DecodeError> {
-    if b.len() != SYSCALL_LEN && b.len() != SYSCALL_EXTRA_LEN && b.len() != SYSCALL_EXEC_LEN {
+    let r = match b.len() {
+        SYSCALL_LEN | SYSCALL_EXTRA_LEN | SYSCALL_EXEC_LEN => read::<SyscallRecord>(b),
+        _ => None,
+    };
+    let Some(r) = r else {
         return Err(DecodeError::BadLength { kind: "syscall", len: b.len(), expected: SYSCALL_LEN });
-    }
-    let header = decode_header(b);
-    let o = HEADER_LEN;
-    let nr = u32_at(b, o);
-    let flags = u32_at(b, o + 4);
-    let mut args = [0u64; 6];
-    for (i, a) in args.iter_mut().enumerate() {
-        *a = u64_at(b, o + 8 + 8 * i);
-    }
-    let ret = u64_at(b, o + 56) as i64;
-    let duration_ns = u64_at(b, o + 64);
-    let extra_len = u32_at(b, o + 72) as usize;
-    let extra = if b.len() == SYSCALL_EXTRA_LEN {
-        decode_extra(nr, flags, extra_len, &b[SYSCALL_LEN..])
-    } else if b.len() == SYSCALL_EXEC_LEN && flags & syscall_flags::EXTRA_EXEC != 0 {
-        Extra::Exec(Box::new(decode_exec_args(&b[SYSCALL_LEN..])))
+    };
+    let extra = if b.len() == SYSCALL_EXTRA_LEN
+        && let Some(x) = read::<SyscallRecordExtra>(b)
+    {
+        decode_extra(r.nr, r.flags, r.extra_len as usize, &x.extra)
+    } else if b.len() == SYSCALL_EXEC_LEN
+        && r.flags & syscall_flags::EXTRA_EXEC != 0
+        && let Some(x) = read::<SyscallRecordExec>(b)
+    {
+        Extra::Exec(Box::new(decode_exec_args(&x.exec)))
     } else {
         Extra::None
     };
-    Ok(SyscallEvent { header, nr, flags, args, ret, duration_ns, extra })
+    Ok(SyscallEvent {
+        header: decode_header(&r.header),
+        nr: r.nr,
+        flags: r.flags,
+        args: r.args,
+        ret: r.ret,
+        duration_ns: r.duration_ns,
+        extra,
+    })
 }
 
-/// An [`tracer_common::ExecCapture`].
-fn decode_exec_args(x: &[u8]) -> ExecArgs {
-    let f = u32_at(x, 12);
-    let fname_off = 32;
-    let argv_off = fname_off + EXEC_FILENAME_MAX;
-    let argc = u32_at(x, 0);
-    let shown = (argc as usize).min(EXEC_ARGV_MAX);
-    let argv = if f & exec_flags::ARGV_BLOCK != 0 {
-        let n = (u16::from_le_bytes([x[16], x[17]]) as usize).min(EXEC_ARGV_BLOCK);
-        argv_block(&x[argv_off..argv_off + n], shown, f & exec_flags::ARGV_BLOCK_CUT != 0)
+fn decode_exec_args(x: &ExecCapture) -> ExecArgs {
+    let shown = (x.argc as usize).min(EXEC_ARGV_MAX);
+    let argv = if x.flags & exec_flags::ARGV_BLOCK != 0 {
+        // The slots hold one block of `argv_len[0]` bytes.
+        let n = (x.argv_len[0] as u16 as usize).min(EXEC_ARGV_BLOCK);
+        argv_block(&x.argv.as_flattened()[..n], shown, x.flags & exec_flags::ARGV_BLOCK_CUT != 0)
     } else {
-        (0..shown)
-            .map(|i| {
-                let n = u16::from_le_bytes([x[16 + 2 * i], x[17 + 2 * i]]) as i16;
-                let slot = &x[argv_off + i * EXEC_ARG_SLOT..argv_off + (i + 1) * EXEC_ARG_SLOT];
-                user_str(slot, n.into(), EXEC_ARG_READ, EXEC_ARG_SHOWN)
-            })
+        x.argv[..shown]
+            .iter()
+            .zip(x.argv_len)
+            .map(|(slot, n)| user_str(slot, n.into(), EXEC_ARG_READ, EXEC_ARG_SHOWN))
             .collect()
     };
     ExecArgs {
-        filename: user_str(&x[fname_off..argv_off], i32_at(x, 8).into(), EXEC_FILENAME_MAX, EXEC_FILENAME_MAX),
+        filename: user_str(&x.filename, x.filename_len.into(), EXEC_FILENAME_MAX, EXEC_FILENAME_MAX),
         argv,
-        argc,
-        argc_capped: f & exec_flags::ARGC_CAPPED != 0,
-        argv_fault: f & exec_flags::ARGV_FAULT != 0,
-        envc: u32_at(x, 4),
-        envc_capped: f & exec_flags::ENVC_CAPPED != 0,
-        envp_fault: f & exec_flags::ENVP_FAULT != 0,
+        argc: x.argc,
+        argc_capped: x.flags & exec_flags::ARGC_CAPPED != 0,
+        argv_fault: x.flags & exec_flags::ARGV_FAULT != 0,
+        envc: x.envc,
+        envc_capped: x.flags & exec_flags::ENVC_CAPPED != 0,
+        envp_fault: x.flags & exec_flags::ENVP_FAULT != 0,
     }
 }
 
@@ -480,63 +455,67 @@ fn argv_block(block: &[u8], shown: usize, cut: bool) -> Vec<Option<UserStr>> {
     out
 }
 
-fn decode_extra(nr: u32, flags: u32, extra_len: usize, x: &[u8]) -> Extra {
+/// The user memory of `extra`, by the types `tracer_common::layout` lays
+/// over it.
+fn decode_extra(nr: u32, flags: u32, extra_len: usize, x: &[u8; EXTRA_MAX]) -> Extra {
     let input = flags & syscall_flags::EXTRA_IN != 0;
     let output = flags & syscall_flags::EXTRA_OUT != 0;
-    let sigaction = |o: usize| KSigaction {
-        handler: u64_at(x, o),
-        flags: u64_at(x, o + 8),
-        restorer: u64_at(x, o + 16),
-        mask: u64_at(x, o + 24),
-    };
-    let rlimit = |o: usize| Rlimit { cur: u64_at(x, o), max: u64_at(x, o + 8) };
     match nr {
         nr::RT_SIGPROCMASK => {
-            return Extra::Sigset {
-                set: input.then(|| u64_at(x, 0)),
-                oldset: output.then(|| u64_at(x, capture::SIGSET_OUT)),
-            };
+            let Some(s) = read::<SigsetExtra>(x) else { return Extra::None };
+            return Extra::Sigset { set: input.then_some(s.set), oldset: output.then_some(s.oldset) };
         }
         nr::RT_SIGACTION => {
-            return Extra::Sigaction {
-                act: input.then(|| sigaction(0)),
-                oldact: output.then(|| sigaction(capture::SIGACTION_OUT)),
-            };
+            let Some(s) = read::<SigactionExtra>(x) else { return Extra::None };
+            return Extra::Sigaction { act: input.then_some(s.act), oldact: output.then_some(s.oldact) };
         }
         nr::PRLIMIT64 => {
-            return Extra::Rlimit { new: input.then(|| rlimit(0)), old: output.then(|| rlimit(capture::RLIMIT_OUT)) };
+            let Some(r) = read::<RlimitExtra>(x) else { return Extra::None };
+            return Extra::Rlimit { new: input.then_some(r.new), old: output.then_some(r.old) };
         }
         _ => {}
     }
-    if flags & syscall_flags::EXTRA_CLONE_ARGS != 0 {
+    if flags & syscall_flags::EXTRA_CLONE_ARGS != 0
+        && let Some(c) = read::<Clone3Extra>(x)
+    {
         let len = extra_len.min(CLONE_ARGS_SIZE);
-        let field = |i: usize| if 8 * (i + 1) <= len { u64_at(x, 8 * i) } else { 0 };
+        // Only the words the caller's `size` covered.
+        let mut words = [
+            c.args.flags,
+            c.args.pidfd,
+            c.args.child_tid,
+            c.args.parent_tid,
+            c.args.exit_signal,
+            c.args.stack,
+            c.args.stack_size,
+            c.args.tls,
+            c.args.set_tid,
+            c.args.set_tid_size,
+            c.args.cgroup,
+        ];
+        words.iter_mut().skip(len / 8).for_each(|w| *w = 0);
+        let [flags_, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup] = words;
         return Extra::Clone3(CloneArgs {
             len: len as u32,
-            flags: field(0),
-            pidfd: field(1),
-            child_tid: field(2),
-            parent_tid: field(3),
-            exit_signal: field(4),
-            stack: field(5),
-            stack_size: field(6),
-            tls: field(7),
-            set_tid: field(8),
-            set_tid_size: field(9),
-            cgroup: field(10),
-            parent_tid_value: (flags & syscall_flags::EXTRA_PARENT_TID != 0)
-                .then(|| u32_at(x, PARENT_TID_OFFSET)),
+            flags: flags_,
+            pidfd,
+            child_tid,
+            parent_tid,
+            exit_signal,
+            stack,
+            stack_size,
+            tls,
+            set_tid,
+            set_tid_size,
+            cgroup,
+            parent_tid_value: (flags & syscall_flags::EXTRA_PARENT_TID != 0).then_some(c.parent_tid_value),
         });
     }
-    let status = (flags & syscall_flags::EXTRA_WAIT_STATUS != 0).then(|| u32_at(x, 0) as i32);
+    let Some(w) = read::<Wait4Extra>(x) else { return Extra::None };
+    let status = (flags & syscall_flags::EXTRA_WAIT_STATUS != 0).then_some(w.status);
     let rusage = (flags & syscall_flags::EXTRA_RUSAGE != 0).then(|| {
-        let r = &x[RUSAGE_OFFSET..RUSAGE_OFFSET + RUSAGE_SIZE];
-        let tv = |o: usize| (u64_at(r, o)).wrapping_mul(1_000_000).wrapping_add(u64_at(r, o + 8));
-        let mut longs = [0i64; 14];
-        for (i, l) in longs.iter_mut().enumerate() {
-            *l = u64_at(r, 32 + 8 * i) as i64;
-        }
-        Rusage { utime_us: tv(0), stime_us: tv(16), longs }
+        let tv = |t: Timeval| (t.sec as u64).wrapping_mul(1_000_000).wrapping_add(t.usec as u64);
+        Rusage { utime_us: tv(w.rusage.utime), stime_us: tv(w.rusage.stime), longs: w.rusage.longs }
     });
     if status.is_none() && rusage.is_none() {
         Extra::None
@@ -548,7 +527,7 @@ fn decode_extra(nr: u32, flags: u32, extra_len: usize, x: &[u8]) -> Extra {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use tracer_common::{EXTRA_MAX, RecordHeader, nr};
+    use tracer_common::layout;
 
     pub(crate) fn header(pid: u32, tid: u32, comm: &[u8]) -> RecordHeader {
         let mut c = [0u8; COMM_LEN];
@@ -610,10 +589,19 @@ pub(crate) mod tests {
         let mut x = SyscallRecordExtra { base: record(nr::CLONE3, [0x7ffd_0000, 88, 0, 0, 0, 0], 74200), extra: [0; EXTRA_MAX] };
         x.base.flags = syscall_flags::EXTRA_CLONE_ARGS;
         x.base.extra_len = 64; // a CLONE_ARGS_SIZE_VER0 caller
-        let vals: [u64; 11] = [0x3d0f00, 0, 0x7f89_7960_0910, 0x7f89_7960_0910, 0, 0x7f89_78e0_0000, 0x7fff00, 0x7f89_7960_0640, 9, 9, 9];
-        for (i, v) in vals.iter().enumerate() {
-            x.extra[8 * i..8 * i + 8].copy_from_slice(&v.to_le_bytes());
-        }
+        let args = layout::CloneArgs {
+            flags: 0x3d0f00,
+            child_tid: 0x7f89_7960_0910,
+            parent_tid: 0x7f89_7960_0910,
+            stack: 0x7f89_78e0_0000,
+            stack_size: 0x7fff00,
+            tls: 0x7f89_7960_0640,
+            set_tid: 9,
+            set_tid_size: 9,
+            cgroup: 9,
+            ..Default::default()
+        };
+        assert!(layout::write(&mut x.extra, &layout::Clone3Extra { args, parent_tid_value: 0, _pad: 0 }));
         let Event::Syscall(ev) = decode(&bytes(&x)).unwrap() else { panic!() };
         let Extra::Clone3(ca) = ev.extra else { panic!("no clone_args") };
         assert_eq!(ca.len, 64);
@@ -629,10 +617,9 @@ pub(crate) mod tests {
     fn decodes_wait4_status_and_rusage() {
         let mut x = SyscallRecordExtra { base: record(nr::WAIT4, [76678, 0x7ffc_0000, 0, 0x7ffc_1000, 0, 0], 76678), extra: [0; EXTRA_MAX] };
         x.base.flags = syscall_flags::EXTRA_WAIT_STATUS | syscall_flags::EXTRA_RUSAGE;
-        x.extra[0..4].copy_from_slice(&0x100i32.to_le_bytes());
-        x.extra[RUSAGE_OFFSET..RUSAGE_OFFSET + 8].copy_from_slice(&2u64.to_le_bytes()); // utime.tv_sec
-        x.extra[RUSAGE_OFFSET + 8..RUSAGE_OFFSET + 16].copy_from_slice(&5u64.to_le_bytes()); // utime.tv_usec
-        x.extra[RUSAGE_OFFSET + 32..RUSAGE_OFFSET + 40].copy_from_slice(&1234u64.to_le_bytes()); // maxrss
+        let mut rusage = layout::Rusage { utime: Timeval { sec: 2, usec: 5 }, ..Default::default() };
+        rusage.longs[0] = 1234; // maxrss
+        assert!(layout::write(&mut x.extra, &Wait4Extra { status: 0x100, _pad: 0, rusage }));
         let Event::Syscall(ev) = decode(&bytes(&x)).unwrap() else { panic!() };
         let Extra::Wait4 { status, rusage } = ev.extra else { panic!() };
         assert_eq!(status, Some(0x100));

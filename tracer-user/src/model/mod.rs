@@ -9,3 +9,4 @@ pub mod names;
 pub mod procs;
 pub mod syscalls;
 pub mod tree;
+pub mod wait;

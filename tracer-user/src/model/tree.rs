@@ -1,36 +1,12 @@
 //! What both process tables are built from: maps keyed by pid, the
 //! children-by-parent index, and the bounded graveyard of the dead.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 
-/// Maps keyed by pid. The keys are the kernel's, not an adversary's: a
-/// multiply-and-rotate hash (as rustc's FxHash) instead of SipHash, which
-/// cost more than the lookups it served.
-/// Shared by the process table (procs.rs) and the correlator.
-pub(crate) type PidMap<V> = HashMap<u32, V, BuildHasherDefault<PidHasher>>;
-
-#[derive(Default)]
-pub(crate) struct PidHasher(u64);
-
-impl Hasher for PidHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(b.into());
-        }
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(v.into());
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0xf135_7aea_2e62_a9c5);
-    }
-    fn finish(&self) -> u64 {
-        // The table takes its bucket from the low bits: bring the
-        // well-mixed high ones down.
-        self.0.rotate_left(26)
-    }
-}
+/// Maps keyed by pid. The keys are the kernel's, not an adversary's:
+/// rustc's FxHash instead of SipHash, which cost more than the lookups it
+/// served. Shared by the process table (procs.rs) and the correlator.
+pub(crate) type PidMap<V> = rustc_hash::FxHashMap<u32, V>;
 
 /// Children by parent: parent pid → the pids a table holds with that
 /// parent. A process's exit orphans its children, and on a long-running

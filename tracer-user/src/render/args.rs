@@ -9,6 +9,7 @@
 
 use crate::model::decode::{CloneArgs, ExecArgs, Extra, KSigaction, Rlimit, Rusage, SyscallEvent, UserStr};
 use crate::model::names;
+use crate::model::wait::WaitStatus;
 use tracer_common::{nr, syscall_flags};
 
 /// A decoded argument value. Each argument name maps to one variant
@@ -393,20 +394,16 @@ fn clone_args(o: &mut impl ArgOut, ca: &CloneArgs) {
     o.end_obj();
 }
 
-/// wait4's status word, decoded like the W* macros (and strace), as the
-/// members of the open object.
+/// wait4's status word ([`WaitStatus`]) as the members of the open object.
 pub fn wait_status(o: &mut impl ArgOut, s: i32) {
-    let s = s as u32;
-    let sig = s & 0x7f;
-    if sig == 0 {
-        o.int("exited", ((s >> 8) & 0xff) as i64);
-    } else if s & 0xff == 0x7f {
-        o.sym("stopped", |b| names::write_signal(b, ((s >> 8) & 0xff) as u64));
-    } else if s == 0xffff {
-        o.bool("continued", true);
-    } else {
-        o.sym("signaled", |b| names::write_signal(b, sig as u64));
-        o.bool("core_dumped", s & 0x80 != 0);
+    match WaitStatus::decode(s as u32) {
+        WaitStatus::Exited(code) => o.int("exited", code.into()),
+        WaitStatus::Stopped(sig) => o.sym("stopped", |b| names::write_signal(b, sig.into())),
+        WaitStatus::Continued => o.bool("continued", true),
+        WaitStatus::Signaled { sig, core } => {
+            o.sym("signaled", |b| names::write_signal(b, sig.into()));
+            o.bool("core_dumped", core);
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use crate::render::clock::Clock;
 use crate::render::json_head::{begin_event, write_comm_as, write_task};
 use crate::render::json::JsonWriter;
 use crate::model::names;
+use crate::model::wait::WaitStatus;
 
 pub fn write_fork(out: &mut Vec<u8>, e: &ForkEvent, seq: u64, clock: &Clock) {
     let mut w = JsonWriter::new(out);
@@ -58,15 +59,18 @@ pub fn write_exec(out: &mut Vec<u8>, e: &ExecEvent, seq: u64, clock: &Clock) {
 /// How a task ended, from its wait(2)-style status (nothing if unknown).
 fn write_status(w: &mut JsonWriter<'_>, status: Option<u32>) {
     let Some(status) = status else { return };
-    let sig = status & 0x7f;
-    if sig == 0 {
-        w.key("exit_code");
-        w.u64(((status >> 8) & 0xff).into());
-    } else {
-        w.key("signal");
-        w.ascii_str_with(|out| names::write_signal(out, sig.into()));
-        w.key("core_dumped");
-        w.bool(status & 0x80 != 0);
+    match WaitStatus::decode(status).as_exit() {
+        WaitStatus::Signaled { sig, core } => {
+            w.key("signal");
+            w.ascii_str_with(|out| names::write_signal(out, sig.into()));
+            w.key("core_dumped");
+            w.bool(core);
+        }
+        WaitStatus::Exited(code) => {
+            w.key("exit_code");
+            w.u64(code.into());
+        }
+        WaitStatus::Stopped(_) | WaitStatus::Continued => unreachable!("as_exit"),
     }
 }
 

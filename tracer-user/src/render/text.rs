@@ -18,6 +18,7 @@ use crate::model::decode::{
 };
 use crate::model::syscalls::syscall_name;
 use crate::model::names;
+use crate::model::wait::WaitStatus;
 use tracer_common::nr;
 
 /// strace puts ` = result` at this column.
@@ -104,12 +105,13 @@ fn thread_create(out: &mut String, t: &ThreadCreate) {
 
 /// `+++ exited with 1 +++` / `+++ killed by SIGKILL (core dumped) +++`, as strace.
 fn status(st: u32) -> String {
-    let sig = st & 0x7f;
-    if sig == 0 {
-        format!("exited with {}", (st >> 8) & 0xff)
-    } else {
-        let core = if st & 0x80 != 0 { " (core dumped)" } else { "" };
-        format!("killed by {}{core}", names::signal_string(sig.into()))
+    match WaitStatus::decode(st).as_exit() {
+        WaitStatus::Signaled { sig, core } => {
+            let core = if core { " (core dumped)" } else { "" };
+            format!("killed by {}{core}", names::signal_string(sig.into()))
+        }
+        WaitStatus::Exited(code) => format!("exited with {code}"),
+        WaitStatus::Stopped(_) | WaitStatus::Continued => unreachable!("as_exit"),
     }
 }
 
@@ -463,17 +465,14 @@ fn clone_args(ca: &CloneArgs) -> String {
 }
 
 fn wait_status(v: i32) -> String {
-    let s = v as u32;
-    let sig = s & 0x7f;
-    if sig == 0 {
-        format!("{{WIFEXITED(s) && WEXITSTATUS(s) == {}}}", (s >> 8) & 0xff)
-    } else if s & 0xff == 0x7f {
-        format!("{{WIFSTOPPED(s) && WSTOPSIG(s) == {}}}", names::signal_string(((s >> 8) & 0xff).into()))
-    } else if s == 0xffff {
-        "{WIFCONTINUED(s)}".into()
-    } else {
-        let core = if s & 0x80 != 0 { " && WCOREDUMP(s)" } else { "" };
-        format!("{{WIFSIGNALED(s) && WTERMSIG(s) == {}{core}}}", names::signal_string(sig.into()))
+    match WaitStatus::decode(v as u32) {
+        WaitStatus::Exited(code) => format!("{{WIFEXITED(s) && WEXITSTATUS(s) == {code}}}"),
+        WaitStatus::Stopped(sig) => format!("{{WIFSTOPPED(s) && WSTOPSIG(s) == {}}}", names::signal_string(sig.into())),
+        WaitStatus::Continued => "{WIFCONTINUED(s)}".into(),
+        WaitStatus::Signaled { sig, core } => {
+            let core = if core { " && WCOREDUMP(s)" } else { "" };
+            format!("{{WIFSIGNALED(s) && WTERMSIG(s) == {}{core}}}", names::signal_string(sig.into()))
+        }
     }
 }
 

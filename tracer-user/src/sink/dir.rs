@@ -5,10 +5,11 @@
 //! Files are created 0600 without following symlinks, as `--output` files,
 //! and a failed write leaves no partial line behind (`file::append_lines`).
 //!
-//! Closing policy, so a months-long run does not exhaust fds: until the
-//! kernel side reports process exits as events, a process's file is closed
-//! once it has had no line for [`CLOSE_IDLE`] *and* `/proc/<pid>` is gone
-//! (checked at most once per [`SCAN_EVERY`]). A zombie keeps its file until it
+//! Closing policy, so a months-long run does not exhaust fds: a sink sees
+//! lines and their pids, not events (and exit events are off with
+//! `--no-lifecycle`), so a process's file is closed once it has had no line
+//! for [`CLOSE_IDLE`] *and* `/proc/<pid>` is gone (checked at most once per
+//! [`SCAN_EVERY`]). A zombie keeps its file until it
 //! is reaped. Independently, at most [`MAX_OPEN`] files are open; past that
 //! the least recently written is closed. A closed file is reopened in append
 //! mode if its pid writes again (pid reuse appends to the same file, as with

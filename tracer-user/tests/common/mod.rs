@@ -25,6 +25,19 @@ pub fn gettid() -> u64 {
     unsafe { libc::gettid() as u64 }
 }
 
+/// Integration tests load BPF programs machine-wide and need root (`cargo
+/// xtask test` runs them so). Without it the test is skipped with a line on
+/// stderr: true means the caller returns at once.
+pub fn skip_without_root() -> bool {
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        let name = std::thread::current().name().unwrap_or("this test").to_string();
+        eprintln!("skipped {name}: needs root to load BPF programs (run `cargo xtask test`)");
+    }
+    !root
+}
+
+/// Fails unless root; prefer [`skip_without_root`].
 pub fn require_root() {
     assert_eq!(
         unsafe { libc::geteuid() },
