@@ -72,7 +72,7 @@ fn scrape(addr: &str, name: &str) -> Result<u64> {
     s.read_to_string(&mut body)?;
     Ok(body
         .lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with('{'))
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64)
 }
@@ -131,19 +131,24 @@ fn measure(tracer: &Path, storm: &Path, what: &str, sink_args: &[String]) -> Res
     if !st.success() {
         bail!("the storm failed: {st}");
     }
-    // Until the sink has written everything: no progress for 2 s.
+    // Until the sink has written everything: its queue empty and no
+    // progress for 2 s (a broker's pause is waited out, not cut short).
     let (mut last, mut last_at, mut last_cpu) = (0, t0, cpu0);
     loop {
         std::thread::sleep(Duration::from_millis(100));
         let w = scrape(&metrics, "tracer_sink_written_total")?;
         if w != last {
             (last, last_at, last_cpu) = (w, Instant::now(), cpu_seconds(pid)?);
-        } else if last_at.elapsed() > Duration::from_secs(2) {
+        } else if last_at.elapsed() > Duration::from_secs(2) && scrape(&metrics, "tracer_sink_queued_bytes")? == 0 {
             break;
         }
         if t0.elapsed() > Duration::from_secs(600) {
             bail!("{what}: not done after 10 minutes");
         }
+    }
+    let lost = scrape(&metrics, "tracer_kernel_ringbuf_full_total")?;
+    if lost > 0 {
+        eprintln!("xtask: bench: {what}: {lost} events lost in the kernel (ring full); the figure counts what was written");
     }
     let dropped = scrape(&metrics, "tracer_sink_dropped_total")? + scrape(&metrics, "tracer_sink_write_errors_total")?;
     if dropped > 0 {
