@@ -390,3 +390,37 @@ fn a_bad_tls_file_is_one_clear_line_and_a_failed_exit() {
     assert!(err.contains("/nonexistent/ca.pem"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
 }
+
+#[test]
+fn an_unreachable_broker_stalls_no_other_sink_and_sigterm_counts_what_it_held() {
+    require_root();
+    let dir = TempDir::new("kafka-down");
+    let file = dir.path().join("events.jsonl");
+    // Nobody listens on this port.
+    let addr = format!("127.0.0.1:{}", free_port());
+    let tracer = Tracer::start(&["--no-lifecycle", "--syscalls", "getcpu", "--kafka", &addr, "--kafka-topic", "t", "--output", file.to_str().unwrap()]);
+    let pid = tracer.pid();
+    getcpu(200);
+    std::thread::sleep(Duration::from_secs(1));
+    let t0 = Instant::now();
+    signal(pid, libc::SIGTERM);
+    let (_, stderr, code) = tracer.wait_exit();
+    let took = t0.elapsed();
+    assert_eq!(code, 0, "{stderr:?}");
+    // The bound is ~3 s; a machine ten times slower still exits well within this.
+    assert!(took < Duration::from_secs(30), "SIGTERM took {took:?}");
+    let written = records_written(&stderr);
+    let lines = read_jsonl(&file);
+    assert_eq!(lines.len() as u64, written, "the file sink got every record while the broker was down");
+    assert_eq!(lines.iter().map(seq).collect::<Vec<_>>(), (0..written).collect::<Vec<_>>());
+    let tid = gettid();
+    assert!(lines.iter().filter(|v| v["tid"] == tid).count() >= 200, "the test's own calls reached the file");
+    let summary = stderr.iter().find(|l| l.contains(&format!("sink kafka:{addr}/t:")) && l.contains(" not written")).expect("the Kafka sink's exit summary");
+    // Nothing reached the broker: every line is dropped or not written.
+    let n = |word: &str| -> u64 {
+        let before = summary.split(word).next().unwrap();
+        before.trim_end().rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(n(" lines dropped") + n(" not written"), written, "{summary}");
+    assert!(stderr.iter().any(|l| l.contains("cannot connect")), "the outage is told: {stderr:?}");
+}

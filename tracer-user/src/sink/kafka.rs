@@ -3,7 +3,7 @@
 //! `rskafka` (pure Rust; see docs/kafka.md for the choice).
 //!
 //! Same contract as every sink: the lines wait in the sink's byte-bounded
-//! queue; this thread takes them (after `--kafka-linger`, to send fuller
+//! queue; this thread takes them (after `--kafka-linger-ms`, to send fuller
 //! requests), groups them by partition, and produces each partition's lines
 //! in order in requests of at most `--kafka-batch-size` bytes, `acks=all`
 //! (rskafka always asks for it). A line is `written` once the broker
@@ -106,13 +106,13 @@ pub struct KafkaArgs {
     #[arg(long, value_name = "ID", default_value = "tracer", env = "TRACER_KAFKA_CLIENT_ID")]
     pub kafka_client_id: String,
 
-    /// Largest Kafka produce request per partition, in bytes of lines (suffixes K, M).
-    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_batch_size, env = "TRACER_KAFKA_BATCH_SIZE")]
+    /// Largest Kafka produce request per partition, in bytes of lines (Kafka's batch.size; 1024 to 67108864).
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1024..=64 << 20), env = "TRACER_KAFKA_BATCH_SIZE")]
     pub kafka_batch_size: u64,
 
-    /// Wait this long after lines arrive for more, to send fuller requests (e.g. 10ms, 100ms).
-    #[arg(long, value_name = "DURATION", default_value = "10ms", value_parser = crate::cli::parse_duration, env = "TRACER_KAFKA_LINGER")]
-    pub kafka_linger: Duration,
+    /// Once lines arrive, wait this many milliseconds for more, to send fuller requests (Kafka's linger.ms; 0: none).
+    #[arg(long, value_name = "MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=10_000), env = "TRACER_KAFKA_LINGER_MS")]
+    pub kafka_linger_ms: u64,
 
     /// SASL/PLAIN user name for Kafka; needs --kafka-sasl-password.
     #[arg(long, value_name = "USER", env = "TRACER_KAFKA_SASL_USER", requires = "kafka_sasl_password")]
@@ -136,14 +136,6 @@ fn parse_brokers(s: &str) -> Result<String, String> {
         }
     }
     Ok(list.join(","))
-}
-
-fn parse_batch_size(s: &str) -> Result<u64, String> {
-    let b = crate::cli::parse_bytes(s)?;
-    if !(1024..=64 << 20).contains(&b) {
-        return Err(format!("Kafka batch size must be between 1K and 64M, got {b}"));
-    }
-    Ok(b)
 }
 
 /// Everything the sink needs, as named on the command line.
@@ -431,7 +423,8 @@ impl Writer for KafkaSink {
     }
 
     fn linger(&self) -> Option<Duration> {
-        Some(self.spec.args.kafka_linger)
+        let ms = self.spec.args.kafka_linger_ms;
+        (ms > 0).then(|| Duration::from_millis(ms))
     }
 
     fn write_many(&mut self, chunks: &[Chunk], ctx: &SinkContext) -> Vec<Result<(), WriteError>> {
@@ -531,6 +524,8 @@ mod tests {
         assert!(T::try_parse_from(["t", "--kafka", "a", "--kafka-topic", "x"]).is_err());
         assert!(T::try_parse_from(["t", "--kafka", "a:1", "--kafka-topic", "x", "--kafka-key", "exec_id"]).is_err());
         assert!(T::try_parse_from(["t", "--kafka", "a:1", "--kafka-topic", "x", "--kafka-sasl-user", "u"]).is_err());
+        assert!(T::try_parse_from(["t", "--kafka", "a:1", "--kafka-topic", "x", "--kafka-batch-size", "100"]).is_err());
+        assert!(T::try_parse_from(["t", "--kafka", "a:1", "--kafka-topic", "x", "--kafka-linger-ms", "20000"]).is_err());
         let t = T::try_parse_from(["t", "--kafka", "a:1", "--kafka-topic", "x", "--kafka-sasl-user", "u", "--kafka-sasl-password", "pw"])
             .unwrap();
         assert!(!format!("{:?}", t.k).contains("pw"), "the password is not printed");
