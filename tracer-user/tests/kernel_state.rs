@@ -188,6 +188,15 @@ fn pairing_map_returns_to_baseline_after_a_million_calls_that_never_return() {
             }
             (p, c, n)
         });
+        // Stops the sampler however this closure ends: a failed assert below
+        // must fail the test, not leave the scope waiting for the sampler.
+        struct StopOnDrop<'a>(&'a AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let stop = StopOnDrop(&done);
         let mut runs = Vec::new();
         for (mode, helpers, n, per) in CHURN {
             let t = Instant::now();
@@ -200,7 +209,7 @@ fn pairing_map_returns_to_baseline_after_a_million_calls_that_never_return() {
             }
             runs.push((mode, helpers as u64 * n, t.elapsed()));
         }
-        done.store(true, Ordering::Relaxed);
+        drop(stop);
         (runs, sampler.join().unwrap())
     });
     let elapsed = t0.elapsed();
