@@ -165,7 +165,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Once shutdown began, how long an unfinished request may still take; the
 /// drain gives sinks a second (see `daemon::Drainer::finish`).
 const CLOSE_GRACE: Duration = Duration::from_millis(700);
-pub use super::net::{BACKOFF_MAX, BACKOFF_MIN};
+use super::net::Backoff;
 
 /// Kafka's default partitioner hash (murmur2, as in the Java client's
 /// `Utils.murmur2`).
@@ -209,14 +209,11 @@ struct Conn {
 }
 
 pub struct KafkaSink {
-    name: String,
     spec: KafkaSpec,
     tls: Option<Arc<rustls::ClientConfig>>,
     rt: tokio::runtime::Runtime,
     conn: Option<Conn>,
-    backoff: Duration,
-    next_attempt: Instant,
-    down: bool,
+    backoff: Backoff,
     host: Vec<u8>,
     /// Partition of keyless records this round.
     sticky: usize,
@@ -230,14 +227,11 @@ impl KafkaSink {
         let tls = if spec.args.kafka_tls || spec.tls.any() { Some(spec.tls.client_config()?) } else { None };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         Ok(KafkaSink {
-            name,
             spec: spec.clone(),
             tls,
             rt,
             conn: None,
-            backoff: BACKOFF_MIN,
-            next_attempt: Instant::now(),
-            down: false,
+            backoff: Backoff::new(name),
             host: super::syslog::hostname().into_bytes(),
             sticky: 0,
             stop_at: Cell::new(None),
@@ -303,25 +297,12 @@ impl KafkaSink {
         let r = self.run(queue, REQUEST_TIMEOUT, self.connect_once()).unwrap_or_else(|| Err("connect timed out".into()));
         match r {
             Ok(c) => {
-                if self.down {
-                    log::info!("sink {}: connected ({} partitions)", self.name, c.parts.len());
-                }
+                self.backoff.connected(&format!(" ({} partitions)", c.parts.len()));
                 self.conn = Some(c);
-                self.backoff = BACKOFF_MIN;
-                self.down = false;
                 true
             }
             Err(e) => {
-                if !self.down {
-                    log::warn!(
-                        "sink {}: cannot connect ({e}); retrying with backoff up to {}s, queueing meanwhile",
-                        self.name,
-                        BACKOFF_MAX.as_secs()
-                    );
-                    self.down = true;
-                }
-                self.next_attempt = Instant::now() + self.backoff;
-                self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                self.backoff.failed(&e);
                 false
             }
         }
@@ -331,9 +312,8 @@ impl KafkaSink {
     /// began and one last attempt failed.
     fn ensure_connected(&mut self, queue: &Queue) -> bool {
         while self.conn.is_none() {
-            let now = Instant::now();
-            if now < self.next_attempt {
-                if queue.sleep_unless_closed(self.next_attempt - now) {
+            if let Some(wait) = self.backoff.wait() {
+                if queue.sleep_unless_closed(wait) {
                     return self.stop_at.get().is_none_or(|t| Instant::now() < t) && self.attempt(queue);
                 }
                 continue;
@@ -346,11 +326,8 @@ impl KafkaSink {
     }
 
     fn broken(&mut self, why: &str) {
-        if self.conn.take().is_some() {
-            log::warn!("sink {}: connection lost ({why}); reconnecting", self.name);
-            self.down = true;
-        }
-        self.next_attempt = Instant::now();
+        let had = self.conn.take().is_some();
+        self.backoff.broken(had, &why);
     }
 
     fn key<'a>(&'a self, kind: &LineKind, buf: &'a mut itoa::Buffer) -> Option<&'a [u8]> {

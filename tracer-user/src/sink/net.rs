@@ -209,47 +209,87 @@ impl Conn {
     }
 }
 
-/// A connection to one endpoint that comes back after failures, with
-/// exponential backoff between attempts ([`BACKOFF_MIN`] doubling to
-/// [`BACKOFF_MAX`], reset by a successful connect).
-pub struct Link {
+/// How a network sink paces its reconnects: exponential backoff between
+/// attempts ([`BACKOFF_MIN`] doubling to [`BACKOFF_MAX`], reset by a
+/// successful connect), and one log line per outage. Shared by [`Link`] and
+/// the Kafka sink.
+pub struct Backoff {
     name: String,
-    ep: Endpoint,
-    dgram_first: bool,
-    conn: Option<Conn>,
-    backoff: Duration,
+    delay: Duration,
     next_attempt: Instant,
     /// In an outage (for logging once per outage).
     down: bool,
 }
 
+impl Backoff {
+    pub fn new(name: String) -> Self {
+        Backoff { name, delay: BACKOFF_MIN, next_attempt: Instant::now(), down: false }
+    }
+
+    /// How long until the next attempt is due; `None` when it is due now.
+    pub fn wait(&self) -> Option<Duration> {
+        self.next_attempt.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+    }
+
+    /// An attempt connected: back to the shortest delay (`detail` is added
+    /// to the "connected" line that ends an outage).
+    pub fn connected(&mut self, detail: &str) {
+        if self.down {
+            log::info!("sink {}: connected{detail}", self.name);
+        }
+        self.delay = BACKOFF_MIN;
+        self.down = false;
+    }
+
+    /// An attempt failed: say so once per outage and wait twice as long
+    /// before the next one.
+    pub fn failed(&mut self, e: &dyn std::fmt::Display) {
+        if !self.down {
+            log::warn!(
+                "sink {}: cannot connect ({e}); retrying with backoff up to {}s, queueing meanwhile",
+                self.name,
+                BACKOFF_MAX.as_secs()
+            );
+            self.down = true;
+        }
+        self.next_attempt = Instant::now() + self.delay;
+        self.delay = (self.delay * 2).min(BACKOFF_MAX);
+    }
+
+    /// The connection in use failed (`had_conn`: there was one to lose):
+    /// reconnect at once.
+    pub fn broken(&mut self, had_conn: bool, why: &dyn std::fmt::Display) {
+        if had_conn {
+            log::warn!("sink {}: connection lost ({why}); reconnecting", self.name);
+            self.down = true;
+        }
+        self.next_attempt = Instant::now();
+    }
+}
+
+/// A connection to one endpoint that comes back after failures, paced by
+/// a [`Backoff`].
+pub struct Link {
+    ep: Endpoint,
+    dgram_first: bool,
+    conn: Option<Conn>,
+    backoff: Backoff,
+}
+
 impl Link {
     pub fn new(name: String, ep: Endpoint, dgram_first: bool) -> Self {
-        Link { name, ep, dgram_first, conn: None, backoff: BACKOFF_MIN, next_attempt: Instant::now(), down: false }
+        Link { ep, dgram_first, conn: None, backoff: Backoff::new(name) }
     }
 
     fn attempt(&mut self) -> bool {
         match Conn::connect(&self.ep, self.dgram_first) {
             Ok(c) => {
-                if self.down {
-                    log::info!("sink {}: connected", self.name);
-                }
+                self.backoff.connected("");
                 self.conn = Some(c);
-                self.backoff = BACKOFF_MIN;
-                self.down = false;
                 true
             }
             Err(e) => {
-                if !self.down {
-                    log::warn!(
-                        "sink {}: cannot connect ({e}); retrying with backoff up to {}s, queueing meanwhile",
-                        self.name,
-                        BACKOFF_MAX.as_secs()
-                    );
-                    self.down = true;
-                }
-                self.next_attempt = Instant::now() + self.backoff;
-                self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                self.backoff.failed(&e);
                 false
             }
         }
@@ -260,9 +300,8 @@ impl Link {
     /// closed (shutdown), makes one last attempt and then gives up.
     pub fn get(&mut self, queue: &Queue) -> Result<&mut Conn, WriteError> {
         while self.conn.is_none() {
-            let now = Instant::now();
-            if now < self.next_attempt {
-                if queue.sleep_unless_closed(self.next_attempt - now) {
+            if let Some(wait) = self.backoff.wait() {
+                if queue.sleep_unless_closed(wait) {
                     if !self.attempt() {
                         return Err(WriteError::GaveUp);
                     }
@@ -279,11 +318,8 @@ impl Link {
 
     /// The connection failed: drop it; the next [`get`](Self::get) reconnects.
     pub fn broken(&mut self, why: &dyn std::fmt::Display) {
-        if self.conn.take().is_some() {
-            log::warn!("sink {}: connection lost ({why}); reconnecting", self.name);
-            self.down = true;
-        }
-        self.next_attempt = Instant::now();
+        let had = self.conn.take().is_some();
+        self.backoff.broken(had, why);
     }
 }
 
@@ -317,14 +353,14 @@ mod tests {
         let mut seen = vec![];
         for _ in 0..12 {
             assert!(!l.attempt());
-            seen.push(l.backoff);
+            seen.push(l.backoff.delay);
         }
         assert_eq!(seen[0], BACKOFF_MIN * 2);
         assert_eq!(seen[1], BACKOFF_MIN * 4);
         assert_eq!(*seen.last().unwrap(), BACKOFF_MAX);
         let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
         assert!(l.attempt());
-        assert_eq!(l.backoff, BACKOFF_MIN);
+        assert_eq!(l.backoff.delay, BACKOFF_MIN);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
