@@ -243,7 +243,8 @@ fn module_name(path: &str) -> &str {
 
 /// The initramfs's `/init` (busybox sh): load the modules in
 /// `/modules/order`, mount the host's root (9p tag `hostroot`, read-only)
-/// on /newroot with tmpfs scratch, loopback up (the tests use 127.0.0.1),, the results share (tag `share`) on
+/// on /newroot with tmpfs scratch (the host's /root linked into its own),
+/// loopback up (the tests use 127.0.0.1), the results share (tag `share`) on
 /// /newroot/tmp/share, the kernel file systems tracer needs, then run the
 /// share's `run.sh` in it and power off.
 pub const INIT: &str = r#"#!/bin/busybox sh
@@ -254,7 +255,15 @@ ip link set lo up
 for m in $(cat /modules/order); do insmod "/modules/$m" || echo "init: insmod $m failed"; done
 o=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o "$o,ro,cache=loose" hostroot /newroot || echo "init: cannot mount the host's root"
-for d in tmp run var/tmp root; do mount -t tmpfs tmpfs "/newroot/$d"; done
+for d in tmp run var/tmp; do mount -t tmpfs tmpfs "/newroot/$d"; done
+# /root is writable scratch too, but what the host keeps there (pyenv's
+# python, which the tests' venvs link to) stays reachable through links.
+mkdir -p /newroot/tmp/.host-root
+mount -o bind /newroot/root /newroot/tmp/.host-root
+mount -t tmpfs tmpfs /newroot/root
+for e in /newroot/tmp/.host-root/* /newroot/tmp/.host-root/.[!.]*; do
+  [ -e "$e" ] && ln -s "/tmp/.host-root/${e##*/}" "/newroot/root/${e##*/}"
+done
 mkdir -p /newroot/tmp/share
 mount -t 9p -o "$o" share /newroot/tmp/share || echo "init: cannot mount the share"
 mount -t proc proc /newroot/proc; mount -t sysfs sys /newroot/sys; mount -t devtmpfs dev /newroot/dev
