@@ -3,7 +3,8 @@
 //! The test binaries are built on the host (cargo's JSON names them), then a
 //! Debian kernel ([`crate::kernel`]) boots under QEMU with TCG (this
 //! machine's /dev/kvm cannot run Debian kernels) on the host's root file
-//! system, read-only over 9p, with tmpfs on /tmp, /run, /var/tmp and /root.
+//! system, read-only over 9p, with tmpfs on /tmp, /run, /var/tmp and /root
+//! (the host's ~/.pyenv linked in: see `kernel::INIT`).
 //! Inside, as root, each binary runs with `--test-threads=1`; its output goes
 //! to the console (shown live) and to a writable 9p share
 //! (`target/kernels/<release>/`), from which the results are read back.
