@@ -573,7 +573,9 @@ fn piped_into_head_it_exits_promptly_and_quietly() {
     assert_eq!(first["seq"], 0);
     assert_eq!(lines.next(), Some("status 0"), "tracer exits 0 on EPIPE");
     quiet_stderr(&String::from_utf8_lossy(&out.stderr));
-    assert!(took < Duration::from_secs(10), "took {took:?}");
+    // A bound against hanging (mmaps never stop coming here), not a speed:
+    // promptness is measured below, against this machine's own start-up.
+    assert!(took < Duration::from_secs(120), "took {took:?}");
 
     // Quiet machine: one event, then nothing to write; tracer still notices
     // that head is gone.
@@ -585,9 +587,13 @@ fn piped_into_head_it_exits_promptly_and_quietly() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    let t_spawn = Instant::now();
     wait_for("tracer to attach", Duration::from_secs(60), || {
         std::fs::read_to_string(&errfile).ok().filter(|s| s.contains("tracer: attached")).map(drop)
     });
+    // Start-up (load, verify, attach) is this machine's yardstick: ~0.3 s
+    // on the CI host, ~10x that in a TCG guest.
+    let startup = t_spawn.elapsed();
     let t1 = Instant::now();
     unsafe { libc::syscall(libc::SYS_getcpu, std::ptr::null_mut::<u32>(), std::ptr::null_mut::<u32>(), 0usize) };
     let mut status = String::new();
@@ -595,7 +601,9 @@ fn piped_into_head_it_exits_promptly_and_quietly() {
     child.wait().unwrap();
     let took = t1.elapsed();
     assert_eq!(status.trim(), "status 0");
-    assert!(took < Duration::from_millis(1500), "noticed the closed pipe after {took:?}");
+    // Idle, tracer polls fd 1 every 200 ms: it notices within a few ticks,
+    // whatever the machine, not when the next event happens to come.
+    assert!(took < Duration::from_millis(1500) + 2 * startup, "noticed the closed pipe after {took:?} (start-up took {startup:?})");
     quiet_stderr(&std::fs::read_to_string(&errfile).unwrap());
     let _ = std::fs::remove_file(&errfile);
 }
@@ -644,17 +652,6 @@ fn sigterm_exits_0_within_the_bound_although_a_peer_stopped_reading() {
 
 // ---------------------------------------------------------------------------
 // Metrics
-
-/// `name{labels} value` samples of a Prometheus text exposition.
-fn prometheus_samples(text: &str) -> BTreeMap<String, u64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| {
-            let (k, v) = l.rsplit_once(' ').unwrap();
-            (k.to_owned(), v.parse().unwrap_or_else(|_| panic!("value in {l}")))
-        })
-        .collect()
-}
 
 #[test]
 fn metrics_scraped_with_curl_match_the_stats_record() {

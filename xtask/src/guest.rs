@@ -188,7 +188,7 @@ const TEST_TIMEOUT_SECS: u64 = 900;
 fn run_script(tests: &[TestBinary], tracer: &Path, path: &std::ffi::OsStr, args: &[OsString]) -> String {
     use cmd::quote as q;
     let mut s = String::from("# Written by cargo xtask test --kernel; run by the guest's /init.\n");
-    let _ = writeln!(s, "export PATH={} HOME=/root TMPDIR=/tmp RUST_BACKTRACE=1", q(path));
+    let _ = writeln!(s, "export PATH={} HOME=/root TMPDIR=/tmp RUST_BACKTRACE=1 TRACER_TEST_GUEST=1", q(path));
     s.push_str("echo \"guest: kernel $(uname -r), $(nproc) CPUs\"\n");
     let _ = writeln!(s, "echo \"guest: smoke: tracer {SMOKE}\"");
     let _ = writeln!(

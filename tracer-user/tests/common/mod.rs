@@ -378,6 +378,53 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<
     }
 }
 
+/// Prometheus text exposition as `name{labels}` → value.
+pub fn prometheus_samples(text: &str) -> std::collections::BTreeMap<String, u64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (k, v) = l.rsplit_once(' ').unwrap();
+            (k.to_owned(), v.parse().unwrap_or_else(|_| panic!("value in {l}")))
+        })
+        .collect()
+}
+
+/// One scrape of tracer's `--metrics 127.0.0.1:PORT` endpoint (None while
+/// it is not listening yet).
+pub fn scrape_metrics(port: u16) -> Option<std::collections::BTreeMap<String, u64>> {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let (_, body) = resp.split_once("\r\n\r\n")?;
+    Some(prometheus_samples(body))
+}
+
+/// Waits until tracer's pipeline is idle: the ring holds nothing and no
+/// sink has a byte queued, in every scrape for 1.5 s (tracer refreshes
+/// what it serves every 500 ms). The machine's speed decides how long that
+/// takes, not a fixed sleep.
+pub fn wait_until_drained(port: u16, timeout: Duration) {
+    let idle = |m: &std::collections::BTreeMap<String, u64>| {
+        m.get("tracer_ringbuf_used_bytes") == Some(&0)
+            && m.iter().filter(|(k, _)| k.starts_with("tracer_sink_queued_bytes")).all(|(_, v)| *v == 0)
+    };
+    let mut idle_since: Option<Instant> = None;
+    wait_for("tracer's ring and queues to drain", timeout, || {
+        if scrape_metrics(port).is_some_and(|m| idle(&m)) {
+            let since = *idle_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= Duration::from_millis(1500) {
+                return Some(());
+            }
+        } else {
+            idle_since = None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        None
+    });
+}
+
 /// A child process killed (and reaped) on drop.
 pub struct KillOnDrop(pub Child);
 impl Drop for KillOnDrop {
