@@ -270,7 +270,7 @@ mod tests {
     #[test]
     fn syscall_line_has_every_documented_field() {
         let v = line(&mmap_event(b"threads", 0x7f89_78e0_0000));
-        assert_eq!(v["schema"], 2);
+        assert_eq!(v["schema"], 3);
         assert_eq!(v["seq"], 7);
         assert_eq!(v["ts"], "2025-11-27T06:45:47.000000007Z");
         assert_eq!(v["event"], "syscall");
