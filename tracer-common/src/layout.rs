@@ -180,27 +180,27 @@ macro_rules! pin {
     };
 }
 
-pin!(RecordHeader, size 80, {
+pin!(RecordHeader, size 96, {
     kind: 0, cpu: 4, ts_ns: 8, pid: 16, tid: 20, ppid: 24, uid: 28, gid: 32, ns_level: 36, cgroup_id: 40, comm: 48,
-    ns_pid: 64, ns_tid: 68, ns_ppid: 72, _pad0: 76,
+    ns_pid: 64, ns_tid: 68, ns_ppid: 72, _pad0: 76, start_ns: 80, parent_start_ns: 88,
 });
-pin!(SyscallRecord, size 160, {
-    header: 0, nr: 80, flags: 84, args: 88, ret: 136, duration_ns: 144, extra_len: 152, _pad1: 156,
+pin!(SyscallRecord, size 176, {
+    header: 0, nr: 96, flags: 100, args: 104, ret: 152, duration_ns: 160, extra_len: 168, _pad1: 172,
 });
-pin!(SyscallRecordExtra, size 160 + EXTRA_MAX, { base: 0, extra: 160 });
-pin!(SyscallRecordExec, size 160 + EXEC_CAPTURE_SIZE, { base: 0, exec: 160 });
+pin!(SyscallRecordExtra, size 176 + EXTRA_MAX, { base: 0, extra: 176 });
+pin!(SyscallRecordExec, size 176 + EXEC_CAPTURE_SIZE, { base: 0, exec: 176 });
 pin!(ExecCapture, size EXEC_CAPTURE_SIZE, {
     argc: 0, envc: 4, filename_len: 8, flags: 12, argv_len: 16, filename: 32, argv: 32 + EXEC_FILENAME_MAX,
 });
-pin!(ForkRecord, size 104, {
-    header: 0, child_pid: 80, child_tid: 84, child_ns_pid: 88, child_ns_tid: 92, flags: 96, _pad: 100,
+pin!(ForkRecord, size 120, {
+    header: 0, child_pid: 96, child_tid: 100, child_ns_pid: 104, child_ns_tid: 108, flags: 112, _pad: 116,
 });
-pin!(ExecRecord, size 88 + EXEC_PATH_MAX, { header: 0, old_tid: 80, filename_len: 84, filename: 88 });
-pin!(ExitRecord, size 160, { header: 0, exit_code: 80, flags: 84, nr_children: 88, zombie_mask: 92, children: 96 });
-pin!(SignalRecord, size 176, {
-    header: 0, sig: 80, phase: 84, result: 88, group: 92, target_pid: 96, target_tid: 100, flags: 104, si_code: 108,
-    si_errno: 112, si_pid: 116, si_uid: 120, si_status: 124, si_utime: 128, si_stime: 136, sa_handler: 144,
-    sa_flags: 152, target_comm: 160,
+pin!(ExecRecord, size 104 + EXEC_PATH_MAX, { header: 0, old_tid: 96, filename_len: 100, filename: 104 });
+pin!(ExitRecord, size 176, { header: 0, exit_code: 96, flags: 100, nr_children: 104, zombie_mask: 108, children: 112 });
+pin!(SignalRecord, size 192, {
+    header: 0, sig: 96, phase: 100, result: 104, group: 108, target_pid: 112, target_tid: 116, flags: 120, si_code: 124,
+    si_errno: 128, si_pid: 132, si_uid: 136, si_status: 140, si_utime: 144, si_stime: 152, sa_handler: 160,
+    sa_flags: 168, target_comm: 176,
 });
 pin!(CloneArgs, size CLONE_ARGS_SIZE, {
     flags: 0, pidfd: 8, child_tid: 16, parent_tid: 24, exit_signal: 32, stack: 40, stack_size: 48, tls: 56,

@@ -81,8 +81,16 @@ pub struct RecordHeader {
     pub ns_ppid: u32,
     /// Explicit padding: always zero.
     pub _pad0: u32,
+    /// `group_leader->start_boottime`: when the process (its thread-group
+    /// leader) was created, ns since boot (CLOCK_BOOTTIME). With the boot
+    /// id and the tgid, what `exec_id` is made of; /proc's `starttime` is
+    /// this divided by 10 ms.
+    pub start_ns: u64,
+    /// `real_parent->group_leader->start_boottime`: the same for the
+    /// parent process (`parent_exec_id`); 0 if it could not be read.
+    pub parent_start_ns: u64,
 }
-const _: () = assert!(size_of::<RecordHeader>() == 80);
+const _: () = assert!(size_of::<RecordHeader>() == 96);
 
 /// `SyscallRecord::flags` bits.
 pub mod syscall_flags {
@@ -146,7 +154,7 @@ pub struct SyscallRecord {
     pub extra_len: u32,
     pub _pad1: u32,
 }
-const _: () = assert!(size_of::<SyscallRecord>() == 80 + 8 + 48 + 8 + 8 + 8);
+const _: () = assert!(size_of::<SyscallRecord>() == size_of::<RecordHeader>() + 8 + 48 + 8 + 8 + 8);
 
 /// A [`SyscallRecord`] followed by user memory read by the kernel side;
 /// what `extra` holds is said by `base.flags`.
@@ -334,7 +342,7 @@ pub struct ForkRecord {
     pub flags: u32,
     pub _pad: u32,
 }
-const _: () = assert!(size_of::<ForkRecord>() == 80 + 24);
+const _: () = assert!(size_of::<ForkRecord>() == size_of::<RecordHeader>() + 24);
 
 pub mod fork_flags {
     /// The child joined the parent's thread group (CLONE_THREAD): a thread.
@@ -360,7 +368,7 @@ pub struct ExecRecord {
     /// `bprm->filename`, NUL-terminated.
     pub filename: [u8; EXEC_PATH_MAX],
 }
-const _: () = assert!(size_of::<ExecRecord>() == 80 + 8 + EXEC_PATH_MAX);
+const _: () = assert!(size_of::<ExecRecord>() == size_of::<RecordHeader>() + 8 + EXEC_PATH_MAX);
 
 /// `sched_process_exit(p[, group_dead])`: the header is the exiting thread.
 #[repr(C)]
@@ -384,7 +392,7 @@ pub struct ExitRecord {
     pub children: [u32; EXIT_CHILDREN_MAX],
 }
 pub const EXIT_CHILDREN_MAX: usize = 16;
-const _: () = assert!(size_of::<ExitRecord>() == 80 + 16 + 4 * EXIT_CHILDREN_MAX);
+const _: () = assert!(size_of::<ExitRecord>() == size_of::<RecordHeader>() + 16 + 4 * EXIT_CHILDREN_MAX);
 
 pub mod exit_flags {
     /// This was the last live thread: the whole thread group is dead.
@@ -432,7 +440,7 @@ pub struct SignalRecord {
     /// The receiving task's comm.
     pub target_comm: [u8; COMM_LEN],
 }
-const _: () = assert!(size_of::<SignalRecord>() == 80 + 48 + 32 + COMM_LEN);
+const _: () = assert!(size_of::<SignalRecord>() == size_of::<RecordHeader>() + 48 + 32 + COMM_LEN);
 
 pub mod signal_phase {
     pub const GENERATE: u32 = 0;
@@ -599,8 +607,13 @@ pub struct KernelOffsets {
     pub css_set_dfl_cgrp: u32,
     pub cgroup_kn: u32,
     pub kernfs_node_id: u32,
+    /// `task_struct::start_boottime` (Linux ≥ 5.5): the task's creation,
+    /// ns since boot.
+    pub task_start_boottime: u32,
+    /// Explicit padding (keeps `Config` a whole number of u64s): zero.
+    pub _pad_offs: u32,
 }
-const _: () = assert!(size_of::<KernelOffsets>() == 34 * 4);
+const _: () = assert!(size_of::<KernelOffsets>() == 36 * 4);
 
 impl KernelOffsets {
     pub const fn zeroed() -> Self {
@@ -639,6 +652,8 @@ impl KernelOffsets {
             css_set_dfl_cgrp: 0,
             cgroup_kn: 0,
             kernfs_node_id: 0,
+            task_start_boottime: 0,
+            _pad_offs: 0,
         }
     }
 }

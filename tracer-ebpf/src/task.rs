@@ -136,6 +136,13 @@ pub fn fill_header(h: &mut RecordHeader, kind: u32, now: u64, cur: Current) {
     h.ns_tid = ids.ns_tid;
     h.ns_ppid = ids.ns_ppid;
     h._pad0 = 0;
+    // When the process and its parent were created: what exec_id and
+    // parent_exec_id are made of (with the boot id and the tgids). Four
+    // plain loads, no helper call.
+    let leader: *const u8 = unsafe { load(task, config!(offs.task_group_leader)) };
+    h.start_ns = unsafe { load(leader, config!(offs.task_start_boottime)) };
+    let parent_leader: *const u8 = unsafe { load(parent, config!(offs.task_group_leader)) };
+    h.parent_start_ns = unsafe { load(parent_leader, config!(offs.task_start_boottime)) };
 }
 
 /// Host and namespace ids of a task other than current, given as a

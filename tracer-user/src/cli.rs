@@ -73,6 +73,19 @@ pub struct Cli {
     #[arg(long, env = "TRACER_NO_LIFECYCLE")]
     pub no_lifecycle: bool,
 
+    // ---- identity (issue 17) ----
+    /// The name every record's `host` carries (default: the kernel's
+    /// hostname); e.g. the node name in a DaemonSet.
+    #[arg(long, value_name = "NAME", env = "TRACER_HOST_NAME")]
+    pub host_name: Option<String>,
+
+    /// Which optional identity fields records carry: `all`, `none`, the
+    /// ones to keep (`host,exec_id`) or the ones to leave out
+    /// (`-ancestors,-boot_id`). Fields: host, boot_id, exec_id,
+    /// parent_exec_id, ancestors, cgroup, container_id, pod_uid, unit.
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = crate::model::identity::parse_fields, env = "TRACER_FIELDS", allow_hyphen_values = true)]
+    pub fields: crate::model::identity::Fields,
+
     // Sinks, loss accounting, daemon operation: see `DaemonArgs` below.
     #[command(flatten)]
     pub daemon: DaemonArgs,

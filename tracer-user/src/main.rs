@@ -12,6 +12,7 @@ use tracer_user::{
     pipeline::daemon::{Drainer, Outcome, RunOptions, SHUTDOWN_BOUND, Signals, run, spawn_sinks},
     pipeline::output::Output,
     privilege,
+    pipeline::start::Setting,
     render::clock::Clock,
     sink,
 };
@@ -194,6 +195,11 @@ fn main() -> ExitCode {
         names.join(","),
         cli.ringbuf_size / 1024
     );
+    tracer_user::model::identity::set(tracer_user::model::identity::Identity::of_this_machine(
+        cli.host_name.as_deref(),
+        cli.fields,
+    ));
+    let start = tracer_user::pipeline::start::Start::here(start_config(&cli, &names));
     let snapshot = tracer_user::pipeline::report::SharedSnapshot::default();
     // /proc is read once the hooks are attached, so no process falls
     // between the two: one that starts now is seen by both.
@@ -203,6 +209,9 @@ fn main() -> ExitCode {
         output = output.mmap_not_traced();
     }
     let mut drainer = Drainer::new(sinks, clock, cli.ringbuf_size, snapshot.clone(), output);
+    if cli.format == tracer_user::pipeline::output::Format::Json {
+        drainer.emit_start(&start);
+    }
     let run_opts = RunOptions { stats_interval: cli.daemon.stats_interval, sink_events, signals };
     let result = rt.block_on(async {
         if let Some(l) = metrics_listener {
@@ -253,4 +262,24 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::from(code)
+}
+
+/// The `start` record's `config`: the settings that shape the records.
+fn start_config(cli: &tracer_user::cli::Cli, syscalls: &[std::borrow::Cow<'_, str>]) -> Vec<(String, Setting)> {
+    let list = |v: &[std::ffi::OsString]| Setting::List(v.iter().map(|s| s.to_string_lossy().into_owned()).collect());
+    let mut c = vec![
+        ("syscalls".into(), Setting::List(syscalls.iter().map(|s| s.to_string()).collect())),
+        ("format".into(), Setting::Str("json".into())),
+        ("ringbuf_size".into(), Setting::U64(cli.ringbuf_size.into())),
+        ("correlate".into(), Setting::Bool(!cli.no_correlate)),
+        ("lifecycle".into(), Setting::Bool(!cli.no_lifecycle)),
+        ("comm".into(), list(&cli.comms)),
+        ("cgroup".into(), Setting::List(cli.cgroups.iter().map(|p| p.display().to_string()).collect())),
+        ("pid".into(), Setting::List(cli.pids.iter().map(u32::to_string).collect())),
+        ("fields".into(), Setting::List(cli.fields.names().into_iter().map(String::from).collect())),
+    ];
+    if !cli.command.is_empty() {
+        c.push(("command".into(), list(&cli.command)));
+    }
+    c
 }

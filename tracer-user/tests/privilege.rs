@@ -145,8 +145,8 @@ fn after_drop_privileges_it_has_no_capability_and_still_traces_and_counts_losses
     }
     assert_eq!(status(pid, "NoNewPrivs"), "1");
 
-    // Events flow: fewer calls than the one-page ring holds (24 records of
-    // 160 bytes + 8 of header), so none can be lost however slowly the
+    // Events flow: fewer calls than the one-page ring holds (22 records of
+    // 176 bytes + 8 of header), so none can be lost however slowly the
     // daemon reads: the ring keeps what it took, only what arrives when it
     // is full is lost.
     let tid = gettid();

@@ -81,6 +81,7 @@ fn real_output_matches_the_documented_schema() {
     let events = tracer.stop();
     assert!(events.len() > 500);
 
+    assert_eq!(events[0]["event"], "start", "a run starts with its start record");
     let validator = jsonschema::validator_for(&schema()).expect("docs/schema.json is a valid schema");
     let mut types = BTreeMap::new();
     for e in &events {
@@ -106,7 +107,7 @@ fn real_output_matches_the_documented_schema() {
 
     // Every kind of event was seen (so the schema saw it), and the fields
     // that only appear sometimes.
-    for kind in ["syscall", "fork", "exec", "exit", "signal", "thread_create", "reaped", "unreaped"] {
+    for kind in ["start", "syscall", "fork", "exec", "exit", "signal", "thread_create", "reaped", "unreaped"] {
         assert!(events.iter().any(|e| e["event"] == kind), "no {kind} event");
     }
     for path in [

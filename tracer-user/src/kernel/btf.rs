@@ -237,6 +237,7 @@ pub fn task_offsets(btf: &Btf<'_>) -> Result<TaskOffsets, BtfError> {
     more.css_set_dfl_cgrp = btf.member_offset("css_set", "dfl_cgrp")?;
     more.cgroup_kn = btf.member_offset("cgroup", "kn")?;
     more.kernfs_node_id = btf.member_offset("kernfs_node", "id")?;
+    more.task_start_boottime = task("start_boottime")?;
     Ok(TaskOffsets {
         real_parent: task("real_parent")?,
         tgid: task("tgid")?,

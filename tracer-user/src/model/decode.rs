@@ -43,6 +43,11 @@ pub struct Header {
     pub ns_pid: u32,
     pub ns_tid: u32,
     pub ns_ppid: u32,
+    /// When the process and its parent process were created (their
+    /// leaders' `start_boottime`, ns since boot): what `exec_id` and
+    /// `parent_exec_id` are made of.
+    pub start_ns: u64,
+    pub parent_start_ns: u64,
 }
 
 /// A task's comm: at most 15 bytes, any byte value but NUL.
@@ -380,6 +385,8 @@ fn decode_header(h: &RecordHeader) -> Header {
         ns_pid: h.ns_pid,
         ns_tid: h.ns_tid,
         ns_ppid: h.ns_ppid,
+        start_ns: h.start_ns,
+        parent_start_ns: h.parent_start_ns,
     }
 }
 
@@ -548,6 +555,8 @@ pub(crate) mod tests {
             ns_tid: tid,
             ns_ppid: 1,
             _pad0: 0,
+            start_ns: 4_000_000_000,
+            parent_start_ns: 1_000_000,
         }
     }
 
@@ -575,6 +584,7 @@ pub(crate) mod tests {
         let Event::Syscall(ev) = decode(&bytes(&r)).unwrap() else { panic!() };
         assert_eq!(ev.nr, nr::MMAP);
         assert_eq!(ev.header.pid, 100);
+        assert_eq!((ev.header.start_ns, ev.header.parent_start_ns), (4_000_000_000, 1_000_000));
         assert_eq!(ev.header.tid, 101);
         assert_eq!(ev.header.comm.as_bytes(), b"threads");
         assert_eq!(ev.header.cgroup_id, 4242);

@@ -5,6 +5,7 @@
 
 pub mod correlate;
 pub mod decode;
+pub mod identity;
 pub mod names;
 pub mod procs;
 pub mod syscalls;

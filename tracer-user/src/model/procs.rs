@@ -244,7 +244,7 @@ mod tests {
     use crate::model::decode::{ExitEvent, Extra, ForkEvent, SyscallEvent};
 
     fn header(pid: u32, ppid: u32) -> Header {
-        Header { cpu: 0, ts_boot_ns: 0, pid, tid: pid, ppid, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: pid, ns_tid: pid, ns_ppid: ppid }
+        Header { cpu: 0, ts_boot_ns: 0, pid, tid: pid, ppid, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: pid, ns_tid: pid, ns_ppid: ppid, start_ns: 0, parent_start_ns: 0 }
     }
 
     fn fork(parent: u32, child: u32) -> Event {

@@ -625,6 +625,15 @@ impl Drainer {
         self.dispatch();
     }
 
+    /// Emits the `start` record: call before the first event.
+    pub fn emit_start(&mut self, start: &crate::pipeline::start::Start) {
+        let now = now_unix_ns();
+        crate::pipeline::start::write_start_line(&mut self.batch.buf, start, self.seq, now);
+        self.batch.push_line(self.seq, now, LineKind::Start);
+        self.seq += 1;
+        self.dispatch();
+    }
+
     pub fn reopen(&self) {
         for s in &self.sinks {
             s.queue.request_reopen();

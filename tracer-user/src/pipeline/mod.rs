@@ -5,3 +5,4 @@
 pub mod daemon;
 pub mod output;
 pub mod report;
+pub mod start;

@@ -12,17 +12,17 @@
 //! sum, `since` the start of the window in which the loss happened):
 //!
 //! ```json
-//! {"schema":2,"seq":8,"ts":"…","event":"lost","where":"kernel","reason":"ringbuf_full","count":12,"total":12,"since":"…","per_cpu":{"0":10,"1":2}}
-//! {"schema":2,"seq":9,"ts":"…","event":"lost","where":"sink","reason":"queue_full","sink":"socket:tcp:127.0.0.1:5170","count":40,"total":40,"since":"…","first_seq":3,"last_seq":42}
-//! {"schema":2,"seq":10,"ts":"…","event":"lost","where":"sink","reason":"write_error","sink":"file:/var/log/t.jsonl","count":7,"total":7,"since":"…","first_seq":5,"last_seq":11}
-//! {"schema":2,"seq":11,"ts":"…","event":"lost","where":"decode","reason":"undecodable","count":1,"total":1,"since":"…"}
+//! {"schema":3,"seq":8,"ts":"…","event":"lost","where":"kernel","reason":"ringbuf_full","count":12,"total":12,"since":"…","per_cpu":{"0":10,"1":2}}
+//! {"schema":3,"seq":9,"ts":"…","event":"lost","where":"sink","reason":"queue_full","sink":"socket:tcp:127.0.0.1:5170","count":40,"total":40,"since":"…","first_seq":3,"last_seq":42}
+//! {"schema":3,"seq":10,"ts":"…","event":"lost","where":"sink","reason":"write_error","sink":"file:/var/log/t.jsonl","count":7,"total":7,"since":"…","first_seq":5,"last_seq":11}
+//! {"schema":3,"seq":11,"ts":"…","event":"lost","where":"decode","reason":"undecodable","count":1,"total":1,"since":"…"}
 //! ```
 //!
 //! `stats` (cumulative counters since start; the `--metrics` endpoint serves
 //! the same [`Snapshot`]):
 //!
 //! ```json
-//! {"schema":2,"seq":11,"ts":"…","event":"stats","uptime_ns":…,"records":11,
+//! {"schema":3,"seq":11,"ts":"…","event":"stats","uptime_ns":…,"records":11,
 //!  "events":{"mmap":120,"clone3":2},
 //!  "kernel":{"emitted":122,"ringbuf_full":0,"exit_without_enter":3,"stash_failed":0,"filtered":0,"child_return":2},
 //!  "decode_errors":0,"ringbuf":{"size_bytes":8388608,"used_bytes":0},
@@ -31,6 +31,7 @@
 
 use tracer_common::Counter;
 
+use crate::model::identity::{self, Fields};
 use crate::model::syscalls::syscall_name;
 use crate::render::clock::push_rfc3339;
 use crate::render::json_head::begin_record;
@@ -150,10 +151,20 @@ pub struct Snapshot {
 /// the metrics server (which reads it).
 pub type SharedSnapshot = std::sync::Arc<std::sync::Mutex<Snapshot>>;
 
+/// `boot_id`, unless `--fields` leaves it out or it could not be read.
+pub(crate) fn write_boot_id(w: &mut JsonWriter<'_>) {
+    let id = identity::get();
+    if id.fields.has(Fields::BOOT_ID) && !id.boot_id.is_empty() {
+        w.key("boot_id");
+        w.str(&id.boot_id);
+    }
+}
+
 /// Appends one `stats` line (with its newline).
 pub fn write_stats_line(out: &mut Vec<u8>, s: &Snapshot, seq: u64, now_unix_ns: i128) {
     let mut w = JsonWriter::new(out);
     head(&mut w, seq, now_unix_ns, "stats");
+    write_boot_id(&mut w);
     w.key("uptime_ns");
     w.u64(s.uptime_ns);
     w.key("records");
@@ -230,7 +241,7 @@ mod tests {
         write_lost_line(&mut out, &l, 8, NOW);
         assert_eq!(
             parse(&out),
-            json!({"schema": 2, "seq": 8, "ts": "2025-11-27T06:45:47.000000001Z", "event": "lost", "where": "kernel",
+            json!({"schema": 3, "seq": 8, "ts": "2025-11-27T06:45:47.000000001Z", "event": "lost", "where": "kernel",
                    "reason": "ringbuf_full", "count": 12, "total": 30, "since": "2025-11-27T06:45:46.500000001Z",
                    "per_cpu": {"0": 10, "2": 2}})
         );

@@ -3,12 +3,15 @@
 //! `docs/schema.json` (version [`SCHEMA_VERSION`]); every field keeps one
 //! JSON type across all events.
 
+use std::sync::OnceLock;
+
 use crate::model::decode::{Comm, Header};
+use crate::model::identity::{self, Fields};
 use crate::render::clock::{Clock, push_rfc3339};
 use crate::render::json::{JsonWriter, push_u64};
 
 /// Bumped whenever a field changes meaning or type.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 
 /// Opens an event's object with the fields every event starts with:
@@ -18,7 +21,8 @@ pub(crate) fn begin_event(w: &mut JsonWriter<'_>, h: &Header, seq: u64, clock: &
 }
 
 /// Opens any record's object (an event's, or one of tracer's own reports):
-/// `schema`, `seq`, `ts`, then `cpu` for events, then `event`.
+/// `schema`, `seq`, `ts`, then `cpu` for events, then `event`, then `host`
+/// (unless `--fields` leaves it out or it is empty).
 /// Written as one run of text: every line starts so, and the writer's
 /// comma bookkeeping for five members cost more than the members.
 pub(crate) fn begin_record(w: &mut JsonWriter<'_>, seq: u64, unix_ns: i128, cpu: Option<u32>, event: &'static str) {
@@ -37,12 +41,29 @@ pub(crate) fn begin_record(w: &mut JsonWriter<'_>, seq: u64, unix_ns: i128, cpu:
         out.extend_from_slice(b",\"event\":\"");
         out.extend_from_slice(event.as_bytes());
         out.push(b'"');
+        out.extend_from_slice(host_member());
     });
 }
 
+/// `,"host":"…"` (escaped), or nothing: made once per run from
+/// [`identity::get`].
+fn host_member() -> &'static [u8] {
+    static HOST: OnceLock<Vec<u8>> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let id = identity::get();
+        let mut out = Vec::new();
+        if id.fields.has(Fields::HOST) && !id.host.is_empty() {
+            let mut w = JsonWriter::continuing_object(&mut out);
+            w.key("host");
+            w.str(&id.host);
+        }
+        out
+    })
+}
+
 /// `"schema":<SCHEMA_VERSION>,"seq":`
-const SCHEMA_AND_SEQ_KEY: &[u8] = b"\"schema\":2,\"seq\":";
-const _: () = assert!(SCHEMA_VERSION == 2, "SCHEMA_AND_SEQ_KEY spells the schema version");
+const SCHEMA_AND_SEQ_KEY: &[u8] = b"\"schema\":3,\"seq\":";
+const _: () = assert!(SCHEMA_VERSION == 3, "SCHEMA_AND_SEQ_KEY spells the schema version");
 
 /// The task the event belongs to: host ids, namespace ids when the task
 /// is not in the initial pid namespace, credentials, comm, cgroup.

@@ -123,7 +123,7 @@ impl Writer for PerPidDir {
         for i in chunk.lines.clone() {
             let key = match b.lines[i].kind {
                 LineKind::Syscall { pid, .. } | LineKind::Task { pid, .. } => Key::Pid(pid),
-                LineKind::Lost | LineKind::LostWriteError { .. } | LineKind::Stats => Key::Tracer,
+                LineKind::Lost | LineKind::LostWriteError { .. } | LineKind::Stats | LineKind::Start => Key::Tracer,
             };
             lines.entry(key).or_default().push((i - chunk.lines.start) as u32);
         }

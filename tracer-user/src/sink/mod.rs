@@ -58,6 +58,8 @@ pub enum LineKind {
     LostWriteError { sink: u16 },
     /// tracer's own `stats` record.
     Stats,
+    /// tracer's own `start` record, the run's first line.
+    Start,
 }
 
 impl LineKind {
@@ -73,6 +75,7 @@ impl LineKind {
             LineKind::Task { event, .. } => event,
             LineKind::Lost | LineKind::LostWriteError { .. } => "lost",
             LineKind::Stats => "stats",
+            LineKind::Start => "start",
         }
     }
 }

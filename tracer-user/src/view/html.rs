@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn page_is_self_contained_and_script_safe() {
-        let l = r#"{"schema":2,"seq":0,"ts":"2026-11-27T08:13:20.697000000Z","event":"exec","pid":10,"tid":10,"ppid":1,"comm":"a</script><b>","filename":"./prog"}"#;
+        let l = r#"{"schema":3,"seq":0,"ts":"2026-11-27T08:13:20.697000000Z","event":"exec","pid":10,"tid":10,"ppid":1,"comm":"a</script><b>","filename":"./prog"}"#;
         let t = super::super::model::read(l.as_bytes(), "x<y").unwrap();
         let mut v = Vec::new();
         write(&mut v, &t, "x<y").unwrap();

@@ -9,7 +9,7 @@ use std::io::BufRead;
 use super::line::{self, J};
 
 /// The newest record schema this reader knows.
-pub const SCHEMA: i64 = 2;
+pub const SCHEMA: i64 = 3;
 
 #[derive(Debug, Default, Clone)]
 pub struct Proc {
@@ -317,7 +317,10 @@ pub fn read(input: impl BufRead, name: &str) -> Result<Trace, ReadError> {
 }
 
 /// Header fields every record carries; the rest are a mark's `fields`.
-const HEADER: &[&str] = &["schema", "seq", "ts", "cpu", "event", "pid", "tid", "ppid", "uid", "gid", "comm", "cgroup_id"];
+const HEADER: &[&str] = &[
+    "schema", "seq", "ts", "cpu", "event", "host", "pid", "tid", "ppid", "uid", "gid", "comm", "cgroup_id", "exec_id", "parent_exec_id",
+    "ancestors", "cgroup", "container_id", "pod_uid", "unit",
+];
 
 /// As [`read`]; `keep_fields` keeps each mark's record fields.
 pub fn read_with(input: impl BufRead, name: &str, keep_fields: bool) -> Result<Trace, ReadError> {
@@ -428,12 +431,12 @@ impl Trace {
 mod tests {
     use super::*;
 
-    const FORK_EXIT_REAP: &str = r#"{"schema":2,"seq":0,"ts":"2026-11-27T08:13:20.697000000Z","event":"exec","pid":10,"tid":10,"ppid":1,"comm":"prog","old_comm":"tracer","filename":"./prog"}
-{"schema":2,"seq":1,"ts":"2026-11-27T08:13:20.697646941Z","event":"fork","pid":10,"tid":10,"ppid":1,"comm":"prog","child_pid":11,"child_tid":11,"thread":false}
-{"schema":2,"seq":2,"ts":"2026-11-27T08:13:20.697650000Z","event":"syscall","syscall":"clone","pid":10,"tid":10,"ppid":1,"comm":"prog","args":{"clone_flags":"SIGCHLD"},"ret":11,"duration_ns":1000,"raw":["0x0","0x0","0x0","0x0","0x0","0x0"]}
-{"schema":2,"seq":3,"ts":"2026-11-27T08:13:20.697880347Z","event":"exit","pid":11,"tid":11,"ppid":10,"comm":"prog","exit_code":1,"group_dead":true}
-{"schema":2,"seq":4,"ts":"2026-11-27T08:13:20.698044029Z","event":"syscall","syscall":"wait4","pid":10,"tid":10,"ppid":1,"comm":"prog","args":{"upid":11},"ret":-10,"errno":"ECHILD","duration_ns":20,"raw":["0x0","0x0","0x0","0x0","0x0","0x0"]}
-{"schema":2,"seq":5,"ts":"2026-11-27T08:13:20.698044029Z","event":"reaped","pid":10,"tid":10,"ppid":1,"comm":"prog","child_pid":11,"child_comm":"prog","exit_code":1,"zombie_ns":163682,"lifetime_ns":233406,"sources":[1,3,4]}
+    const FORK_EXIT_REAP: &str = r#"{"schema":3,"seq":0,"ts":"2026-11-27T08:13:20.697000000Z","event":"exec","pid":10,"tid":10,"ppid":1,"comm":"prog","old_comm":"tracer","filename":"./prog"}
+{"schema":3,"seq":1,"ts":"2026-11-27T08:13:20.697646941Z","event":"fork","pid":10,"tid":10,"ppid":1,"comm":"prog","child_pid":11,"child_tid":11,"thread":false}
+{"schema":3,"seq":2,"ts":"2026-11-27T08:13:20.697650000Z","event":"syscall","syscall":"clone","pid":10,"tid":10,"ppid":1,"comm":"prog","args":{"clone_flags":"SIGCHLD"},"ret":11,"duration_ns":1000,"raw":["0x0","0x0","0x0","0x0","0x0","0x0"]}
+{"schema":3,"seq":3,"ts":"2026-11-27T08:13:20.697880347Z","event":"exit","pid":11,"tid":11,"ppid":10,"comm":"prog","exit_code":1,"group_dead":true}
+{"schema":3,"seq":4,"ts":"2026-11-27T08:13:20.698044029Z","event":"syscall","syscall":"wait4","pid":10,"tid":10,"ppid":1,"comm":"prog","args":{"upid":11},"ret":-10,"errno":"ECHILD","duration_ns":20,"raw":["0x0","0x0","0x0","0x0","0x0","0x0"]}
+{"schema":3,"seq":5,"ts":"2026-11-27T08:13:20.698044029Z","event":"reaped","pid":10,"tid":10,"ppid":1,"comm":"prog","child_pid":11,"child_comm":"prog","exit_code":1,"zombie_ns":163682,"lifetime_ns":233406,"sources":[1,3,4]}
 "#;
 
     #[test]
@@ -462,14 +465,14 @@ mod tests {
     #[test]
     fn bad_lines_newer_schema_and_losses_are_counted() {
         let mut s = FORK_EXIT_REAP.to_owned();
-        s.push_str("{\"schema\":3,\"seq\":6,\"ts\":\"2026-11-27T08:13:20.7Z\",\"event\":\"exit\",\"pid\":10,\"tid\":10}\n");
+        s.push_str("{\"schema\":4,\"seq\":6,\"ts\":\"2026-11-27T08:13:20.7Z\",\"event\":\"exit\",\"pid\":10,\"tid\":10}\n");
         s.push_str("{\"schema\":2,\"seq\":7,\"ts\":\"2026-11-27T08:13:20.7Z\",\"event\":\"lost\",\"where\":\"kernel\",\"reason\":\"ringbuf_full\",\"count\":5,\"total\":5,\"since\":\"x\"}\n");
         s.push_str("[1,2]\n{\"schema\":2,\"seq\":8,\"ts\":\"2026-11-27T08:1");
         let t = read(s.as_bytes(), "t").unwrap();
         assert_eq!((t.records, t.bad_lines, t.newer_schema, t.lost.len()), (7, 2, 1, 1));
         assert_eq!(t.warnings.len(), 3, "{:?}", t.warnings);
         assert!(t.warnings[0].starts_with("2 unreadable line(s) skipped (first: line 9: not a JSON object)"), "{}", t.warnings[0]);
-        assert!(t.warnings[1].contains("schema 3"));
+        assert!(t.warnings[1].contains("schema 4"));
         assert!(t.warnings[2].starts_with("5 record(s) lost"));
     }
 

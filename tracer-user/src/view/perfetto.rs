@@ -222,9 +222,9 @@ mod tests {
     #[test]
     fn round_trips_through_prost() {
         let l = concat!(
-            r#"{"schema":2,"seq":1,"ts":"2026-11-27T08:13:20.000001000Z","event":"fork","pid":10,"tid":10,"ppid":1,"comm":"p","child_pid":11,"child_tid":11,"thread":false}"#,
+            r#"{"schema":3,"seq":1,"ts":"2026-11-27T08:13:20.000001000Z","event":"fork","pid":10,"tid":10,"ppid":1,"comm":"p","child_pid":11,"child_tid":11,"thread":false}"#,
             "\n",
-            r#"{"schema":2,"seq":2,"ts":"2026-11-27T08:13:20.000002000Z","event":"syscall","syscall":"mmap","pid":11,"tid":11,"ppid":10,"comm":"p","args":{"addr":"0x0","len":4096},"ret":4096,"duration_ns":500,"raw":[]}"#,
+            r#"{"schema":3,"seq":2,"ts":"2026-11-27T08:13:20.000002000Z","event":"syscall","syscall":"mmap","pid":11,"tid":11,"ppid":10,"comm":"p","args":{"addr":"0x0","len":4096},"ret":4096,"duration_ns":500,"raw":[]}"#,
             "\n"
         );
         let t = super::super::model::read_with(l.as_bytes(), "t", true).unwrap();
