@@ -86,6 +86,11 @@ pub struct Cli {
     #[arg(long, value_name = "LIST", default_value = "all", value_parser = crate::model::identity::parse_fields, env = "TRACER_FIELDS", allow_hyphen_values = true)]
     pub fields: crate::model::identity::Fields,
 
+    /// Name the nearest N ancestors of each record's process in
+    /// `ancestors` (pid, exec_id, comm), from tracer's process table.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64), env = "TRACER_ANCESTORS")]
+    pub ancestors: u16,
+
     // Sinks, loss accounting, daemon operation: see `DaemonArgs` below.
     #[command(flatten)]
     pub daemon: DaemonArgs,

@@ -204,7 +204,7 @@ fn main() -> ExitCode {
     // /proc is read once the hooks are attached, so no process falls
     // between the two: one that starts now is seen by both.
     let clock = Clock::now();
-    let mut output = Output::new(cli.format, clock, !cli.no_correlate, ProcTable::from_proc());
+    let mut output = Output::new(cli.format, clock, !cli.no_correlate, ProcTable::from_proc()).with_ancestors(cli.ancestors.into());
     if !syscalls.contains(&tracer_common::nr::MMAP) {
         output = output.mmap_not_traced();
     }
@@ -277,6 +277,7 @@ fn start_config(cli: &tracer_user::cli::Cli, syscalls: &[std::borrow::Cow<'_, st
         ("cgroup".into(), Setting::List(cli.cgroups.iter().map(|p| p.display().to_string()).collect())),
         ("pid".into(), Setting::List(cli.pids.iter().map(u32::to_string).collect())),
         ("fields".into(), Setting::List(cli.fields.names().into_iter().map(String::from).collect())),
+        ("ancestors".into(), Setting::U64(cli.ancestors.into())),
     ];
     if !cli.command.is_empty() {
         c.push(("command".into(), list(&cli.command)));

@@ -26,6 +26,8 @@ pub struct Output {
     correlator: Option<Correlator>,
     /// The records the current event completes, reused event to event.
     records: Records,
+    /// `--ancestors`: how many ancestors each record names.
+    ancestors: usize,
 }
 
 /// What writing a line needs: apart from the correlator's state, so the
@@ -61,7 +63,14 @@ impl Output {
             procs,
             correlator: correlate.then(Correlator::new),
             records: Records::default(),
+            ancestors: 0,
         }
+    }
+
+    /// Name the nearest `n` ancestors in every record (`--ancestors`).
+    pub fn with_ancestors(mut self, n: usize) -> Self {
+        self.ancestors = n;
+        self
     }
 
     /// For a run that does not trace mmap: `thread_create` records then
@@ -81,6 +90,7 @@ impl Output {
         if let Event::Exec(e) = ev {
             e.old_comm = self.procs.old_comm(e.old_tid);
         }
+        self.procs.identify(ev.header_mut(), self.ancestors);
         let ev = &*ev;
         let first = *seq;
         self.lines.write(out, seq, Line::Event(ev), &mut written);

@@ -510,7 +510,7 @@ mod tests {
     use crate::model::decode::{Comm, Header};
 
     fn header(tid: u32) -> Header {
-        Header { cpu: 0, ts_boot_ns: 0, pid: tid, tid, ppid: 1, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"th"), ns_level: 0, ns_pid: tid, ns_tid: tid, ns_ppid: 1, start_ns: 0, parent_start_ns: 0 }
+        Header { cpu: 0, ts_boot_ns: 0, pid: tid, tid, ppid: 1, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"th"), ns_level: 0, ns_pid: tid, ns_tid: tid, ns_ppid: 1, start_ns: 0, parent_start_ns: 0, ident: Default::default() }
     }
 
     fn line(nr: u32, args: [u64; 6], ret: i64, extra: Extra, flags: u32) -> String {
