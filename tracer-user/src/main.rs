@@ -204,7 +204,8 @@ fn main() -> ExitCode {
     // /proc is read once the hooks are attached, so no process falls
     // between the two: one that starts now is seen by both.
     let clock = Clock::now();
-    let mut output = Output::new(cli.format, clock, !cli.no_correlate, ProcTable::from_proc()).with_ancestors(cli.ancestors.into());
+    let mut output = Output::new(cli.format, clock, !cli.no_correlate, ProcTable::from_proc()).with_ancestors(cli.ancestors.into())
+        .with_cgroups(tracer_user::model::cgroups::CgroupResolver::for_this_machine());
     if !syscalls.contains(&tracer_common::nr::MMAP) {
         output = output.mmap_not_traced();
     }

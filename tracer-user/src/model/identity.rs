@@ -195,6 +195,9 @@ pub struct Ident {
     pub parent_exec_id: Option<ExecId>,
     /// The nearest `--ancestors` ancestors; `None` with `--ancestors 0`.
     pub ancestors: Option<std::sync::Arc<[Ancestor]>>,
+    /// The record's cgroup, resolved from `cgroup_id` (None if it could
+    /// not be, or there is no cgroup2 mount).
+    pub cgroup: Option<std::sync::Arc<crate::model::cgroups::CgroupInfo>>,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! join them into lifecycle records ([`correlate`]), built on [`tree`],
 //! and the names of syscalls and kernel constants.
 
+pub mod cgroups;
 pub mod comm;
 pub mod correlate;
 pub mod decode;

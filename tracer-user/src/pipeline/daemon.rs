@@ -514,6 +514,7 @@ impl Drainer {
         }
         self.report_sink_drops();
         self.report_sink_failures(last);
+        self.output.maintain();
         self.refresh_snapshot();
         if self.last_trim.elapsed() >= TRIM_EVERY {
             self.last_trim = Instant::now();
@@ -602,6 +603,7 @@ impl Drainer {
             ringbuf_size: self.ringbuf_size.into(),
             ringbuf_used: self.fill.as_ref().map_or(0, RingFill::used),
             sinks: self.sinks.iter().map(SinkSlot::snapshot).collect(),
+            cgroups_cached: self.output.cgroups_cached(),
         }
     }
 

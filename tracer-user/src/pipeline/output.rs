@@ -4,6 +4,7 @@
 //! its own line after it). The drain loop calls [`Output::render`] once per
 //! record; everything it needs to remember lives here.
 
+use crate::model::cgroups::{CgroupResolver, SWEEP_EVERY};
 use crate::model::correlate::{Correlator, Record, Records};
 use crate::model::decode::Event;
 use crate::render::clock::Clock;
@@ -28,6 +29,9 @@ pub struct Output {
     records: Records,
     /// `--ancestors`: how many ancestors each record names.
     ancestors: usize,
+    /// cgroup_id → path, container, pod, unit; None without a cgroup2 mount.
+    cgroups: Option<CgroupResolver>,
+    last_sweep: std::time::Instant,
 }
 
 /// What writing a line needs: apart from the correlator's state, so the
@@ -64,7 +68,31 @@ impl Output {
             correlator: correlate.then(Correlator::new),
             records: Records::default(),
             ancestors: 0,
+            cgroups: None,
+            last_sweep: std::time::Instant::now(),
         }
+    }
+
+    /// Resolve each record's cgroup with `r` (`cgroup`, `container_id`,
+    /// `pod_uid`, `unit`).
+    pub fn with_cgroups(mut self, r: Option<CgroupResolver>) -> Self {
+        self.cgroups = r;
+        self
+    }
+
+    /// Housekeeping the drain calls now and then: forget removed cgroups.
+    pub fn maintain(&mut self) {
+        if self.last_sweep.elapsed() >= SWEEP_EVERY {
+            self.last_sweep = std::time::Instant::now();
+            if let Some(r) = &mut self.cgroups {
+                r.sweep();
+            }
+        }
+    }
+
+    /// cgroups the resolver holds (`stats`' `cgroups_cached`).
+    pub fn cgroups_cached(&self) -> u64 {
+        self.cgroups.as_ref().map_or(0, |r| r.cached() as u64)
     }
 
     /// Name the nearest `n` ancestors in every record (`--ancestors`).
@@ -90,7 +118,11 @@ impl Output {
         if let Event::Exec(e) = ev {
             e.old_comm = self.procs.old_comm(e.old_tid);
         }
-        self.procs.identify(ev.header_mut(), self.ancestors);
+        let h = ev.header_mut();
+        self.procs.identify(h, self.ancestors);
+        if let Some(r) = &mut self.cgroups {
+            h.ident.cgroup = r.resolve(h.cgroup_id);
+        }
         let ev = &*ev;
         let first = *seq;
         self.lines.write(out, seq, Line::Event(ev), &mut written);

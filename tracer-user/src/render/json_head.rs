@@ -147,6 +147,24 @@ fn write_ident(w: &mut JsonWriter<'_>, id: &Ident) {
         }
         w.end_array();
     }
+    if let Some(c) = &id.cgroup {
+        if fields.has(Fields::CGROUP) {
+            w.key("cgroup");
+            w.str(&c.path);
+        }
+        if let Some(v) = c.container_id.as_deref().filter(|_| fields.has(Fields::CONTAINER_ID)) {
+            w.key("container_id");
+            w.str(v);
+        }
+        if let Some(v) = c.pod_uid.as_deref().filter(|_| fields.has(Fields::POD_UID)) {
+            w.key("pod_uid");
+            w.str(v);
+        }
+        if let Some(v) = c.unit.as_deref().filter(|_| fields.has(Fields::UNIT)) {
+            w.key("unit");
+            w.str(v);
+        }
+    }
 }
 
 pub(crate) fn write_comm(w: &mut JsonWriter<'_>, comm: &Comm) {

@@ -1,0 +1,154 @@
+//! cgroup, container_id, pod_uid and unit (issue 17) from real cgroups:
+//! each runtime's layout made under the cgroup2 mount (found in
+//! /proc/self/mountinfo), a real process moved into it; and the
+//! resolver's cache back to its baseline after 10,000 cgroups came and went.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const POD: &str = "5d3e7c1a-9b2f-4e6d-8a1c-0f9e8d7c6b5a";
+
+fn cgroup2_mount() -> PathBuf {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    tracer_user::kernel::filter::cgroup2_mount(&mi).expect("a cgroup2 mount")
+}
+
+/// A cgroup tree of the test's own under the mount, removed (deepest
+/// first) on drop.
+struct Tree {
+    mount: PathBuf,
+    top: String,
+    made: Vec<PathBuf>,
+}
+
+impl Tree {
+    fn new(tag: &str) -> Tree {
+        let mount = cgroup2_mount();
+        let top = format!("tracer-test-{tag}-{}", std::process::id());
+        let mut t = Tree { mount, top: format!("/{top}"), made: Vec::new() };
+        t.make("");
+        t
+    }
+
+    /// `rel` under the tree's top, created with its parents; its path
+    /// relative to the mount.
+    fn make(&mut self, rel: &str) -> String {
+        let rel = format!("{}{}{rel}", self.top, if rel.is_empty() { "" } else { "/" });
+        let mut p = self.mount.clone();
+        for c in rel.split('/').filter(|c| !c.is_empty()) {
+            p.push(c);
+            if !p.exists() {
+                std::fs::create_dir(&p).unwrap_or_else(|e| panic!("mkdir {}: {e}", p.display()));
+                self.made.push(p.clone());
+            }
+        }
+        rel
+    }
+
+    fn abs(&self, rel: &str) -> PathBuf {
+        self.mount.join(rel.trim_start_matches('/'))
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        for p in self.made.iter().rev() {
+            let _ = std::fs::remove_dir(p);
+        }
+    }
+}
+
+/// Runs `/bin/true` inside cgroup `dir` (a shell moves itself in, then
+/// execs); its pid.
+fn run_in(dir: &Path) -> u32 {
+    let procs = dir.join("cgroup.procs");
+    let script = format!("echo $$ > '{}' && exec /bin/true", procs.display());
+    let (pid, code) = run_program(Command::new("/bin/sh").args(["-c", &script]));
+    assert_eq!(code, 0);
+    pid
+}
+
+fn exit_of(events: &[Value], pid: u32) -> &Value {
+    events.iter().find(|e| e["pid"] == pid && e["syscall"] == "exit_group").unwrap_or_else(|| panic!("exit_group of {pid}"))
+}
+
+#[test]
+fn each_runtimes_layout_gives_its_container_pod_and_unit() {
+    if skip_without_root() {
+        return;
+    }
+    let mut tree = Tree::new("layouts");
+    let pod_ = POD.replace('-', "_");
+    // (layout, container_id, pod_uid, unit)
+    let cases: Vec<(String, Option<&str>, Option<&str>, Option<String>)> = vec![
+        (format!("system.slice/docker-{ID}.scope"), Some(ID), None, Some(format!("docker-{ID}.scope"))),
+        (format!("docker/{ID}"), Some(ID), None, None),
+        (
+            format!("kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{pod_}.slice/cri-containerd-{ID}.scope"),
+            Some(ID),
+            Some(POD),
+            Some(format!("cri-containerd-{ID}.scope")),
+        ),
+        (format!("kubepods/burstable/pod{POD}/{ID}"), Some(ID), Some(POD), None),
+        (format!("kubepods.slice/crio-{ID}.scope"), Some(ID), None, Some(format!("crio-{ID}.scope"))),
+        (format!("machine.slice/libpod-{ID}.scope"), Some(ID), None, Some(format!("libpod-{ID}.scope"))),
+        ("system.slice/nginx.service".to_string(), None, None, Some("nginx.service".to_string())),
+        ("plain".to_string(), None, None, None),
+    ];
+    let rels: Vec<String> = cases.iter().map(|c| tree.make(&c.0)).collect();
+    let top = tree.abs(&tree.top).display().to_string();
+    let tracer = Tracer::start(&["--syscalls", "exit_group", "--cgroup", &top]);
+    let pids: Vec<u32> = rels.iter().map(|r| run_in(&tree.abs(r))).collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let events = tracer.stop();
+    for ((case, rel), pid) in cases.iter().zip(&rels).zip(pids) {
+        let e = exit_of(&events, pid);
+        assert_eq!(e["cgroup"], rel.as_str(), "{e}");
+        let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(tree.abs(rel)).unwrap());
+        assert_eq!(e["cgroup_id"], ino);
+        assert_eq!(e["container_id"].as_str(), case.1, "{}: {e}", case.0);
+        assert_eq!(e["pod_uid"].as_str(), case.2, "{}: {e}", case.0);
+        assert_eq!(e["unit"].as_str(), case.3.as_deref(), "{}: {e}", case.0);
+    }
+}
+
+#[test]
+fn the_cache_returns_to_its_baseline_after_10000_cgroups() {
+    if skip_without_root() {
+        return;
+    }
+    let tree = Tree::new("churn");
+    let dir = TempDir::new("churn");
+    let prog = compile(dir.path(), "cgroup_churn", "cgroup_churn", &[]);
+    let top = tree.abs(&tree.top).display().to_string();
+    let tracer = Tracer::start(&["--syscalls", "getppid", "--cgroup", &top, "--stats-interval", "500ms"]);
+    let n = 10_000;
+    let (pid, code) = run_program(Command::new(&prog).arg(tree.abs(&tree.top)).arg(n.to_string()));
+    assert_eq!(code, 0);
+    // Two sweeps' time (every 5 s) after the last cgroup went.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    let events = tracer.stop();
+    let calls: Vec<&Value> = events.iter().filter(|e| e["syscall"] == "getppid" && e["ppid"] == pid).collect();
+    assert_eq!(calls.len(), n, "one call from each cgroup");
+    let ids: std::collections::BTreeSet<u64> = calls.iter().map(|e| e["cgroup_id"].as_u64().unwrap()).collect();
+    assert_eq!(ids.len(), n, "each in a cgroup of its own: {n} lookups");
+    // Those resolved before their cgroup went name it exactly.
+    for e in calls.iter().filter(|e| e.get("cgroup").is_some()) {
+        let c = e["cgroup"].as_str().unwrap();
+        assert!(c.starts_with(&format!("{}/c", tree.top)), "{e}");
+    }
+    let stats: Vec<&Value> = events.iter().filter(|e| e["event"] == "stats").collect();
+    let (first, last) = (stats.first().unwrap(), stats.last().unwrap());
+    eprintln!(
+        "cgroups_cached: first {}, peak {}, last {}",
+        first["cgroups_cached"],
+        stats.iter().map(|s| s["cgroups_cached"].as_u64().unwrap()).max().unwrap(),
+        last["cgroups_cached"]
+    );
+    // The baseline is 0: the filter lets nothing else through.
+    assert_eq!(last["cgroups_cached"], 0, "every removed cgroup forgotten: {last}");
+}
