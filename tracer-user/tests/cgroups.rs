@@ -152,3 +152,24 @@ fn the_cache_returns_to_its_baseline_after_10000_cgroups() {
     // The baseline is 0: the filter lets nothing else through.
     assert_eq!(last["cgroups_cached"], 0, "every removed cgroup forgotten: {last}");
 }
+
+#[test]
+fn text_format_shows_the_short_container_id() {
+    if skip_without_root() {
+        return;
+    }
+    let mut tree = Tree::new("text");
+    let rel = tree.make(&format!("system.slice/docker-{ID}.scope"));
+    let abs = tree.abs(&rel).display().to_string();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
+    cmd.args(["--format", "text", "--syscalls", "exit_group", "--cgroup", &abs]);
+    let dir = TempDir::new("text");
+    let out = dir.path().join("out.txt");
+    let tracer = Tracer::start_command_to(cmd, Some(std::fs::File::create(&out).unwrap().into()));
+    let pid = run_in(&tree.abs(&rel));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    tracer.stop();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let want = format!("[{} pid {pid}] exit_group(0)", &ID[..12]);
+    assert!(text.lines().any(|l| l.starts_with(&want)), "{want:?} in {text}");
+}
