@@ -173,3 +173,42 @@ fn text_format_shows_the_short_container_id() {
     let want = format!("[{} pid {pid}] exit_group(0)", &ID[..12]);
     assert!(text.lines().any(|l| l.starts_with(&want)), "{want:?} in {text}");
 }
+
+#[test]
+fn container_and_unit_filters_select_in_the_kernel_including_later_containers() {
+    if skip_without_root() {
+        return;
+    }
+    let mut tree = Tree::new("filters");
+    let other = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+    let later = "0123456789ab00000000000000000000000000000000000000000000000000ff";
+    let before = tree.make(&format!("system.slice/docker-{ID}.scope"));
+    let not_it = tree.make(&format!("system.slice/docker-{other}.scope"));
+    let unit = tree.make("system.slice/tracer-test-unit.service");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
+    cmd.args(["--syscalls", "exit_group", "--container", "0123456789AB", "--unit", "tracer-test-unit.service"]);
+    cmd.env("RUST_LOG", "info");
+    let mut tracer = Tracer::start_command(cmd);
+    let pid_before = run_in(&tree.abs(&before));
+    let pid_not = run_in(&tree.abs(&not_it));
+    let pid_unit = run_in(&tree.abs(&unit));
+    // A container that starts after tracer: its cgroup joins the filter
+    // within a rescan (tracer says so on stderr).
+    let new = tree.make(&format!("kubepods/burstable/pod{POD}/{later}"));
+    let said = tracer.wait_stderr("tracer: info: tracing cgroup", std::time::Duration::from_secs(60));
+    assert!(said.ends_with(&new), "{said}");
+    let pid_new = run_in(&tree.abs(&new));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (events, stderr) = tracer.stop_with_stderr();
+    assert_eq!(exit_of(&events, pid_before)["container_id"], ID);
+    assert_eq!(exit_of(&events, pid_unit)["unit"], "tracer-test-unit.service");
+    let e = exit_of(&events, pid_new);
+    assert_eq!((e["container_id"].as_str(), e["pod_uid"].as_str()), (Some(later), Some(POD)));
+    assert!(events.iter().all(|e| e["pid"] != pid_not), "a container not asked for is filtered out");
+    // Nothing outside the three: the filter ran in the kernel.
+    for e in events.iter().filter(|e| e["event"] == "syscall") {
+        let c = e["container_id"].as_str();
+        assert!(c.is_some_and(|c| c.starts_with("0123456789ab")) || e["unit"] == "tracer-test-unit.service", "{e}");
+    }
+    assert!(counter(&stderr, "filtered out in the kernel") > 0, "{stderr:?}");
+}
