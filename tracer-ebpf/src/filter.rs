@@ -67,8 +67,12 @@ fn in_cgroups() -> bool {
     let mut i = 0;
     // Bounded by the map size for the verifier; `n` is a constant to it.
     while i < MAX_CGROUPS && i < n {
-        if let Ok(true) = CGROUPS.current_task_under_cgroup(i) {
-            return true;
+        match CGROUPS.current_task_under_cgroup(i) {
+            Ok(true) => return true,
+            Ok(false) => {}
+            // An empty slot: the rest are empty too (the daemon fills
+            // them in order, as `--container`/`--unit` cgroups appear).
+            Err(_) => return false,
         }
         i += 1;
     }

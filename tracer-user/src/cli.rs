@@ -48,6 +48,16 @@ pub struct Cli {
     #[arg(long = "cgroup", value_name = "PATH", value_parser = clap::value_parser!(PathBuf))]
     pub cgroups: Vec<PathBuf>,
 
+    /// Only tasks in containers whose id starts with ID (docker's short ids
+    /// do), now or started later. Repeatable; ORed with --cgroup and --unit.
+    #[arg(long = "container", value_name = "ID", value_parser = parse_container_id)]
+    pub containers: Vec<String>,
+
+    /// Only tasks in the systemd unit NAME (`nginx.service`, `run-u7.scope`),
+    /// now or started later. Repeatable; ORed with --cgroup and --container.
+    #[arg(long = "unit", value_name = "NAME", value_parser = parse_unit)]
+    pub units: Vec<String>,
+
     /// Only this process (all its threads) and every process and thread it
     /// creates from now on. Repeatable.
     #[arg(long = "pid", value_name = "PID", value_parser = parse_pid)]
@@ -85,6 +95,11 @@ pub struct Cli {
     /// parent_exec_id, ancestors, cgroup, container_id, pod_uid, unit.
     #[arg(long, value_name = "LIST", default_value = "all", value_parser = crate::model::identity::parse_fields, env = "TRACER_FIELDS", allow_hyphen_values = true)]
     pub fields: crate::model::identity::Fields,
+
+    /// Name the nearest N ancestors of each record's process in
+    /// `ancestors` (pid, exec_id, comm), from tracer's process table.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64), env = "TRACER_ANCESTORS")]
+    pub ancestors: u16,
 
     // Sinks, loss accounting, daemon operation: see `DaemonArgs` below.
     #[command(flatten)]
@@ -176,6 +191,23 @@ pub fn parse_comm(name: &OsStr) -> Result<[u8; COMM_LEN], String> {
     let mut comm = [0u8; COMM_LEN];
     comm[..b.len()].copy_from_slice(b);
     Ok(comm)
+}
+
+/// `--container ID`: 1 to 64 hex digits (a prefix of the full id).
+pub fn parse_container_id(s: &str) -> Result<String, String> {
+    let id = s.to_ascii_lowercase();
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("{s:?} is not a container id (1 to 64 hex digits, a prefix of the full id)"));
+    }
+    Ok(id)
+}
+
+/// `--unit NAME`: a systemd unit name (no `/`).
+pub fn parse_unit(s: &str) -> Result<String, String> {
+    if !(s.ends_with(".service") || s.ends_with(".scope")) || s.contains('/') || s.len() <= ".scope".len() {
+        return Err(format!("{s:?} is not a systemd service or scope name (e.g. nginx.service)"));
+    }
+    Ok(s.to_string())
 }
 
 pub fn parse_pid(s: &str) -> Result<u32, String> {

@@ -66,6 +66,26 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    // --container/--unit: the cgroups that match now join the filter
+    // before anything is loaded; the drain adds those that appear later.
+    let mut watch = None;
+    if !cli.containers.is_empty() || !cli.units.is_empty() {
+        let mount = std::fs::read_to_string("/proc/self/mountinfo").ok().and_then(|m| filter::cgroup2_mount(&m));
+        let Some(mount) = mount else {
+            eprintln!("tracer: --container/--unit: no cgroup2 filesystem is mounted (none in /proc/self/mountinfo)");
+            return ExitCode::from(EXIT_USAGE);
+        };
+        let mut w = tracer_user::pipeline::cgroup_watch::CgroupWatch::new(mount, cli.containers.clone(), cli.units.clone());
+        for (path, dir) in w.scan() {
+            if filters.cgroups.len() >= tracer_common::MAX_CGROUPS as usize {
+                w.report_full(&path);
+                break;
+            }
+            filters.cgroups.push(filter::Cgroup { path, dir });
+        }
+        filters.dynamic_cgroups = true;
+        watch = Some(w);
+    }
     let drop_to = match cli.daemon.drop_privileges.as_deref().map(privilege::lookup_user).transpose() {
         Ok(u) => u,
         Err(e) => {
@@ -204,11 +224,12 @@ fn main() -> ExitCode {
     // /proc is read once the hooks are attached, so no process falls
     // between the two: one that starts now is seen by both.
     let clock = Clock::now();
-    let mut output = Output::new(cli.format, clock, !cli.no_correlate, ProcTable::from_proc());
+    let mut output = Output::new(cli.format, clock, !cli.no_correlate, ProcTable::from_proc()).with_ancestors(cli.ancestors.into())
+        .with_cgroups(tracer_user::model::cgroups::CgroupResolver::for_this_machine());
     if !syscalls.contains(&tracer_common::nr::MMAP) {
         output = output.mmap_not_traced();
     }
-    let mut drainer = Drainer::new(sinks, clock, cli.ringbuf_size, snapshot.clone(), output);
+    let mut drainer = Drainer::new(sinks, clock, cli.ringbuf_size, snapshot.clone(), output).with_cgroup_watch(watch);
     if cli.format == tracer_user::pipeline::output::Format::Json {
         drainer.emit_start(&start);
     }
@@ -276,7 +297,10 @@ fn start_config(cli: &tracer_user::cli::Cli, syscalls: &[std::borrow::Cow<'_, st
         ("comm".into(), list(&cli.comms)),
         ("cgroup".into(), Setting::List(cli.cgroups.iter().map(|p| p.display().to_string()).collect())),
         ("pid".into(), Setting::List(cli.pids.iter().map(u32::to_string).collect())),
+        ("container".into(), Setting::List(cli.containers.clone())),
+        ("unit".into(), Setting::List(cli.units.clone())),
         ("fields".into(), Setting::List(cli.fields.names().into_iter().map(String::from).collect())),
+        ("ancestors".into(), Setting::U64(cli.ancestors.into())),
     ];
     if !cli.command.is_empty() {
         c.push(("command".into(), list(&cli.command)));

@@ -66,7 +66,7 @@ fn real_output_matches_the_documented_schema() {
     let orphan = compile(dir.path(), "orphan", "orphan", &[]);
     let odd = compile(dir.path(), "odd_calls", "odd_calls", &[]);
     let exec = compile(dir.path(), "exec_args", "exec_args", &[]);
-    let tracer = Tracer::start(&["--syscalls", SYSCALLS]);
+    let tracer = Tracer::start(&["--syscalls", SYSCALLS, "--ancestors", "2"]);
     run_program(&mut Command::new(&threads));
     run_program(&mut Command::new(&threads2));
     run_program(&mut Command::new(&process));
@@ -113,7 +113,8 @@ fn real_output_matches_the_documented_schema() {
     for path in [
         "ns_pid", "child_ns_pid", "signal", "core_dumped", "old_comm", "sa_handler", "stack_reused", "reused_from_tid",
         "zombie_ns", "lifetime_ns", "truncated", "args.set", "args.oldset", "args.action.sa_restorer", "args.old_limit.rlim_max",
-        "args.argv[]", "args.envc", "args.option", "args.rseq_len", "args.error_code", "args.brk",
+        "args.argv[]", "args.envc", "args.option", "args.rseq_len", "args.error_code", "args.brk", "host", "exec_id", "parent_exec_id",
+        "ancestors[].pid", "ancestors[].exec_id", "ancestors[].comm",
     ] {
         assert!(types.contains_key(path), "no event had {path}");
     }

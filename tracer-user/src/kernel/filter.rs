@@ -45,6 +45,9 @@ pub struct Filters {
     /// Thread-group ids whose process trees are traced (`--pid`s and the
     /// launched command).
     pub tgids: Vec<u32>,
+    /// More cgroups may join `cgroups` after load (`--container`,
+    /// `--unit`): the kernel side gets every slot, filled in order.
+    pub dynamic_cgroups: bool,
 }
 
 impl Filters {
@@ -54,7 +57,7 @@ impl Filters {
         if !self.comms.is_empty() {
             k |= filter_kinds::COMM;
         }
-        if !self.cgroups.is_empty() {
+        if !self.cgroups.is_empty() || self.dynamic_cgroups {
             k |= filter_kinds::CGROUP;
         }
         if !self.tgids.is_empty() {
@@ -75,7 +78,9 @@ impl Filters {
                 .collect();
             parts.push(format!("comm is {}", names.join(" or ")));
         }
-        if !self.cgroups.is_empty() {
+        if self.dynamic_cgroups {
+            parts.push("cgroup matches --container/--unit or --cgroup".to_string());
+        } else if !self.cgroups.is_empty() {
             let paths: Vec<String> =
                 self.cgroups.iter().map(|c| c.path.as_os_str().as_bytes().escape_ascii().to_string()).collect();
             parts.push(format!("cgroup is under {}", paths.join(" or ")));
@@ -263,7 +268,7 @@ mod tests {
         assert_eq!(f.describe(), "machine-wide");
         let mut c = [0u8; COMM_LEN];
         c[..3].copy_from_slice(b"a\x1bb");
-        let f = Filters { comms: vec![c, *b"nginx\0\0\0\0\0\0\0\0\0\0\0"], cgroups: vec![], tgids: vec![7, 9] };
+        let f = Filters { comms: vec![c, *b"nginx\0\0\0\0\0\0\0\0\0\0\0"], cgroups: vec![], tgids: vec![7, 9], dynamic_cgroups: false };
         assert_eq!(f.kinds(), filter_kinds::COMM | filter_kinds::PID);
         assert_eq!(f.describe(), "where comm is a\\x1bb or nginx and process is 7 or 9 or a descendant");
     }

@@ -9,7 +9,9 @@ use aya::{
 };
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use tracer_common::{COMM_LEN, COUNTER_COUNT, COUNTER_STRIDE, Config, Counter, IN_FLIGHT_SLOT, MAX_TRACKED, SYSCALL_BITMAP_BITS};
+use tracer_common::{
+    COMM_LEN, COUNTER_COUNT, COUNTER_STRIDE, Config, Counter, IN_FLIGHT_SLOT, MAX_CGROUPS, MAX_TRACKED, SYSCALL_BITMAP_BITS,
+};
 
 use crate::kernel::btf;
 use crate::kernel::filter::Filters;
@@ -150,6 +152,25 @@ pub struct Loaded {
     pub ebpf: Ebpf,
     counters: CounterMap,
     pub reader: ReaderState,
+    /// With `--container`/`--unit`: the CGROUPS map and its next free slot,
+    /// for cgroups that appear after start.
+    cgroup_slots: Option<std::sync::Mutex<(CgroupArray<aya::maps::MapData>, u32)>>,
+}
+
+impl Loaded {
+    /// Adds `dir` (a cgroup2 directory) to the cgroup filter; false when
+    /// every slot is taken.
+    pub fn add_cgroup(&self, dir: &std::fs::File) -> anyhow::Result<bool> {
+        let Some(slots) = &self.cgroup_slots else { return Ok(false) };
+        let mut g = slots.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, next) = &mut *g;
+        if *next >= MAX_CGROUPS {
+            return Ok(false);
+        }
+        map.set(*next, std::os::fd::AsFd::as_fd(dir), 0).context("adding a cgroup to the filter")?;
+        *next += 1;
+        Ok(true)
+    }
 }
 
 /// Builds the bitmap the kernel side tests first.
@@ -208,7 +229,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     cfg.signal_live_off = offs.signal_live;
     let f = &opts.filters;
     cfg.filter_kinds = f.kinds();
-    cfg.cgroup_count = f.cgroups.len() as u32;
+    cfg.cgroup_count = if f.dynamic_cgroups { MAX_CGROUPS } else { f.cgroups.len() as u32 };
     cfg.offs = offs.more;
     cfg.exit_has_group_dead = offs.exit_has_group_dead.into();
     cfg.signal_mask = opts.signal_mask;
@@ -224,7 +245,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         .allow_unsupported_maps()
         .map_max_entries("EVENTS", opts.ringbuf_size)
         .map_max_entries("COMMS", size(f.comms.len()))
-        .map_max_entries("CGROUPS", size(f.cgroups.len()))
+        .map_max_entries("CGROUPS", if f.dynamic_cgroups { MAX_CGROUPS } else { size(f.cgroups.len()) })
         .map_max_entries("TRACKED_TGIDS", tracked)
         .map_max_entries("COUNTERS", cpus * COUNTER_STRIDE)
         .load(BPF_OBJECT)
@@ -267,7 +288,14 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         }
         attach_typed(&mut ebpf, prog, tp, kernel_btf.as_ref())?;
     }
-    Ok(Loaded { ebpf, counters, reader })
+    let cgroup_slots = match f.dynamic_cgroups {
+        true => {
+            let map = ebpf.take_map("CGROUPS").ok_or_else(|| anyhow!("CGROUPS map missing from BPF object"))?;
+            Some(std::sync::Mutex::new((CgroupArray::try_from(map).map_err(anyhow::Error::from)?, f.cgroups.len() as u32)))
+        }
+        false => None,
+    };
+    Ok(Loaded { ebpf, counters, reader, cgroup_slots })
 }
 
 /// Programs that come in two forms: a BTF-typed tracepoint `prog`, whose

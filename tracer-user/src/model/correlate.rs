@@ -567,7 +567,7 @@ mod tests {
     use crate::model::decode::{CloneArgs, ExitEvent, ForkEvent, SigInfo, SignalEvent};
 
     fn header(pid: u32, tid: u32, ts: u64) -> Header {
-        Header { cpu: 0, ts_boot_ns: ts, pid, tid, ppid: 1, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: pid, ns_tid: tid, ns_ppid: 1, start_ns: 0, parent_start_ns: 0 }
+        Header { cpu: 0, ts_boot_ns: ts, pid, tid, ppid: 1, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: pid, ns_tid: tid, ns_ppid: 1, start_ns: 0, parent_start_ns: 0, ident: Default::default() }
     }
 
     fn sc(pid: u32, nr: u32, args: [u64; 6], ret: i64, extra: Extra) -> Event {

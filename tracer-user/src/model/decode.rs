@@ -8,7 +8,7 @@ use tracer_common::layout::{
     Clone3Extra, Record, RlimitExtra, SigactionExtra, SigsetExtra, Timeval, Wait4Extra, read,
 };
 use tracer_common::{
-    CLONE_ARGS_SIZE, COMM_LEN, EXEC_ARG_READ, EXEC_ARG_SHOWN, EXEC_ARGV_BLOCK, EXEC_ARGV_MAX, EXEC_FILENAME_MAX,
+    CLONE_ARGS_SIZE, EXEC_ARG_READ, EXEC_ARG_SHOWN, EXEC_ARGV_BLOCK, EXEC_ARGV_MAX, EXEC_FILENAME_MAX,
     EXEC_PATH_MAX, EXIT_CHILDREN_MAX, EXTRA_MAX, ExecCapture, ExecRecord, ExitRecord, ForkRecord, RecordHeader,
     RecordKind, SignalRecord, SyscallRecord, SyscallRecordExec, SyscallRecordExtra, exec_flags, exit_flags,
     fork_flags, nr, signal_flags, signal_phase, syscall_flags,
@@ -48,32 +48,12 @@ pub struct Header {
     /// `parent_exec_id` are made of.
     pub start_ns: u64,
     pub parent_start_ns: u64,
+    /// What tracer adds (exec ids, ancestors, cgroup): empty when decoded,
+    /// filled by `Output` before the record is rendered.
+    pub ident: crate::model::identity::Ident,
 }
 
-/// A task's comm: at most 15 bytes, any byte value but NUL.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Comm {
-    buf: [u8; COMM_LEN],
-    len: u8,
-}
-
-impl Comm {
-    pub fn from_bytes(raw: &[u8]) -> Self {
-        let len = raw.iter().take(COMM_LEN).position(|&b| b == 0).unwrap_or(raw.len().min(COMM_LEN));
-        let mut buf = [0; COMM_LEN];
-        buf[..len].copy_from_slice(&raw[..len]);
-        Comm { buf, len: len as u8 }
-    }
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len as usize]
-    }
-}
-
-impl std::fmt::Debug for Comm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
-    }
-}
+pub use crate::model::comm::Comm;
 
 /// clone3's `struct clone_args` as far as the caller's `size` covered it.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -268,6 +248,16 @@ impl Event {
             Event::Signal(e) => &e.header,
         }
     }
+
+    pub fn header_mut(&mut self) -> &mut Header {
+        match self {
+            Event::Syscall(e) => &mut e.header,
+            Event::Fork(e) => &mut e.header,
+            Event::Exec(e) => &mut e.header,
+            Event::Exit(e) => &mut e.header,
+            Event::Signal(e) => &mut e.header,
+        }
+    }
 }
 
 const SYSCALL_LEN: usize = size_of::<SyscallRecord>();
@@ -387,6 +377,7 @@ fn decode_header(h: &RecordHeader) -> Header {
         ns_ppid: h.ns_ppid,
         start_ns: h.start_ns,
         parent_start_ns: h.parent_start_ns,
+        ident: Default::default(),
     }
 }
 
@@ -537,7 +528,7 @@ pub(crate) mod tests {
     use tracer_common::layout;
 
     pub(crate) fn header(pid: u32, tid: u32, comm: &[u8]) -> RecordHeader {
-        let mut c = [0u8; COMM_LEN];
+        let mut c = [0u8; tracer_common::COMM_LEN];
         c[..comm.len()].copy_from_slice(comm);
         RecordHeader {
             kind: RecordKind::Syscall as u32,

@@ -139,6 +139,67 @@ pub fn get() -> &'static Identity {
     IDENTITY.get().unwrap_or_else(|| EMPTY.get_or_init(Identity::default))
 }
 
+/// A process incarnation: its tgid and when it was created (its leader's
+/// `start_boottime`, ns since boot), on this boot. Written as `exec_id`:
+/// the boot id's first 64 bits in hex, the start time and the tgid,
+/// `"3f2a…-8123456789-4242"` — unique across hosts and reboots (the boot
+/// id is random), and across pid reuse (a reused pid starts later).
+///
+/// A process seen in /proc at start-up and not since has its start time
+/// only to /proc's 10 ms tick: its `start_ns` is that tick's start, and the
+/// process keeps that id for the whole run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExecId {
+    pub tgid: u32,
+    pub start_ns: u64,
+}
+
+impl ExecId {
+    /// Appends the `exec_id` text (plain ASCII).
+    pub fn push(&self, out: &mut Vec<u8>) {
+        let boot = (get().boot_bits >> 64) as u64;
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for i in (0..16).rev() {
+            out.push(HEX[((boot >> (i * 4)) & 0xf) as usize]);
+        }
+        out.push(b'-');
+        out.extend_from_slice(itoa::Buffer::new().format(self.start_ns).as_bytes());
+        out.push(b'-');
+        out.extend_from_slice(itoa::Buffer::new().format(self.tgid).as_bytes());
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut v = Vec::new();
+        self.push(&mut v);
+        String::from_utf8(v).unwrap_or_default()
+    }
+}
+
+/// One of a process's ancestors (`ancestors[]`): nearest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ancestor {
+    pub pid: u32,
+    /// Absent when tracer never learnt when it started.
+    pub exec_id: Option<ExecId>,
+    /// Absent when tracer does not know it.
+    pub comm: Option<crate::model::comm::Comm>,
+}
+
+/// What tracer adds to a record's task beyond the kernel's header: the
+/// process's identity and ancestry, and its cgroup's path and meaning.
+/// Filled by `Output` from the process table and the cgroup resolver;
+/// every renderer reads it from the header.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ident {
+    pub exec_id: Option<ExecId>,
+    pub parent_exec_id: Option<ExecId>,
+    /// The nearest `--ancestors` ancestors; `None` with `--ancestors 0`.
+    pub ancestors: Option<std::sync::Arc<[Ancestor]>>,
+    /// The record's cgroup, resolved from `cgroup_id` (None if it could
+    /// not be, or there is no cgroup2 mount).
+    pub cgroup: Option<std::sync::Arc<crate::model::cgroups::CgroupInfo>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

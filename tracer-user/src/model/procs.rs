@@ -25,11 +25,24 @@ pub struct Proc {
     pub comm: Comm,
     /// Its last thread exited: the number of its death, for `dead`.
     died: Option<u64>,
+    /// When it started, as far as tracer knows (see `lineage`).
+    pub start: Start,
+}
+
+/// A process's start time, as tracer learnt it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Not yet known (a child seen only in its parent's fork event).
+    Unknown,
+    /// Exactly, from a record's header (`start_boottime`, ns since boot).
+    Exact(u64),
+    /// From /proc's `starttime` at start-up: 10 ms clock ticks since boot.
+    Ticks(u64),
 }
 
 impl Proc {
     fn new(ppid: u32, comm: Comm) -> Self {
-        Proc { ppid, comm, died: None }
+        Proc { ppid, comm, died: None, start: Start::Unknown }
     }
 }
 
@@ -60,9 +73,11 @@ impl ProcTable {
         for entry in dir.flatten() {
             let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
             let base = entry.path();
-            let Some(ppid) = std::fs::read(base.join("stat")).ok().and_then(|b| stat_ppid(&b)) else { continue };
+            let Some(stat) = std::fs::read(base.join("stat")).ok() else { continue };
+            let Some(ppid) = stat_ppid(&stat) else { continue };
             let Some(comm) = read_comm(&base.join("comm")) else { continue };
-            t.set_proc(pid, Proc::new(ppid, comm));
+            let start = stat_starttime(&stat).map_or(Start::Unknown, Start::Ticks);
+            t.set_proc(pid, Proc { start, ..Proc::new(ppid, comm) });
             t.threads.insert(pid, comm);
             if let Ok(tasks) = std::fs::read_dir(base.join("task")) {
                 for task in tasks.flatten() {
@@ -82,6 +97,10 @@ impl ProcTable {
 
     pub fn proc(&self, pid: u32) -> Option<&Proc> {
         self.procs.get(&pid)
+    }
+
+    pub(crate) fn proc_mut(&mut self, pid: u32) -> Option<&mut Proc> {
+        self.procs.get_mut(&pid)
     }
 
     pub fn children_of(&self, ppid: u32) -> Vec<u32> {
@@ -179,7 +198,7 @@ impl ProcTable {
                     p.comm = h.comm;
                 }
             }
-            None => self.set_proc(h.pid, Proc::new(h.ppid, h.comm)),
+            None => self.set_proc(h.pid, Proc { start: Start::Exact(h.start_ns), ..Proc::new(h.ppid, h.comm) }),
         }
     }
 
@@ -210,6 +229,14 @@ fn stat_ppid(stat: &[u8]) -> Option<u32> {
     rest.split_ascii_whitespace().nth(1)?.parse().ok()
 }
 
+/// The starttime field of /proc/<pid>/stat (the 22nd; the 20th after the
+/// comm): clock ticks since boot.
+fn stat_starttime(stat: &[u8]) -> Option<u64> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
 /// /proc/…/comm without its trailing newline.
 fn read_comm(path: &Path) -> Option<Comm> {
     let mut b = std::fs::read(path).ok()?;
@@ -229,6 +256,9 @@ mod tests {
         assert_eq!(stat_ppid(b"123 (a) b) c) S 45 123 123 0"), Some(45));
         assert_eq!(stat_ppid(b"1 (systemd) S 0 1 1"), Some(0));
         assert_eq!(stat_ppid(b"garbage"), None);
+        let stat = b"4242 (a ) b) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10";
+        assert_eq!(stat_starttime(stat), Some(123456));
+        assert_eq!(stat_starttime(b"1 (x) S 0"), None);
     }
 
     #[test]
@@ -244,7 +274,7 @@ mod tests {
     use crate::model::decode::{ExitEvent, Extra, ForkEvent, SyscallEvent};
 
     fn header(pid: u32, ppid: u32) -> Header {
-        Header { cpu: 0, ts_boot_ns: 0, pid, tid: pid, ppid, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: pid, ns_tid: pid, ns_ppid: ppid, start_ns: 0, parent_start_ns: 0 }
+        Header { cpu: 0, ts_boot_ns: 0, pid, tid: pid, ppid, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: pid, ns_tid: pid, ns_ppid: ppid, start_ns: 0, parent_start_ns: 0, ident: Default::default() }
     }
 
     fn fork(parent: u32, child: u32) -> Event {

@@ -315,6 +315,9 @@ pub struct Drainer {
     ringbuf_size: u32,
     fill: Option<RingFill>,
     snapshot: SharedSnapshot,
+    /// `--container`/`--unit`: cgroups to add to the kernel's filter as
+    /// they appear.
+    watch: Option<crate::pipeline::cgroup_watch::CgroupWatch>,
 }
 
 /// Kernel counters that mean a call was lost, reported as `lost` records.
@@ -342,7 +345,14 @@ impl Drainer {
             ringbuf_size,
             fill: None,
             snapshot,
+            watch: None,
         }
+    }
+
+    /// Adds the cgroups `w` finds to the kernel's filter as they appear.
+    pub fn with_cgroup_watch(mut self, w: Option<crate::pipeline::cgroup_watch::CgroupWatch>) -> Self {
+        self.watch = w;
+        self
     }
 
     /// Records emitted so far.
@@ -514,6 +524,16 @@ impl Drainer {
         }
         self.report_sink_drops();
         self.report_sink_failures(last);
+        self.output.maintain();
+        if let Some(w) = &mut self.watch {
+            for (path, dir) in w.scan_due() {
+                match loaded.add_cgroup(&dir) {
+                    Ok(true) => log::info!("tracing cgroup {}", path.display()),
+                    Ok(false) => w.report_full(&path),
+                    Err(e) => log::warn!("{}: {e:#}", path.display()),
+                }
+            }
+        }
         self.refresh_snapshot();
         if self.last_trim.elapsed() >= TRIM_EVERY {
             self.last_trim = Instant::now();
@@ -602,6 +622,7 @@ impl Drainer {
             ringbuf_size: self.ringbuf_size.into(),
             ringbuf_used: self.fill.as_ref().map_or(0, RingFill::used),
             sinks: self.sinks.iter().map(SinkSlot::snapshot).collect(),
+            cgroups_cached: self.output.cgroups_cached(),
         }
     }
 

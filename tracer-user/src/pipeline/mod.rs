@@ -2,6 +2,7 @@
 //! [`output`] into batches with seq numbers, account every loss, hand the
 //! batches to the sinks; [`report`] holds the loss and stats records.
 
+pub mod cgroup_watch;
 pub mod daemon;
 pub mod output;
 pub mod report;

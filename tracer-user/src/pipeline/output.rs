@@ -4,6 +4,7 @@
 //! its own line after it). The drain loop calls [`Output::render`] once per
 //! record; everything it needs to remember lives here.
 
+use crate::model::cgroups::{CgroupResolver, SWEEP_EVERY};
 use crate::model::correlate::{Correlator, Record, Records};
 use crate::model::decode::Event;
 use crate::render::clock::Clock;
@@ -26,6 +27,11 @@ pub struct Output {
     correlator: Option<Correlator>,
     /// The records the current event completes, reused event to event.
     records: Records,
+    /// `--ancestors`: how many ancestors each record names.
+    ancestors: usize,
+    /// cgroup_id → path, container, pod, unit; None without a cgroup2 mount.
+    cgroups: Option<CgroupResolver>,
+    last_sweep: std::time::Instant,
 }
 
 /// What writing a line needs: apart from the correlator's state, so the
@@ -61,7 +67,38 @@ impl Output {
             procs,
             correlator: correlate.then(Correlator::new),
             records: Records::default(),
+            ancestors: 0,
+            cgroups: None,
+            last_sweep: std::time::Instant::now(),
         }
+    }
+
+    /// Resolve each record's cgroup with `r` (`cgroup`, `container_id`,
+    /// `pod_uid`, `unit`).
+    pub fn with_cgroups(mut self, r: Option<CgroupResolver>) -> Self {
+        self.cgroups = r;
+        self
+    }
+
+    /// Housekeeping the drain calls now and then: forget removed cgroups.
+    pub fn maintain(&mut self) {
+        if self.last_sweep.elapsed() >= SWEEP_EVERY {
+            self.last_sweep = std::time::Instant::now();
+            if let Some(r) = &mut self.cgroups {
+                r.sweep();
+            }
+        }
+    }
+
+    /// cgroups the resolver holds (`stats`' `cgroups_cached`).
+    pub fn cgroups_cached(&self) -> u64 {
+        self.cgroups.as_ref().map_or(0, |r| r.cached() as u64)
+    }
+
+    /// Name the nearest `n` ancestors in every record (`--ancestors`).
+    pub fn with_ancestors(mut self, n: usize) -> Self {
+        self.ancestors = n;
+        self
     }
 
     /// For a run that does not trace mmap: `thread_create` records then
@@ -80,6 +117,11 @@ impl Output {
     pub fn render(&mut self, ev: &mut Event, seq: &mut u64, out: &mut Vec<u8>, mut written: impl FnMut(Written)) {
         if let Event::Exec(e) = ev {
             e.old_comm = self.procs.old_comm(e.old_tid);
+        }
+        let h = ev.header_mut();
+        self.procs.identify(h, self.ancestors);
+        if let Some(r) = &mut self.cgroups {
+            h.ident.cgroup = r.resolve(h.cgroup_id);
         }
         let ev = &*ev;
         let first = *seq;

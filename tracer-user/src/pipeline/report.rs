@@ -145,6 +145,8 @@ pub struct Snapshot {
     pub ringbuf_size: u64,
     pub ringbuf_used: u64,
     pub sinks: Vec<SinkSnapshot>,
+    /// cgroups the resolver holds now (issue 17's cache bound).
+    pub cgroups_cached: u64,
 }
 
 /// The latest snapshot, shared between the drain (which writes it) and
@@ -185,6 +187,8 @@ pub fn write_stats_line(out: &mut Vec<u8>, s: &Snapshot, seq: u64, now_unix_ns: 
     w.i64(s.kernel.calls_in_flight);
     w.key("decode_errors");
     w.u64(s.decode_errors);
+    w.key("cgroups_cached");
+    w.u64(s.cgroups_cached);
     w.key_object("ringbuf");
     w.key("size_bytes");
     w.u64(s.ringbuf_size);
@@ -283,6 +287,7 @@ mod tests {
             ringbuf_size: 8 << 20,
             ringbuf_used: 4096,
             sinks: vec![SinkSnapshot { name: "stdout".into(), written: 10, dropped: 1, write_errors: 0, queued_bytes: 5, capacity_bytes: 8 << 20 }],
+            cgroups_cached: 3,
         };
         let mut out = Vec::new();
         write_stats_line(&mut out, &s, 11, NOW);
@@ -294,6 +299,7 @@ mod tests {
             json!({"emitted": 122, "ringbuf_full": 0, "exit_without_enter": 3, "stash_failed": 0, "filtered": 0, "child_return": 0, "track_full": 0})
         );
         assert_eq!(v["ringbuf"], json!({"size_bytes": 8388608, "used_bytes": 4096}));
+        assert_eq!(v["cgroups_cached"], 3);
         assert_eq!(
             v["sinks"]["stdout"],
             json!({"written": 10, "dropped": 1, "write_errors": 0, "queued_bytes": 5, "capacity_bytes": 8388608})

@@ -429,7 +429,7 @@ mod tests {
 
     fn ev(nr: u32, args: [u64; 6], ret: i64, extra: Extra) -> SyscallEvent {
         SyscallEvent {
-            header: Header { cpu: 0, ts_boot_ns: 0, pid: 1, tid: 1, ppid: 0, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: 1, ns_tid: 1, ns_ppid: 0, start_ns: 0, parent_start_ns: 0 },
+            header: Header { cpu: 0, ts_boot_ns: 0, pid: 1, tid: 1, ppid: 0, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: 1, ns_tid: 1, ns_ppid: 0, start_ns: 0, parent_start_ns: 0, ident: Default::default() },
             nr,
             flags: 0,
             args,

@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use crate::model::decode::{Comm, Header};
-use crate::model::identity::{self, Fields};
+use crate::model::identity::{self, Fields, Ident};
 use crate::render::clock::{Clock, push_rfc3339};
 use crate::render::json::{JsonWriter, push_u64};
 
@@ -115,6 +115,56 @@ fn render_task(w: &mut JsonWriter<'_>, h: &Header) {
     write_comm(w, &h.comm);
     w.key("cgroup_id");
     w.u64(h.cgroup_id);
+    write_ident(w, &h.ident);
+}
+
+/// What tracer adds to the task: exec ids, ancestors (as `--fields`
+/// allows).
+fn write_ident(w: &mut JsonWriter<'_>, id: &Ident) {
+    let fields = identity::get().fields;
+    if let Some(e) = id.exec_id.filter(|_| fields.has(Fields::EXEC_ID)) {
+        w.key("exec_id");
+        w.ascii_str_with(|out| e.push(out));
+    }
+    if let Some(e) = id.parent_exec_id.filter(|_| fields.has(Fields::PARENT_EXEC_ID)) {
+        w.key("parent_exec_id");
+        w.ascii_str_with(|out| e.push(out));
+    }
+    if let Some(a) = id.ancestors.as_deref().filter(|_| fields.has(Fields::ANCESTORS)) {
+        w.key_array("ancestors");
+        for a in a {
+            w.begin_object();
+            w.key("pid");
+            w.u64(a.pid.into());
+            if let Some(e) = a.exec_id {
+                w.key("exec_id");
+                w.ascii_str_with(|out| e.push(out));
+            }
+            if let Some(c) = &a.comm {
+                write_comm(w, c);
+            }
+            w.end_object();
+        }
+        w.end_array();
+    }
+    if let Some(c) = &id.cgroup {
+        if fields.has(Fields::CGROUP) {
+            w.key("cgroup");
+            w.str(&c.path);
+        }
+        if let Some(v) = c.container_id.as_deref().filter(|_| fields.has(Fields::CONTAINER_ID)) {
+            w.key("container_id");
+            w.str(v);
+        }
+        if let Some(v) = c.pod_uid.as_deref().filter(|_| fields.has(Fields::POD_UID)) {
+            w.key("pod_uid");
+            w.str(v);
+        }
+        if let Some(v) = c.unit.as_deref().filter(|_| fields.has(Fields::UNIT)) {
+            w.key("unit");
+            w.str(v);
+        }
+    }
 }
 
 pub(crate) fn write_comm(w: &mut JsonWriter<'_>, comm: &Comm) {

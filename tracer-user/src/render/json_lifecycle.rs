@@ -297,7 +297,7 @@ mod tests {
     use tracer_common::nr;
 
     fn thread_create() -> ThreadCreate {
-        let h = Header { cpu: 0, ts_boot_ns: 5, pid: 100, tid: 100, ppid: 1, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: 100, ns_tid: 100, ns_ppid: 1, start_ns: 0, parent_start_ns: 0 };
+        let h = Header { cpu: 0, ts_boot_ns: 5, pid: 100, tid: 100, ppid: 1, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: 100, ns_tid: 100, ns_ppid: 1, start_ns: 0, parent_start_ns: 0, ident: Default::default() };
         let sc = |nr, args, ret, extra| Event::Syscall(SyscallEvent { header: h.clone(), nr, flags: 0, args, ret, duration_ns: 0, extra });
         let base = 0x7f45_7a48_e000u64;
         let (mut c, mut p) = (Correlator::new(), ProcTable::default());

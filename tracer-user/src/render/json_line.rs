@@ -249,7 +249,7 @@ mod tests {
 
     fn mmap_event(comm: &[u8], ret: i64) -> Event {
         Event::Syscall(SyscallEvent {
-            header: Header { cpu: 1, ts_boot_ns: 1_000_000_007, pid: 74199, tid: 74199, ppid: 1, uid: 0, gid: 0, cgroup_id: 9007199254740993, comm: Comm::from_bytes(comm), ns_level: 0, ns_pid: 74199, ns_tid: 74199, ns_ppid: 1, start_ns: 0, parent_start_ns: 0 },
+            header: Header { cpu: 1, ts_boot_ns: 1_000_000_007, pid: 74199, tid: 74199, ppid: 1, uid: 0, gid: 0, cgroup_id: 9007199254740993, comm: Comm::from_bytes(comm), ns_level: 0, ns_pid: 74199, ns_tid: 74199, ns_ppid: 1, start_ns: 0, parent_start_ns: 0, ident: Default::default() },
             nr: nr::MMAP,
             flags: 0,
             args: [0, 8392704, 0, 0x20022, u64::MAX, 0],

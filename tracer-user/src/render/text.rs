@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use crate::model::correlate::{Record, ThreadCreate};
 use crate::model::decode::{
-    CloneArgs, Event, ExecArgs, ExecEvent, ExitEvent, Extra, ForkEvent, KSigaction, Rlimit, Rusage, SigInfo,
+    CloneArgs, Event, Header, ExecArgs, ExecEvent, ExitEvent, Extra, ForkEvent, KSigaction, Rlimit, Rusage, SigInfo,
     SignalEvent, SignalPhase, SyscallEvent, UserStr,
 };
 use crate::model::syscalls::syscall_name;
@@ -24,10 +24,23 @@ use tracer_common::nr;
 /// strace puts ` = result` at this column.
 const RESULT_COLUMN: usize = 40;
 
+/// strace's `[pid TID] `; in a container, its short id (docker's 12
+/// digits) first: `[0123456789ab pid TID] `.
+fn pid_prefix(out: &mut String, h: &Header) {
+    match h.ident.cgroup.as_deref().and_then(|c| c.container_id.as_deref()) {
+        Some(id) => {
+            let _ = write!(out, "[{} pid {}] ", &id[..id.len().min(12)], h.tid);
+        }
+        None => {
+            let _ = write!(out, "[pid {}] ", h.tid);
+        }
+    }
+}
+
 /// Appends the line (with its newline) for `ev`.
 pub fn write_event(out: &mut String, ev: &Event) {
     let start = out.len();
-    let _ = write!(out, "[pid {}] ", ev.header().tid);
+    pid_prefix(out, ev.header());
     match ev {
         Event::Syscall(s) => syscall(out, start, s),
         Event::Fork(f) => fork(out, f),
@@ -43,7 +56,8 @@ pub fn write_record(out: &mut String, r: &Record) {
     match r {
         Record::ThreadCreate(t) => thread_create(out, t),
         Record::Reaped(x) => {
-            let _ = write!(out, "[pid {}] *** reaped {} ({}) {{", x.header.tid, x.child_pid, lossy(x.child_comm.as_bytes()));
+            pid_prefix(out, &x.header);
+            let _ = write!(out, "*** reaped {} ({}) {{", x.child_pid, lossy(x.child_comm.as_bytes()));
             let mut parts = Vec::new();
             if let Some(st) = x.exit_status {
                 parts.push(status(st));
@@ -61,7 +75,8 @@ pub fn write_record(out: &mut String, r: &Record) {
             out.push_str("} ***\n");
         }
         Record::Unreaped(x) => {
-            let _ = write!(out, "[pid {}] *** unreaped {} ({}) {{", x.header.tid, x.child_pid, lossy(x.child_comm.as_bytes()));
+            pid_prefix(out, &x.header);
+            let _ = write!(out, "*** unreaped {} ({}) {{", x.child_pid, lossy(x.child_comm.as_bytes()));
             match (x.child_exited, x.exit_status, x.zombie_ns) {
                 (true, Some(st), Some(z)) => {
                     let _ = write!(out, "{}, zombie for {z} ns", status(st));
@@ -76,7 +91,8 @@ pub fn write_record(out: &mut String, r: &Record) {
 }
 
 fn thread_create(out: &mut String, t: &ThreadCreate) {
-    let _ = write!(out, "[pid {}] *** thread_create {} {{", t.header.tid, t.child_tid);
+    pid_prefix(out, &t.header);
+    let _ = write!(out, "*** thread_create {} {{", t.child_tid);
     let mut p = Vec::new();
     if let Some(b) = t.stack_base {
         p.push(format!("stack_base={b:#x}"));
@@ -510,7 +526,7 @@ mod tests {
     use crate::model::decode::{Comm, Header};
 
     fn header(tid: u32) -> Header {
-        Header { cpu: 0, ts_boot_ns: 0, pid: tid, tid, ppid: 1, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"th"), ns_level: 0, ns_pid: tid, ns_tid: tid, ns_ppid: 1, start_ns: 0, parent_start_ns: 0 }
+        Header { cpu: 0, ts_boot_ns: 0, pid: tid, tid, ppid: 1, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"th"), ns_level: 0, ns_pid: tid, ns_tid: tid, ns_ppid: 1, start_ns: 0, parent_start_ns: 0, ident: Default::default() }
     }
 
     fn line(nr: u32, args: [u64; 6], ret: i64, extra: Extra, flags: u32) -> String {
@@ -654,5 +670,21 @@ mod tests {
              [pid 13767] +++ killed by SIGKILL +++\n\
              [pid 13768] +++ killed by SIGSEGV (core dumped) +++\n"
         );
+    }
+
+    #[test]
+    fn a_container_shows_its_short_id_before_the_pid() {
+        use crate::model::cgroups::CgroupInfo;
+        let mut h = header(7);
+        h.ident.cgroup = Some(std::sync::Arc::new(CgroupInfo::parse(
+            "/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+        )));
+        let mut out = String::new();
+        pid_prefix(&mut out, &h);
+        assert_eq!(out, "[0123456789ab pid 7] ");
+        h.ident.cgroup = Some(std::sync::Arc::new(CgroupInfo::parse("/system.slice/nginx.service")));
+        out.clear();
+        pid_prefix(&mut out, &h);
+        assert_eq!(out, "[pid 7] ");
     }
 }
