@@ -291,6 +291,9 @@ pub struct DaemonArgs {
     pub kafka: crate::sink::kafka::KafkaArgs,
 
     #[command(flatten)]
+    pub otlp: crate::sink::otlp::OtlpArgs,
+
+    #[command(flatten)]
     pub tls: crate::sink::tls::TlsArgs,
 
     /// Bound of each sink's queue in bytes; what overflows it is dropped, counted and reported.
@@ -377,6 +380,7 @@ impl DaemonArgs {
         v.extend(self.socket.iter().map(|e| SinkSpec::Socket(e.clone())));
         v.extend(self.syslog.iter().map(|e| SinkSpec::Syslog(e.clone())));
         v.extend(crate::sink::kafka::KafkaSpec::from_args(&self.kafka, &self.tls).map(|k| SinkSpec::Kafka(Box::new(k))));
+        v.extend(crate::sink::otlp::OtlpSpec::from_args(&self.otlp, &self.tls).map(|o| SinkSpec::Otlp(Box::new(o))));
         if v.is_empty() {
             v.push(SinkSpec::Stdout);
         }

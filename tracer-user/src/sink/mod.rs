@@ -17,6 +17,8 @@ pub mod dir;
 pub mod file;
 pub mod kafka;
 pub mod net;
+pub mod otlp;
+pub mod otlp_map;
 pub mod queue;
 pub mod socket;
 pub mod stdout;
@@ -470,6 +472,7 @@ pub enum SinkSpec {
     Socket(net::Endpoint),
     Syslog(net::Endpoint),
     Kafka(Box<kafka::KafkaSpec>),
+    Otlp(Box<otlp::OtlpSpec>),
 }
 
 impl SinkSpec {
@@ -482,6 +485,7 @@ impl SinkSpec {
             SinkSpec::Socket(e) => format!("socket:{e}"),
             SinkSpec::Syslog(e) => format!("syslog:{e}"),
             SinkSpec::Kafka(k) => format!("kafka:{}/{}", k.brokers(), k.topic()),
+            SinkSpec::Otlp(o) => format!("otlp:{}", o.url),
         }
     }
 }
@@ -505,6 +509,7 @@ pub fn open(spec: &SinkSpec, opts: FileOptions) -> anyhow::Result<Box<dyn Writer
         SinkSpec::Socket(e) => Box::new(socket::SocketSink::new(e.clone())),
         SinkSpec::Syslog(e) => Box::new(syslog::SyslogSink::new(e.clone())?),
         SinkSpec::Kafka(k) => Box::new(kafka::KafkaSink::new(k, spec.name())?),
+        SinkSpec::Otlp(o) => Box::new(otlp::OtlpSink::new(o, spec.name())?),
     })
 }
 

@@ -256,6 +256,11 @@ impl Backoff {
         self.delay = (self.delay * 2).min(BACKOFF_MAX);
     }
 
+    /// The peer asked for the next attempt to wait `d` (HTTP `Retry-After`).
+    pub fn retry_in(&mut self, d: Duration) {
+        self.next_attempt = Instant::now() + d;
+    }
+
     /// The connection in use failed (`had_conn`: there was one to lose):
     /// reconnect at once.
     pub fn broken(&mut self, had_conn: bool, why: &dyn std::fmt::Display) {

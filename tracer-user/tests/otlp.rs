@@ -1,0 +1,381 @@
+//! `--otlp` against a real OTLP collector: `rotel` (PyPI, a Rust collector
+//! with OTLP/HTTP and gRPC receivers) takes tracer's requests and forwards
+//! them with its own OTLP/HTTP exporter to `fixtures/otlp_receiver.py`,
+//! which decodes them with PyPI's `opentelemetry-proto` and writes them as
+//! protobuf JSON. Both live in the venv `cargo xtask test` installs
+//! (`$TRACER_OTLP_VENV`, see xtask/src/bootstrap.rs). The 429 test talks to
+//! the receiver directly: a collector does not answer 429 on demand.
+
+mod common;
+use common::*;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn venv() -> PathBuf {
+    let v = std::env::var_os("TRACER_OTLP_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/otlp-venv"));
+    assert!(v.join("bin/python").exists(), "no OTLP test venv at {} (run the tests through `cargo xtask test`)", v.display());
+    v
+}
+
+fn python() -> PathBuf {
+    venv().join("bin/python")
+}
+
+fn listening(port: u16) -> Option<()> {
+    std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
+}
+
+/// `fixtures/otlp_receiver.py` on a free port, appending to `out`.
+struct Receiver {
+    _proc: KillOnDrop,
+    port: u16,
+    out: PathBuf,
+}
+
+impl Receiver {
+    fn start(out: &Path, refuse: u32, retry_after: &str) -> Receiver {
+        let port = free_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/otlp_receiver.py");
+        let child = Command::new(python())
+            .arg(script)
+            .args([port.to_string(), out.display().to_string(), refuse.to_string(), retry_after.to_owned()])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("starting the OTLP receiver");
+        let r = Receiver { _proc: KillOnDrop(child), port, out: out.to_owned() };
+        wait_for("the OTLP receiver to listen", Duration::from_secs(30), || listening(port));
+        r
+    }
+
+    /// Every line the receiver wrote.
+    fn lines(&self) -> Vec<Value> {
+        read_jsonl(&self.out)
+    }
+}
+
+/// rotel, receiving OTLP/HTTP on `http` and gRPC on `grpc`, exporting to
+/// the receiver on `to`.
+struct Rotel {
+    _proc: KillOnDrop,
+    http: u16,
+    grpc: u16,
+}
+
+impl Rotel {
+    fn start(http: u16, grpc: u16, to: u16, log: &Path) -> Rotel {
+        let bin = Command::new(python())
+            .args(["-c", "import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), 'rotel-agent'))"])
+            .output()
+            .expect("running the venv's python");
+        let bin = String::from_utf8(bin.stdout).unwrap().trim().to_owned();
+        let child = Command::new(bin)
+            .args(["start", "--otlp-http-endpoint", &format!("127.0.0.1:{http}"), "--otlp-grpc-endpoint", &format!("127.0.0.1:{grpc}")])
+            .args(["--exporter", "otlp", "--otlp-exporter-endpoint", &format!("http://127.0.0.1:{to}"), "--otlp-exporter-protocol", "http"])
+            .args(["--batch-timeout", "50ms", "--log-file"])
+            .arg(log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting rotel");
+        let r = Rotel { _proc: KillOnDrop(child), http, grpc };
+        wait_for("rotel to listen", Duration::from_secs(30), || listening(http).and(listening(grpc)));
+        r
+    }
+}
+
+/// Every LogRecord the receiver got, with its resource's attributes.
+fn log_records(lines: &[Value]) -> Vec<(Map<String, Value>, Value)> {
+    let mut v = Vec::new();
+    for l in lines.iter().filter(|l| l.get("req").is_some()) {
+        for rl in l["req"]["resource_logs"].as_array().unwrap() {
+            let res = attrs(&rl["resource"]);
+            for sl in rl["scope_logs"].as_array().unwrap() {
+                assert_eq!(sl["scope"]["name"], "tracer");
+                for r in sl["log_records"].as_array().unwrap() {
+                    v.push((res.clone(), r.clone()));
+                }
+            }
+        }
+    }
+    v
+}
+
+/// `attributes` as a map (each key once).
+fn attrs(with: &Value) -> Map<String, Value> {
+    let mut m = Map::new();
+    for a in with["attributes"].as_array().into_iter().flatten() {
+        let prev = m.insert(a["key"].as_str().unwrap().to_owned(), a["value"].clone());
+        assert!(prev.is_none(), "attribute {} twice", a["key"]);
+    }
+    m
+}
+
+/// The semantic-convention names, as docs/otel.md gives them (written out
+/// here again so that the test does not take them from the code it tests).
+const SEMCONV: &[(&str, &str)] = &[
+    ("pid", "process.pid"),
+    ("ppid", "process.parent_pid"),
+    ("tid", "thread.id"),
+    ("comm", "process.executable.name"),
+    ("uid", "process.user.id"),
+    ("gid", "process.group.id"),
+    ("exit_code", "process.exit.code"),
+    ("cpu", "cpu.logical_number"),
+];
+
+/// A native JSON value in protobuf JSON's `AnyValue` form.
+fn any_value(v: &Value) -> Value {
+    match v {
+        Value::String(s) => json!({ "string_value": s }),
+        Value::Bool(b) => json!({ "bool_value": b }),
+        Value::Number(n) if n.is_i64() => json!({ "int_value": n.as_i64().unwrap().to_string() }),
+        Value::Number(n) if n.is_u64() => json!({ "string_value": n.to_string() }),
+        Value::Number(n) => json!({ "double_value": n.as_f64().unwrap() }),
+        Value::Array(a) => json!({ "array_value": if a.is_empty() { json!({}) } else { json!({ "values": a.iter().map(any_value).collect::<Vec<_>>() }) } }),
+        Value::Null => json!({}),
+        Value::Object(_) => unreachable!("flattened"),
+    }
+}
+
+fn expect_flat(name: String, v: &Value, out: &mut Map<String, Value>) {
+    match v {
+        Value::Object(m) => m.iter().for_each(|(k, v)| expect_flat(format!("{name}.{k}"), v, out)),
+        _ => {
+            out.insert(name, any_value(v));
+        }
+    }
+}
+
+/// The attributes a native record must arrive with.
+fn expected_attributes(native: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in native.as_object().unwrap() {
+        if k == "ts" || k == "event" {
+            continue;
+        }
+        let name = SEMCONV.iter().find(|(n, _)| n == k).map_or_else(|| format!("tracer.{k}"), |(_, s)| (*s).to_owned());
+        expect_flat(name, v, &mut out);
+    }
+    out
+}
+
+/// RFC 3339 UTC with nanoseconds (tracer's `ts`) as Unix nanoseconds.
+fn unix_ns(ts: &str) -> u64 {
+    let (date, time) = ts.trim_end_matches('Z').split_once('T').unwrap();
+    let d: Vec<i64> = date.split('-').map(|x| x.parse().unwrap()).collect();
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let t: Vec<i64> = hms.split(':').map(|x| x.parse().unwrap()).collect();
+    // Days from civil (Howard Hinnant's algorithm).
+    let (y, m) = if d[1] <= 2 { (d[0] - 1, d[1] + 9) } else { (d[0], d[1] - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d[2] - 1;
+    let days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    let ns: u64 = format!("{frac:0<9}").parse().unwrap();
+    ((days * 86400 + t[0] * 3600 + t[1] * 60 + t[2]) as u64) * 1_000_000_000 + ns
+}
+
+fn event_name(native: &Value) -> String {
+    match native["event"].as_str().unwrap() {
+        "syscall" => format!("syscall.{}", native["syscall"].as_str().unwrap()),
+        "lost" => "tracer.lost".into(),
+        "stats" => "tracer.stats".into(),
+        e => format!("process.{e}"),
+    }
+}
+
+/// `N` of tracer's `tracer: N events written, …` line.
+fn records_written(stderr: &[String]) -> u64 {
+    let l = stderr.iter().find(|l| l.contains(" events written")).expect("summary on stderr");
+    l.trim_start_matches("tracer: ").split(' ').next().unwrap().parse().unwrap()
+}
+
+fn int(v: &Value) -> Value {
+    json!({ "int_value": v.as_i64().unwrap().to_string() })
+}
+fn str_(s: &str) -> Value {
+    json!({ "string_value": s })
+}
+
+const WALK_SYSCALLS: &str = "mmap,mprotect,clone,clone3,wait4";
+const THREAD_FLAGS: &str = "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID";
+
+/// Every record of the file sink arrived once, as the mapping says; the
+/// walkthrough's calls with their exact attributes.
+fn assert_arrived(got: &[(Map<String, Value>, Value)], file: &[Value], tpid: u32, ppid: u32) {
+    let machine_id = std::fs::read_to_string("/etc/machine-id").map(|s| s.trim().to_owned()).unwrap_or_default();
+    let host = String::from_utf8(Command::new("hostname").output().unwrap().stdout).unwrap().trim().to_owned();
+    let mut by_seq: BTreeMap<u64, &Value> = BTreeMap::new();
+    for (res, r) in got {
+        assert_eq!(res["service.name"], str_("tracer"));
+        assert_eq!(res["os.type"], str_("linux"));
+        assert_eq!(res["host.name"], str_(&host));
+        if !machine_id.is_empty() {
+            assert_eq!(res["host.id"], str_(&machine_id));
+        }
+        assert!(res.contains_key("service.version") && res.contains_key("host.boot.id"), "{res:?}");
+        let a = attrs(r);
+        let seq: u64 = a["tracer.seq"]["int_value"].as_str().unwrap().parse().unwrap();
+        assert!(by_seq.insert(seq, r).is_none(), "seq {seq} arrived twice");
+    }
+    assert_eq!(by_seq.len(), file.len(), "every record of the file arrived");
+    let mut checked = BTreeSet::new();
+    for native in file {
+        let seq = native["seq"].as_u64().unwrap();
+        let r = by_seq.get(&seq).unwrap_or_else(|| panic!("seq {seq} never arrived: {native}"));
+        assert_eq!(attrs(r), expected_attributes(native), "seq {seq}: no field renamed otherwise or retyped");
+        assert_eq!(r["event_name"], event_name(native).as_str(), "seq {seq}");
+        assert_eq!(r["time_unix_nano"].as_str().unwrap().parse::<u64>().unwrap(), unix_ns(native["ts"].as_str().unwrap()), "seq {seq}");
+        let observed: u64 = r["observed_time_unix_nano"].as_str().unwrap().parse().unwrap();
+        assert!(observed > 1_700_000_000_000_000_000, "seq {seq}: observed at {observed}");
+        let sev = if native["event"] == "lost" { "SEVERITY_NUMBER_WARN" } else { "SEVERITY_NUMBER_INFO" };
+        assert_eq!(r["severity_number"], sev, "seq {seq}");
+        checked.insert(seq);
+    }
+    // The walkthrough's calls, spelled out.
+    let find = |pid: u32, name: &str, pred: &dyn Fn(&Map<String, Value>) -> bool| -> Vec<Map<String, Value>> {
+        by_seq
+            .values()
+            .map(|r| (r["event_name"].as_str().unwrap_or(""), attrs(r)))
+            .filter(|(n, a)| *n == name && a["process.pid"] == int(&json!(pid)) && pred(a))
+            .map(|(_, a)| a)
+            .collect()
+    };
+    let stacks = find(tpid, "syscall.mmap", &|a| a.get("tracer.args.flags") == Some(&str_("MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK")));
+    assert_eq!(stacks.len(), 1, "one thread-stack mmap");
+    let m = &stacks[0];
+    assert_eq!(m["tracer.syscall"], str_("mmap"));
+    assert_eq!(m["tracer.nr"], int(&json!(9)));
+    assert_eq!(m["process.executable.name"], str_("threads"));
+    assert_eq!(m["thread.id"], int(&json!(tpid)));
+    assert_eq!(m["process.user.id"], int(&json!(0)));
+    assert_eq!(m["tracer.args.addr"], str_("0x0"));
+    assert_eq!(m["tracer.args.len"], int(&json!(8392704)));
+    assert_eq!(m["tracer.args.prot"], str_("PROT_NONE"));
+    assert_eq!(m["tracer.args.fd"], int(&json!(-1)));
+    assert_eq!(m["tracer.args.off"], int(&json!(0)));
+    let base: i64 = m["tracer.ret"]["int_value"].as_str().unwrap().parse().unwrap();
+    assert!(m["tracer.duration_ns"].get("int_value").is_some());
+    let clones = find(tpid, "syscall.clone3", &|_| true);
+    assert_eq!(clones.len(), 1);
+    assert_eq!(clones[0]["tracer.args.cl_args.flags"], str_(THREAD_FLAGS));
+    assert_eq!(clones[0]["tracer.args.cl_args.stack"], str_(&format!("{base:#x}")));
+    assert_eq!(clones[0]["tracer.args.size"], int(&json!(88)));
+    let child_tid = clones[0]["tracer.ret"].clone();
+    let tc = find(tpid, "process.thread_create", &|_| true);
+    assert_eq!(tc.len(), 1);
+    assert_eq!(tc[0]["tracer.child_tid"], child_tid);
+    assert_eq!(tc[0]["tracer.stack_size"], int(&json!(8388480)));
+    assert_eq!(tc[0]["tracer.map_size"], int(&json!(8392704)));
+    assert_eq!(tc[0]["tracer.guard_size"], int(&json!(4096)));
+    assert_eq!(tc[0]["tracer.stack_reused"], json!({ "bool_value": false }));
+    assert_eq!(tc[0]["tracer.flags"], str_(THREAD_FLAGS));
+    let clones = find(ppid, "syscall.clone", &|_| true);
+    assert_eq!(clones.len(), 1, "fork() is one clone");
+    let child = clones[0]["tracer.ret"].clone();
+    let waits = find(ppid, "syscall.wait4", &|_| true);
+    assert_eq!(waits.len(), 1);
+    assert_eq!(waits[0]["tracer.args.upid"], child);
+    assert_eq!(waits[0]["tracer.args.stat_addr"], str_("0x0"));
+    assert_eq!(waits[0]["tracer.args.options"], str_("0"));
+    assert_eq!(waits[0]["tracer.ret"], child);
+    let exits = find(ppid, "process.fork", &|_| true);
+    assert!(!exits.is_empty(), "lifecycle records arrive too");
+}
+
+fn walkthrough_through(proto: &str) {
+    let dir = TempDir::new(&format!("otlp-{proto}"));
+    let recv = Receiver::start(&dir.path().join("received.jsonl"), 0, "0");
+    let rotel = Rotel::start(free_port(), free_port(), recv.port, &dir.path().join("rotel.log"));
+    let url = match proto {
+        "http" => format!("http://127.0.0.1:{}", rotel.http),
+        _ => format!("grpc://127.0.0.1:{}", rotel.grpc),
+    };
+    let file = dir.path().join("events.jsonl");
+    let threads = Program::compile("threads", "threads", &[]);
+    let process = Program::compile("process", "process", &[]);
+    let tracer = Tracer::start(&["--syscalls", WALK_SYSCALLS, "--otlp", &url, "--output", file.to_str().unwrap()]);
+    let (tpid, tcode) = run_program(&mut threads.command());
+    let (ppid, pcode) = run_program(&mut process.command());
+    assert_eq!((tcode, pcode), (0, 0));
+    let (_, stderr) = tracer.stop_with_stderr();
+    let written = records_written(&stderr);
+    assert!(stderr.iter().all(|l| !l.contains("sink otlp")), "no sink errors: {stderr:?}");
+    let native = read_jsonl(&file);
+    assert_eq!(native.len() as u64, written);
+    // rotel forwards within its batch timeout.
+    wait_for("rotel to forward every record", Duration::from_secs(30), || {
+        (log_records(&recv.lines()).len() as u64 >= written).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_arrived(&log_records(&recv.lines()), &native, tpid, ppid);
+}
+
+#[test]
+fn the_walkthrough_reaches_a_collector_over_http_with_semconv_attributes() {
+    if skip_without_root() {
+        return;
+    }
+    walkthrough_through("http");
+}
+
+#[test]
+fn the_walkthrough_reaches_a_collector_over_grpc_with_semconv_attributes() {
+    if skip_without_root() {
+        return;
+    }
+    walkthrough_through("grpc");
+}
+
+#[test]
+fn a_429_with_retry_after_is_waited_out_and_headers_are_sent() {
+    if skip_without_root() {
+        return;
+    }
+    let dir = TempDir::new("otlp-429");
+    // The first two requests are refused, each asking for 2 s.
+    let recv = Receiver::start(&dir.path().join("received.jsonl"), 2, "2");
+    let threads = Program::compile("threads", "threads", &[]);
+    let url = format!("http://127.0.0.1:{}", recv.port);
+    let tracer = Tracer::start(&["--syscalls", WALK_SYSCALLS, "--otlp", &url, "--otlp-header", "Authorization=Bearer t0k3n", "--otlp-linger-ms", "0"]);
+    run_program(&mut threads.command());
+    // Both refusals and the retry that is accepted, before stopping.
+    wait_for("the request to be accepted after two 429s", Duration::from_secs(60), || {
+        recv.lines().iter().any(|l| l.get("req").is_some()).then_some(())
+    });
+    let (_, stderr) = tracer.stop_with_stderr();
+    let written = records_written(&stderr);
+    let lines = recv.lines();
+    let refused: Vec<f64> = lines.iter().filter(|l| l["refused"] == true).map(|l| l["t"].as_f64().unwrap()).collect();
+    assert_eq!(refused.len(), 2, "{lines:?}");
+    let first_ok = lines.iter().find(|l| l.get("req").is_some()).unwrap();
+    // Retry-After is a floor: the machine being slow only makes the gaps longer.
+    assert!(refused[1] - refused[0] >= 1.9, "second try {} s after a 429 asking for 2 s", refused[1] - refused[0]);
+    assert!(first_ok["t"].as_f64().unwrap() - refused[1] >= 1.9, "third try waited out Retry-After");
+    assert_eq!(first_ok["path"], "/v1/logs");
+    assert_eq!(first_ok["content_type"], "application/x-protobuf");
+    assert_eq!(first_ok["headers"]["authorization"], "Bearer t0k3n");
+    let seqs: Vec<u64> = log_records(&lines)
+        .iter()
+        .map(|(_, r)| attrs(r)["tracer.seq"]["int_value"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let set: BTreeSet<u64> = seqs.iter().copied().collect();
+    assert_eq!(set.len(), seqs.len(), "no record twice");
+    assert_eq!(set, (0..written).collect(), "every record arrived, none lost to the 429s");
+    assert!(stderr.iter().any(|l| l.contains("429")), "the refusal is told on stderr: {stderr:?}");
+}
+
+#[test]
+fn a_bad_otlp_url_or_header_is_one_line_and_exit_2() {
+    for args in [&["--otlp", "127.0.0.1:4318"][..], &["--otlp", "grpc://h:1/x"], &["--otlp", "http://h:1", "--otlp-header", "nokv"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tracer")).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("--otlp"), "{err}");
+    }
+}
