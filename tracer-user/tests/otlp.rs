@@ -7,6 +7,8 @@
 //! the receiver directly: a collector does not answer 429 on demand.
 
 mod common;
+#[path = "common/certs.rs"]
+mod certs;
 use common::*;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -514,4 +516,116 @@ fn a_collector_restart_mid_storm_loses_nothing_uncounted() {
     let grown_kb = peak_rss.saturating_sub(base_rss);
     eprintln!("otlp restart: RSS {base_rss} KiB at start, peak {peak_rss} KiB");
     assert!(grown_kb < (QUEUE / 1024) * 4 + 8 * 1024, "RSS grew {grown_kb} KiB over {base_rss} KiB with a {} KiB queue", QUEUE / 1024);
+}
+
+/// `fixtures/tls_proxy.py`: TLS on a free port in front of 127.0.0.1:`target`.
+pub struct TlsProxy {
+    _proc: KillOnDrop,
+    pub port: u16,
+    log: PathBuf,
+}
+
+impl TlsProxy {
+    pub fn start(target: u16, c: &certs::Certs, client_ca: Option<&Path>, alpn: &str, log: &Path) -> TlsProxy {
+        let port = free_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls_proxy.py");
+        let child = Command::new(python())
+            .arg(script)
+            .args([port.to_string(), target.to_string()])
+            .args([&c.server_cert, &c.server_key])
+            .arg(client_ca.map_or_else(|| PathBuf::from("-"), Path::to_owned))
+            .arg(alpn)
+            .arg(log)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("starting the TLS proxy");
+        let p = TlsProxy { _proc: KillOnDrop(child), port, log: log.to_owned() };
+        wait_for("the TLS proxy to listen", Duration::from_secs(30), || listening(port));
+        p
+    }
+
+    /// The handshake lines so far, but the first: `start`'s probe, which
+    /// connects and closes.
+    pub fn handshakes(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log).unwrap_or_default().lines().skip(1).map(str::to_owned).collect()
+    }
+}
+
+/// Traces the threads program into `url` with `extra` flags; the records
+/// the collector forwarded, and tracer's stderr and count.
+fn trace_threads_into(url: &str, extra: &[&str], recv: &Receiver, expect_all: bool) -> (Vec<Map<String, Value>>, Vec<String>, u64) {
+    let threads = Program::compile("threads", "threads", &[]);
+    let mut args = vec!["--syscalls", WALK_SYSCALLS, "--otlp", url];
+    args.extend_from_slice(extra);
+    let tracer = Tracer::start(&args);
+    run_program(&mut threads.command());
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, stderr) = tracer.stop_with_stderr();
+    let written = records_written(&stderr);
+    if expect_all {
+        wait_for("every record through rotel", Duration::from_secs(30), || ((received(recv).len() as u64) >= written).then_some(()));
+    } else {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    (received(recv), stderr, written)
+}
+
+#[test]
+fn tls_good_chain_and_mutual_tls_over_https_and_grpcs() {
+    if skip_without_root() {
+        return;
+    }
+    let dir = TempDir::new("otlp-tls");
+    let c = certs::Certs::make(dir.path());
+    let recv = Receiver::start(&dir.path().join("received.jsonl"), 0, "0");
+    let rotel = Rotel::start(free_port(), free_port(), recv.port, &dir.path().join("rotel.log"));
+    let ca = c.ca.to_str().unwrap();
+
+    // HTTPS, server verified against --tls-ca.
+    let https = TlsProxy::start(rotel.http, &c, None, "http/1.1", &dir.path().join("https.log"));
+    let (got, stderr, written) = trace_threads_into(&format!("https://127.0.0.1:{}", https.port), &["--tls-ca", ca], &recv, true);
+    assert_eq!(got.len() as u64, written, "every record over https: {stderr:?}");
+    assert!(https.handshakes().iter().all(|l| l.starts_with("ok")), "{:?}", https.handshakes());
+    assert!(!https.handshakes().is_empty());
+
+    // gRPC over TLS with a client certificate the server requires.
+    let grpcs = TlsProxy::start(rotel.grpc, &c, Some(&c.ca), "h2", &dir.path().join("grpcs.log"));
+    let before = received(&recv).len() as u64;
+    let (got, stderr, written) = trace_threads_into(
+        &format!("grpcs://127.0.0.1:{}", grpcs.port),
+        &["--tls-ca", ca, "--tls-cert", c.client_cert.to_str().unwrap(), "--tls-key", c.client_key.to_str().unwrap()],
+        &recv,
+        true,
+    );
+    assert_eq!(got.len() as u64 - before, written, "every record over grpcs with mutual TLS: {stderr:?}");
+    let hs = grpcs.handshakes();
+    assert!(!hs.is_empty() && hs.iter().all(|l| l == "ok alpn=h2 client_cert=True"), "{hs:?}");
+}
+
+#[test]
+fn tls_a_wrong_ca_or_a_missing_client_certificate_is_refused_with_a_message() {
+    if skip_without_root() {
+        return;
+    }
+    let dir = TempDir::new("otlp-tls-bad");
+    let c = certs::Certs::make(dir.path());
+    let recv = Receiver::start(&dir.path().join("received.jsonl"), 0, "0");
+    let rotel = Rotel::start(free_port(), free_port(), recv.port, &dir.path().join("rotel.log"));
+
+    // The server's chain does not lead to --tls-ca: refused, said on stderr, nothing sent.
+    let https = TlsProxy::start(rotel.http, &c, None, "http/1.1", &dir.path().join("https.log"));
+    let (got, stderr, written) = trace_threads_into(&format!("https://127.0.0.1:{}", https.port), &["--tls-ca", c.other_ca.to_str().unwrap()], &recv, false);
+    assert!(got.is_empty(), "nothing reaches a collector whose certificate is not trusted");
+    let said: Vec<&String> = stderr.iter().filter(|l| l.contains("cannot connect") && l.contains("invalid peer certificate")).collect();
+    assert_eq!(said.len(), 1, "one line says why: {stderr:?}");
+    assert!(said[0].contains("--tls-ca"), "and what to check: {}", said[0]);
+    assert!(written > 0);
+    assert!(stderr.iter().any(|l| l.contains(&format!("{written} not written")) || l.contains("not written")), "{stderr:?}");
+
+    // The server requires a client certificate tracer does not have.
+    let grpcs = TlsProxy::start(rotel.grpc, &c, Some(&c.ca), "h2", &dir.path().join("grpcs.log"));
+    let (got, stderr, _) = trace_threads_into(&format!("grpcs://127.0.0.1:{}", grpcs.port), &["--tls-ca", c.ca.to_str().unwrap()], &recv, false);
+    assert!(got.is_empty(), "nothing reaches a collector that wants a client certificate");
+    assert!(grpcs.handshakes().iter().all(|l| !l.starts_with("ok")), "{:?}", grpcs.handshakes());
+    assert!(stderr.iter().any(|l| l.contains("sink otlp:grpcs://")), "the refusal is told: {stderr:?}");
 }

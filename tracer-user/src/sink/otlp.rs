@@ -221,6 +221,30 @@ fn https_connector(tls: &TlsArgs, url: &OtlpUrl) -> anyhow::Result<Https> {
     })
 }
 
+/// The connector that does TLS whatever scheme tonic asks for (grpcs).
+#[derive(Clone)]
+struct AlwaysTls(Https);
+
+impl tower_service::Service<hyper::Uri> for AlwaysTls {
+    type Response = <Https as tower_service::Service<hyper::Uri>>::Response;
+    type Error = <Https as tower_service::Service<hyper::Uri>>::Error;
+    type Future = <Https as tower_service::Service<hyper::Uri>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: hyper::Uri) -> Self::Future {
+        let mut parts = uri.into_parts();
+        parts.scheme = Some(hyper::http::uri::Scheme::HTTPS);
+        match hyper::Uri::from_parts(parts) {
+            Ok(u) => self.0.call(u),
+            // Not reached: the parts came from a valid URI.
+            Err(e) => Box::pin(std::future::ready(Err(e.into()))),
+        }
+    }
+}
+
 impl OtlpSink {
     /// Reads the TLS files now (a bad one is a usage error); connects on the
     /// first request.
@@ -246,12 +270,15 @@ impl OtlpSink {
                     let k = tonic::metadata::MetadataKey::from_bytes(h.name.as_bytes())?;
                     headers.append(k, h.value.parse()?);
                 }
-                let ep = tonic::transport::Endpoint::from_shared(spec.url.uri.clone())?
+                // tonic refuses an https:// origin without its own TLS (built
+                // on its own config); it dials http:// and the connector
+                // does the TLS with ours.
+                let ep = tonic::transport::Endpoint::from_shared(spec.url.uri.replacen("https://", "http://", 1))?
                     .connect_timeout(super::net::CONNECT_TIMEOUT)
                     .timeout(REQUEST_TIMEOUT);
                 let channel = {
                     let _g = rt.enter();
-                    ep.connect_with_connector_lazy(connector)
+                    if spec.url.tls { ep.connect_with_connector_lazy(AlwaysTls(connector)) } else { ep.connect_with_connector_lazy(connector) }
                 };
                 Transport::Grpc { client: LogsServiceClient::new(channel), headers }
             }

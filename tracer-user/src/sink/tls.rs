@@ -103,7 +103,7 @@ pub fn explain(e: &dyn std::error::Error) -> String {
         src = c.source();
     }
     if s.contains("invalid peer certificate") {
-        s.push_str(" (check --tls-ca and the broker's certificate and host name)");
+        s.push_str(" (check --tls-ca and the server's certificate and host name)");
     }
     s
 }
