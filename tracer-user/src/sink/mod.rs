@@ -506,7 +506,7 @@ pub fn open(spec: &SinkSpec, opts: FileOptions) -> anyhow::Result<Box<dyn Writer
         SinkSpec::Stdout => Box::new(stdout::Stdout::new()),
         SinkSpec::File(p) => Box::new(file::RotatingFile::open(p, opts)?),
         SinkSpec::Dir(p) => Box::new(dir::PerPidDir::open(p)?),
-        SinkSpec::Socket(e) => Box::new(socket::SocketSink::new(e.clone())),
+        SinkSpec::Socket(e) => Box::new(socket::SocketSink::new(e.clone())?),
         SinkSpec::Syslog(e) => Box::new(syslog::SyslogSink::new(e.clone())?),
         SinkSpec::Kafka(k) => Box::new(kafka::KafkaSink::new(k, spec.name())?),
         SinkSpec::Otlp(o) => Box::new(otlp::OtlpSink::new(o, spec.name())?),
