@@ -293,6 +293,10 @@ pub struct DaemonArgs {
     #[command(flatten)]
     pub otlp: crate::sink::otlp::OtlpArgs,
 
+    /// Field names of the JSON lines (stdout, files, sockets, syslog): native, otel (OpenTelemetry names, as --otlp sends) or ecs (Elastic Common Schema).
+    #[arg(long, value_name = "SCHEMA", value_enum, default_value_t = crate::sink::schema_map::Schema::Native, env = "TRACER_SCHEMA")]
+    pub schema: crate::sink::schema_map::Schema,
+
     #[command(flatten)]
     pub tls: crate::sink::tls::TlsArgs,
 

@@ -629,3 +629,84 @@ fn tls_a_wrong_ca_or_a_missing_client_certificate_is_refused_with_a_message() {
     assert!(grpcs.handshakes().iter().all(|l| !l.starts_with("ok")), "{:?}", grpcs.handshakes());
     assert!(stderr.iter().any(|l| l.contains("sink otlp:grpcs://")), "the refusal is told: {stderr:?}");
 }
+
+/// Every line validates against docs/`name`.
+fn validate(name: &str, lines: &[Value]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs").join(name);
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("docs/{name} is not a valid schema: {e}"));
+    for l in lines {
+        let errors: Vec<String> = v.iter_errors(l).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "docs/{name}: {l}: {errors:?}");
+    }
+}
+
+/// An `--schema otel` line's value as the OTLP attribute of the same name
+/// must be (protobuf JSON).
+fn as_attribute(v: &Value) -> Value {
+    any_value(v)
+}
+
+#[test]
+fn schema_otel_lines_are_the_otlp_sinks_attributes_and_ecs_lines_use_ecs_names() {
+    if skip_without_root() {
+        return;
+    }
+    let dir = TempDir::new("otlp-schema");
+    let recv = Receiver::start(&dir.path().join("received.jsonl"), 0, "0");
+    let file = dir.path().join("otel.jsonl");
+    let threads = Program::compile("threads", "threads", &[]);
+    let url = format!("http://127.0.0.1:{}", recv.port);
+    let tracer = Tracer::start(&["--syscalls", WALK_SYSCALLS, "--schema", "otel", "--output", file.to_str().unwrap(), "--otlp", &url]);
+    let (tpid, _) = run_program(&mut threads.command());
+    let (_, stderr) = tracer.stop_with_stderr();
+    let written = records_written(&stderr);
+    let lines = read_jsonl(&file);
+    assert_eq!(lines.len() as u64, written);
+    let got = log_records(&recv.lines());
+    let by_seq: BTreeMap<String, &Value> = got.iter().map(|(_, r)| (attrs(r)["tracer.seq"]["int_value"].as_str().unwrap().to_owned(), r)).collect();
+    assert_eq!(by_seq.len() as u64, written, "{stderr:?}");
+    for l in &lines {
+        let l = l.as_object().unwrap();
+        let r = by_seq[&l["tracer.seq"].to_string()];
+        assert_eq!(l["EventName"].as_str(), r["event_name"].as_str());
+        let fields: Map<String, Value> =
+            l.iter().filter(|(k, _)| !["Timestamp", "EventName", "SeverityText", "SeverityNumber"].contains(&k.as_str())).map(|(k, v)| (k.clone(), as_attribute(v))).collect();
+        assert_eq!(fields, attrs(r), "the otel line is the OTLP record: same names, same types");
+    }
+    validate("schema-otel.json", &lines);
+    let stack = lines
+        .iter()
+        .find(|l| l["process.pid"] == tpid && l["tracer.args.flags"] == "MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK")
+        .expect("the thread-stack mmap");
+    assert_eq!((stack["EventName"].as_str(), stack["tracer.args.len"].as_u64()), (Some("syscall.mmap"), Some(8392704)));
+
+    let file = dir.path().join("ecs.jsonl");
+    let tracer = Tracer::start(&["--syscalls", WALK_SYSCALLS, "--schema", "ecs", "--output", file.to_str().unwrap()]);
+    let (tpid, _) = run_program(&mut threads.command());
+    tracer.stop_with_stderr();
+    let lines = read_jsonl(&file);
+    let host = String::from_utf8(Command::new("hostname").output().unwrap().stdout).unwrap().trim().to_owned();
+    validate("schema-ecs.json", &lines);
+    let mine: Vec<&Value> = lines.iter().filter(|l| l["process.pid"] == tpid).collect();
+    let stack = mine.iter().find(|l| l["tracer.args.flags"] == "MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK").expect("the thread-stack mmap");
+    assert_eq!(stack["event.kind"], "event");
+    assert_eq!(stack["event.category"], json!(["process"]));
+    assert_eq!(stack["event.action"], "syscall.mmap");
+    assert_eq!(stack["process.thread.id"], tpid);
+    assert_eq!(stack["process.name"], "threads");
+    assert_eq!(stack["host.name"], host.as_str());
+    assert!(stack["event.duration"].as_u64().is_some() && stack["event.sequence"].as_u64().is_some());
+    assert!(stack["@timestamp"].as_str().unwrap().ends_with('Z'));
+    let exit = mine.iter().find(|l| l["event.action"] == "process.exit" && l["tracer.group_dead"] == true).expect("the process's exit");
+    assert_eq!((exit["event.type"].clone(), exit["process.exit_code"].clone()), (json!(["end"]), json!(0)));
+    assert!(lines.iter().all(|l| l.get("pid").is_none() && l.get("ts").is_none()), "no native names left");
+}
+
+#[test]
+fn schema_with_text_format_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tracer")).args(["--schema", "otel", "--format", "text"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}

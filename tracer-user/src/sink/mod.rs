@@ -20,6 +20,8 @@ pub mod net;
 pub mod otlp;
 pub mod otlp_map;
 pub mod queue;
+pub mod schema;
+pub mod schema_map;
 pub mod socket;
 pub mod stdout;
 pub mod syslog;
