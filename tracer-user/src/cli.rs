@@ -311,16 +311,23 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_ROTATE_KEEP, env = "TRACER_ROTATE_KEEP")]
     pub rotate_keep: u32,
 
-    /// JSON lines over a stream socket: unix:PATH or tcp:HOST:PORT; reconnects with backoff. Repeatable.
+    /// JSON lines over a stream socket: unix:PATH, tcp:HOST:PORT or tls:HOST:PORT (TLS, see --tls-ca); reconnects with backoff. Repeatable.
     #[arg(long, value_name = "ADDR", value_parser = parse_socket, env = "TRACER_SOCKET")]
     pub socket: Vec<Endpoint>,
 
-    /// RFC 5424 syslog to unix:PATH, tcp:HOST:PORT or udp:HOST:PORT (default /dev/log).
+    /// RFC 5424 syslog to unix:PATH, tcp:HOST:PORT, tls:HOST:PORT (RFC 5425) or udp:HOST:PORT (default /dev/log).
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "unix:/dev/log", value_parser = parse_syslog, env = "TRACER_SYSLOG")]
     pub syslog: Option<Endpoint>,
 
     #[command(flatten)]
     pub kafka: crate::sink::kafka::KafkaArgs,
+
+    #[command(flatten)]
+    pub otlp: crate::sink::otlp::OtlpArgs,
+
+    /// Field names of the JSON lines (stdout, files, sockets, syslog): native, otel (OpenTelemetry names, as --otlp sends) or ecs (Elastic Common Schema).
+    #[arg(long, value_name = "SCHEMA", value_enum, default_value_t = crate::sink::schema_map::Schema::Native, env = "TRACER_SCHEMA")]
+    pub schema: crate::sink::schema_map::Schema,
 
     #[command(flatten)]
     pub tls: crate::sink::tls::TlsArgs,
@@ -406,9 +413,14 @@ impl DaemonArgs {
             .map(|p| if p.as_os_str() == "-" { SinkSpec::Stdout } else { SinkSpec::File(p.clone()) })
             .collect();
         v.extend(self.output_dir.iter().map(|d| SinkSpec::Dir(d.clone())));
-        v.extend(self.socket.iter().map(|e| SinkSpec::Socket(e.clone())));
-        v.extend(self.syslog.iter().map(|e| SinkSpec::Syslog(e.clone())));
+        let tls = |e: &Endpoint| match e {
+            Endpoint::Tls(a, _) => Endpoint::Tls(a.clone(), self.tls.clone()),
+            e => e.clone(),
+        };
+        v.extend(self.socket.iter().map(|e| SinkSpec::Socket(tls(e))));
+        v.extend(self.syslog.iter().map(|e| SinkSpec::Syslog(tls(e))));
         v.extend(crate::sink::kafka::KafkaSpec::from_args(&self.kafka, &self.tls).map(|k| SinkSpec::Kafka(Box::new(k))));
+        v.extend(crate::sink::otlp::OtlpSpec::from_args(&self.otlp, &self.tls).map(|o| SinkSpec::Otlp(Box::new(o))));
         if v.is_empty() {
             v.push(SinkSpec::Stdout);
         }

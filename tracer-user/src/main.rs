@@ -118,8 +118,12 @@ fn main() -> ExitCode {
     // Sinks and the metrics port first: a bad path or a taken port is a
     // usage error before anything is loaded into the kernel. Their threads
     // start only after the privileges are dropped (see `privilege`).
+    if cli.daemon.schema != tracer_user::sink::schema_map::Schema::Native && cli.format != tracer_user::pipeline::output::Format::Json {
+        eprintln!("tracer: --schema applies to JSON lines; it cannot be used with --format text");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let open = match sink::open_all(cli.daemon.sinks(), cli.daemon.file_options()) {
-        Ok(s) => s,
+        Ok(s) => s.into_iter().map(|o| sink::OpenSink { writer: sink::schema::wrap(&o.spec, o.writer, cli.daemon.schema), spec: o.spec }).collect::<Vec<_>>(),
         Err(e) => {
             eprintln!("tracer: {e:#}");
             return ExitCode::from(EXIT_USAGE);

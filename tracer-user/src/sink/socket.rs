@@ -1,4 +1,5 @@
-//! `--socket unix:PATH` / `--socket tcp:HOST:PORT`: JSON lines over a stream
+//! `--socket unix:PATH` / `--socket tcp:HOST:PORT` / `--socket tls:HOST:PORT`
+//! (TLS with `--tls-ca/--tls-cert/--tls-key`): JSON lines over a stream
 //! socket, the framing Vector's `socket` source and Fluent Bit's `tcp` input
 //! take (one object per `\n`-terminated line).
 //!
@@ -18,8 +19,8 @@ pub struct SocketSink {
 }
 
 impl SocketSink {
-    pub fn new(ep: Endpoint) -> Self {
-        SocketSink { link: Link::new(format!("socket:{ep}"), ep, false) }
+    pub fn new(ep: Endpoint) -> anyhow::Result<Self> {
+        Ok(SocketSink { link: Link::open(format!("socket:{ep}"), ep, false)? })
     }
 }
 

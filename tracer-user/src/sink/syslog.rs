@@ -58,7 +58,7 @@ pub(crate) fn hostname() -> String {
 impl SyslogSink {
     pub fn new(ep: Endpoint) -> anyhow::Result<Self> {
         Ok(SyslogSink {
-            link: Link::new(format!("syslog:{ep}"), ep, true),
+            link: Link::open(format!("syslog:{ep}"), ep, true)?,
             hostname: hostname(),
             procid: std::process::id().to_string(),
             frames: Vec::new(),

@@ -1,7 +1,7 @@
 //! TLS for the network sinks: `--tls-ca`, `--tls-cert`, `--tls-key`, turned
 //! into one [`rustls::ClientConfig`] (ring provider; no OpenSSL, no
-//! native-tls). The Kafka sink uses it today; `--socket tcp:` and
-//! `--syslog tcp:` (RFC 5425) are meant to take the same [`TlsArgs`].
+//! native-tls), shared by the Kafka sink, `--otlp https://`/`grpcs://`, and
+//! `--socket tls:`/`--syslog tls:` (RFC 5425).
 //!
 //! Verification is always on: the broker's chain must lead to `--tls-ca`
 //! (or, without it, to the system's trust store) and name the host dialled.
@@ -20,7 +20,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 #[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 #[command(next_help_heading = "Output and operation")]
 pub struct TlsArgs {
-    /// Trust only the CA certificates in FILE (PEM) for TLS sinks; default: the system's trust store.
+    /// Trust only the CA certificates in FILE (PEM) for TLS sinks (tls:, https://, grpcs://, Kafka); default: the system's trust store.
     #[arg(long, value_name = "FILE", env = "TRACER_TLS_CA")]
     pub tls_ca: Option<PathBuf>,
 
@@ -103,7 +103,7 @@ pub fn explain(e: &dyn std::error::Error) -> String {
         src = c.source();
     }
     if s.contains("invalid peer certificate") {
-        s.push_str(" (check --tls-ca and the broker's certificate and host name)");
+        s.push_str(" (check --tls-ca and the server's certificate and host name)");
     }
     s
 }
