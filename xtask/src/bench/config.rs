@@ -125,7 +125,8 @@ impl Setup {
     fn argv(&self, c: Config) -> (PathBuf, Vec<String>) {
         let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         match c {
-            Config::Tracer | Config::TracerFile | Config::TracerRaw => (self.tracer.clone(), Vec::new()),
+            Config::Tracer | Config::TracerFile => (self.tracer.clone(), Vec::new()),
+            Config::TracerRaw => (self.tracer.clone(), owned(&["--attach", "raw"])),
             Config::TracerCgroup => {
                 let cg = self.excluded_cgroup.as_ref().map(|p| p.display().to_string());
                 (self.tracer.clone(), vec!["--cgroup".into(), cg.unwrap_or_default()])
@@ -251,7 +252,7 @@ mod tests {
             "tracer --cgroup /sys/fs/cgroup/unified/tracer-bench-excluded >/dev/null"
         );
         assert_eq!(s.shown(Config::Floor), "tracer-floor >/dev/null");
-        assert_eq!(s.shown(Config::TracerRaw), "TRACER_RAW_TRACEPOINTS=1 tracer >/dev/null");
+        assert_eq!(s.shown(Config::TracerRaw), "TRACER_RAW_TRACEPOINTS=1 tracer --attach raw >/dev/null");
         assert!(!Config::ALL.contains(&Config::TracerRaw), "opt-in only");
     }
 
