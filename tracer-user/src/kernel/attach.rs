@@ -18,6 +18,8 @@
 //!   members are hot enough that the cheaper traced path wins, and kernels
 //!   or containers without tracefs.
 //!
+//! `all` stays on `raw_syscalls` in every mode: only they see every number.
+//!
 //! Records, filters, pairing and loss accounting are the same code in both
 //! modes (`try_sys_enter` / `try_sys_exit`); only the hook differs.
 
@@ -106,6 +108,12 @@ pub fn plan(mode: AttachMode, syscalls: &[Named]) -> Result<Plan, String> {
 fn plan_with(mode: AttachMode, syscalls: &[Named], tracefs: Option<&Path>) -> Result<Plan, String> {
     match mode {
         AttachMode::Raw => return Ok(Plan::Raw),
+        // Every number, named or not: the raw hooks are the only ones that
+        // see them all, and where every call is traced they are the cheaper.
+        _ if syscalls.len() >= tracer_common::SYSCALL_BITMAP_BITS => {
+            log::info!("--syscalls all: attaching to raw_syscalls");
+            return Ok(Plan::Raw);
+        }
         AttachMode::Auto if syscalls.len() > AUTO_SYSCALL_MAX || syscalls.is_empty() => return Ok(Plan::Raw),
         _ => {}
     }
@@ -200,6 +208,7 @@ mod tests {
         assert_eq!(plan_with(AttachMode::Auto, &nine, Some(&fs)), Ok(Plan::Raw));
         let all: Vec<Named> = (0..tracer_common::SYSCALL_BITMAP_BITS as u32).map(|n| (n, None)).collect();
         assert_eq!(plan_with(AttachMode::Auto, &all, Some(&fs)), Ok(Plan::Raw));
+        assert_eq!(plan_with(AttachMode::Syscall, &all, Some(&fs)), Ok(Plan::Raw));
         std::fs::remove_dir_all(fs).unwrap();
     }
 
