@@ -14,6 +14,7 @@ mod filter;
 mod sched;
 mod signal;
 mod syscalls;
+mod syscalls_tp;
 mod task;
 mod task_storage;
 

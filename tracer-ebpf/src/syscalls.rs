@@ -118,7 +118,7 @@ const PT_REGS_ORIG_AX: usize = 15 * 8;
 
 /// Is syscall `id` in the traced set?
 #[inline(always)]
-fn is_traced(id: u64) -> bool {
+pub(crate) fn is_traced(id: u64) -> bool {
     if id >= SYSCALL_BITMAP_BITS as u64 {
         return false;
     }
@@ -159,7 +159,7 @@ fn probe_reg(regs: *const u8, off: usize) -> u64 {
 /// tracepoint `regs` is a typed kernel pointer the verifier lets us
 /// dereference (as a fault-safe PROBE_MEM load), no helper call needed.
 #[inline(always)]
-fn load_reg(regs: *const u64, off: usize) -> u64 {
+pub(crate) fn load_reg(regs: *const u64, off: usize) -> u64 {
     unsafe { core::ptr::read_volatile(regs.add(off / 8)) }
 }
 
@@ -190,7 +190,7 @@ pub fn sys_enter_raw(ctx: RawTracePointContext) -> i32 {
 }
 
 #[inline(always)]
-fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
+pub(crate) fn try_sys_enter(reg: impl Fn(usize) -> u64, id: u32) {
     let cur = current();
     let pid_tgid = cur.pid_tgid;
     let tgid = (pid_tgid >> 32) as u32;
@@ -425,7 +425,7 @@ pub fn sys_exit_raw(ctx: RawTracePointContext) -> i32 {
 }
 
 #[inline(always)]
-fn try_sys_exit(ret: i64, id: u32) {
+pub(crate) fn try_sys_exit(ret: i64, id: u32) {
     let cur = current();
     let pid_tgid = cur.pid_tgid;
     let tid = pid_tgid as u32;

@@ -101,6 +101,13 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64), env = "TRACER_ANCESTORS")]
     pub ancestors: u16,
 
+    /// Hooks for the syscalls: `raw` (raw_syscalls:sys_enter/sys_exit, every
+    /// syscall of the machine runs tracer's programs), `syscall` (each traced
+    /// syscall's own syscalls:sys_enter_<name>/sys_exit_<name> events: untraced
+    /// calls run none), `auto` (syscall for sets of up to 8 syscalls, raw otherwise).
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = crate::kernel::attach::parse_attach, env = "TRACER_ATTACH")]
+    pub attach: crate::kernel::attach::AttachMode,
+
     // Sinks, loss accounting, daemon operation: see `DaemonArgs` below.
     #[command(flatten)]
     pub daemon: DaemonArgs,

@@ -59,6 +59,14 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let named: Vec<_> = syscalls.iter().map(|&n| (n, tracer_user::model::syscalls::table::name(n))).collect();
+    let attach = match tracer_user::kernel::attach::plan(cli.attach, &named) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("tracer: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let mut filters = match filter_args(&cli).map_err(|e| e.to_string()).and_then(|a| filter::resolve(&a).map_err(|e| e.to_string())) {
         Ok(f) => f,
         Err(e) => {
@@ -164,6 +172,7 @@ fn main() -> ExitCode {
         filters,
         lifecycle: !cli.no_lifecycle,
         signal_mask: DEFAULT_SIGNAL_MASK,
+        attach,
     };
     let mut loaded = match load(&opts) {
         Ok(l) => l,
@@ -215,7 +224,8 @@ fn main() -> ExitCode {
     let hooks = if cli.no_lifecycle { "" } else { ", sched_process_fork/exec/exit, signal_generate/deliver" };
     let dropped = drop_to.as_ref().map(|u| format!(", running as {} without capabilities", u.name)).unwrap_or_default();
     eprintln!(
-        "tracer: attached to raw_syscalls:sys_enter/sys_exit{hooks}, tracing {} {what} (ring buffer {} KiB){dropped}",
+        "tracer: attached to {}{hooks}, tracing {} {what} (ring buffer {} KiB){dropped}",
+        loaded.attach.describe(),
         names.join(","),
         cli.ringbuf_size / 1024
     );

@@ -458,7 +458,7 @@ fn sigint_goes_to_the_command_and_tracer_drains_until_it_exits() {
 fn hook_program_ids() -> Vec<(u32, Option<SystemTime>)> {
     aya::programs::loaded_programs()
         .filter_map(Result::ok)
-        .filter(|p| matches!(p.name_as_str(), Some("sys_enter" | "sys_exit")))
+        .filter(|p| matches!(p.name_as_str(), Some("sys_enter" | "sys_exit" | "sys_enter_tp" | "sys_exit_tp")))
         .map(|p| (p.id(), p.loaded_at()))
         .collect()
 }

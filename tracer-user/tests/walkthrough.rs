@@ -159,7 +159,9 @@ fn raw_tracepoint_fallback_decodes_the_same() {
     }
     let prog = Program::compile("process", "process_status", &["-DWITH_STATUS"]);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
-    cmd.env("TRACER_RAW_TRACEPOINTS", "1").env("RUST_LOG", "info").args(["--syscalls", "clone,wait4,mmap"]);
+    // `--attach raw`: the fallback is raw_syscalls' (the per-syscall events
+    // have no BTF form to fall back from).
+    cmd.env("TRACER_RAW_TRACEPOINTS", "1").env("RUST_LOG", "info").args(["--attach", "raw", "--syscalls", "clone,wait4,mmap"]);
     let Traced { all, stderr, pid, code } = trace_command(cmd, &mut prog.command());
     assert_eq!(code, 0);
     assert!(stderr.iter().all(|l| !l.contains("BTF tracepoint")), "forced, not a failure: {stderr:?}");

@@ -11,6 +11,7 @@
 
 mod config;
 mod kafka;
+mod modes;
 mod pool;
 pub(crate) mod process;
 pub(crate) mod quiet;
@@ -157,7 +158,14 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &BenchArgs) -> Result<()> {
     let bins = Binaries::compile(root, &out)?;
 
     let _tracefs = TracefsMount::ensure(
-        results.configs.iter().any(|c| matches!(c, Config::PerfTrace | Config::Bpftrace)),
+        // perf trace and bpftrace, and the per-syscall events (tracer's
+        // auto and syscall modes, the per-syscall floor) are found there.
+        results.configs.iter().any(|c| {
+            matches!(
+                c,
+                Config::PerfTrace | Config::Bpftrace | Config::Tracer | Config::TracerAttachSyscall | Config::FloorSyscall
+            )
+        }),
     )?;
     let tracer = match &args.tracer_bin {
         Some(p) => cmd::absolute(p)?,
@@ -408,7 +416,9 @@ impl Bench<'_> {
                 "{}: wrote {written} events; the workload's {expected} should have been filtered out",
                 r.config.title()
             )),
-            Config::Tracer | Config::TracerFile if written + lost < expected => {
+            Config::Tracer | Config::TracerAttachRaw | Config::TracerAttachSyscall | Config::TracerFile
+                if written + lost < expected =>
+            {
                 self.results.notes.push(format!(
                     "{}: saw {} events, fewer than the workload's {expected}",
                     r.config.title(),
@@ -483,7 +493,7 @@ impl Bench<'_> {
     fn idles(&mut self) -> Result<()> {
         let window = if self.results.size == "quick" { Duration::from_secs(2) } else { IDLE_WINDOW };
         let configs = self.active_configs();
-        for c in configs.into_iter().filter(|c| matches!(c, Config::Tracer | Config::PerfTrace | Config::Bpftrace | Config::Floor)) {
+        for c in configs.into_iter().filter(|c| matches!(c, Config::Tracer | Config::PerfTrace | Config::Bpftrace | Config::Floor | Config::FloorSyscall)) {
             let daemon = self.setup.attach(c)?;
             self.gate.wait_quiet(Some(daemon.pid()), Instant::now() + self.gate.max_wait)?;
             std::thread::sleep(IDLE_SETTLE);

@@ -189,6 +189,11 @@ fn run_script(tests: &[TestBinary], tracer: &Path, path: &std::ffi::OsStr, args:
     use cmd::quote as q;
     let mut s = String::from("# Written by cargo xtask test --kernel; run by the guest's /init.\n");
     let _ = writeln!(s, "export PATH={} HOME=/root TMPDIR=/tmp RUST_BACKTRACE=1 TRACER_TEST_GUEST=1", q(path));
+    // The attach mode the suite runs in (`TRACER_ATTACH=syscall cargo xtask
+    // test --kernel 6.1`), passed on as the host's test launcher does.
+    if let Some(v) = std::env::var_os("TRACER_ATTACH") {
+        let _ = writeln!(s, "export TRACER_ATTACH={}", q(&v));
+    }
     s.push_str("echo \"guest: kernel $(uname -r), $(nproc) CPUs\"\n");
     let _ = writeln!(s, "echo \"guest: smoke: tracer {SMOKE}\"");
     let _ = writeln!(

@@ -13,6 +13,7 @@ use tracer_common::{
     COMM_LEN, COUNTER_COUNT, COUNTER_STRIDE, Config, Counter, IN_FLIGHT_SLOT, MAX_CGROUPS, MAX_TRACKED, SYSCALL_BITMAP_BITS,
 };
 
+use crate::kernel::attach::Plan;
 use crate::kernel::btf;
 use crate::kernel::filter::Filters;
 
@@ -119,6 +120,8 @@ pub struct LoadOptions {
     pub lifecycle: bool,
     /// Signals whose generation and delivery are reported (bit n-1: signal n).
     pub signal_mask: u64,
+    /// The hooks that carry the syscalls ([`super::attach::plan`]).
+    pub attach: super::attach::Plan,
 }
 
 /// Errors a user can cause or fix, with their own exit codes.
@@ -138,7 +141,7 @@ pub enum LoadError {
 
 /// Sorts a program's load error: the verifier's, a privilege refusal, or
 /// anything else.
-fn load_error(prog: &str, e: aya::programs::ProgramError) -> LoadError {
+pub(super) fn load_error(prog: &str, e: aya::programs::ProgramError) -> LoadError {
     if let Some(r) = super::verifier::rejection(prog, &e) {
         LoadError::Rejected(r)
     } else if is_permission(&e) {
@@ -155,6 +158,8 @@ pub struct Loaded {
     /// With `--container`/`--unit`: the CGROUPS map and its next free slot,
     /// for cgroups that appear after start.
     cgroup_slots: Option<std::sync::Mutex<(CgroupArray<aya::maps::MapData>, u32)>>,
+    /// The hooks the syscalls are on (`auto` may have fallen back to raw).
+    pub attach: Plan,
 }
 
 impl Loaded {
@@ -273,6 +278,22 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         Some(v) if v == "1" => None,
         _ => aya::Btf::from_sys_fs().ok(),
     };
+    // The per-syscall programs are loaded before anything is attached:
+    // where the kernel refuses them, `auto` carries on with raw_syscalls.
+    let mut attach = opts.attach.clone();
+    if let Plan::Syscall { auto, .. } = attach {
+        let loaded = ["sys_exit_tp", "sys_enter_tp"].into_iter().try_for_each(|prog| {
+            super::attach::tracepoint(&mut ebpf, prog)?.load().map_err(|e| load_error(prog, e))
+        });
+        match loaded {
+            Ok(()) => {}
+            Err(e) if auto => {
+                log::info!("--attach auto: per-syscall programs unavailable ({e}); attaching to raw_syscalls");
+                attach = Plan::Raw;
+            }
+            Err(e) => return Err(e),
+        }
+    }
     // Lifecycle hooks first: on one tracepoint programs run in attach
     // order, and the exit record must judge a dying process by the filters
     // before sched_process_exit drops it from the tracked set.
@@ -286,7 +307,15 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         if prog == "sched_process_fork" && f.tgids.is_empty() {
             continue;
         }
-        attach_typed(&mut ebpf, prog, tp, kernel_btf.as_ref())?;
+        match (&attach, prog) {
+            (Plan::Syscall { events, .. }, "sys_exit") => {
+                super::attach::attach_events(&mut ebpf, "sys_exit_tp", "sys_exit_", events)?
+            }
+            (Plan::Syscall { events, .. }, "sys_enter") => {
+                super::attach::attach_events(&mut ebpf, "sys_enter_tp", "sys_enter_", events)?
+            }
+            _ => attach_typed(&mut ebpf, prog, tp, kernel_btf.as_ref())?,
+        }
     }
     let cgroup_slots = match f.dynamic_cgroups {
         true => {
@@ -295,7 +324,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         }
         false => None,
     };
-    Ok(Loaded { ebpf, counters, reader, cgroup_slots })
+    Ok(Loaded { ebpf, counters, reader, attach, cgroup_slots })
 }
 
 /// Programs that come in two forms: a BTF-typed tracepoint `prog`, whose

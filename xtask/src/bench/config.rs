@@ -15,8 +15,13 @@ pub const SYSCALLS: &str = "clone,clone3,mmap,mprotect,wait4";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum Config {
-    /// tracer, machine-wide, JSON to /dev/null.
+    /// tracer, machine-wide, JSON to /dev/null (`--attach auto`, the default).
     Tracer,
+    /// The same with `--attach raw`: the programs on raw_syscalls.
+    TracerAttachRaw,
+    /// The same with `--attach syscall`: the programs on the five
+    /// syscalls' own events.
+    TracerAttachSyscall,
     /// tracer, machine-wide, JSON to a file on the same disk.
     TracerFile,
     /// tracer with a `--cgroup` filter that excludes the workload.
@@ -31,6 +36,9 @@ pub enum Config {
     Bpftrace,
     /// Two empty programs on sys_enter/sys_exit.
     Floor,
+    /// Two empty programs on the five syscalls' own sys_enter_*/sys_exit_*
+    /// events: what `--attach syscall` cannot go below.
+    FloorSyscall,
     /// tracer forced onto plain raw tracepoints (TRACER_RAW_TRACEPOINTS=1),
     /// to measure what the BTF-typed ones save. Only when asked for.
     TracerRaw,
@@ -39,8 +47,10 @@ pub enum Config {
 impl Config {
     /// The default set, in table order: tracer first, then the peers, the
     /// floor last.
-    pub const ALL: [Config; 8] = [
+    pub const ALL: [Config; 11] = [
         Config::Tracer,
+        Config::TracerAttachRaw,
+        Config::TracerAttachSyscall,
         Config::TracerFile,
         Config::TracerCgroup,
         Config::Strace,
@@ -48,11 +58,14 @@ impl Config {
         Config::PerfTrace,
         Config::Bpftrace,
         Config::Floor,
+        Config::FloorSyscall,
     ];
 
     pub fn key(self) -> &'static str {
         match self {
             Config::Tracer => "tracer",
+            Config::TracerAttachRaw => "tracer-attach-raw",
+            Config::TracerAttachSyscall => "tracer-attach-syscall",
             Config::TracerFile => "tracer-file",
             Config::TracerCgroup => "tracer-cgroup",
             Config::Strace => "strace",
@@ -60,6 +73,7 @@ impl Config {
             Config::PerfTrace => "perf-trace",
             Config::Bpftrace => "bpftrace",
             Config::Floor => "floor",
+            Config::FloorSyscall => "floor-syscall",
             Config::TracerRaw => "tracer-raw",
         }
     }
@@ -67,7 +81,9 @@ impl Config {
     /// Column header.
     pub fn title(self) -> &'static str {
         match self {
-            Config::Tracer => "tracer → /dev/null",
+            Config::Tracer => "tracer → /dev/null (auto)",
+            Config::TracerAttachRaw => "tracer --attach raw",
+            Config::TracerAttachSyscall => "tracer --attach syscall",
             Config::TracerFile => "tracer → file",
             Config::TracerCgroup => "tracer, cgroup filtered out",
             Config::Strace => "strace -f",
@@ -75,12 +91,21 @@ impl Config {
             Config::PerfTrace => "perf trace",
             Config::Bpftrace => "bpftrace",
             Config::Floor => "floor",
+            Config::FloorSyscall => "per-syscall floor",
             Config::TracerRaw => "tracer, raw tracepoints",
         }
     }
 
     pub fn is_tracer(self) -> bool {
-        matches!(self, Config::Tracer | Config::TracerFile | Config::TracerCgroup | Config::TracerRaw)
+        matches!(
+            self,
+            Config::Tracer
+                | Config::TracerAttachRaw
+                | Config::TracerAttachSyscall
+                | Config::TracerFile
+                | Config::TracerCgroup
+                | Config::TracerRaw
+        )
     }
 
     /// strace runs the workload as its child; everything else is attached
@@ -115,7 +140,12 @@ impl Setup {
         match c {
             Config::Strace | Config::StraceSeccomp => s.push_str(" WORKLOAD"),
             Config::TracerRaw => s = format!("TRACER_RAW_TRACEPOINTS=1 {s} >/dev/null"),
-            Config::Tracer | Config::TracerCgroup | Config::Floor => s.push_str(" >/dev/null"),
+            Config::Tracer
+            | Config::TracerAttachRaw
+            | Config::TracerAttachSyscall
+            | Config::TracerCgroup
+            | Config::Floor
+            | Config::FloorSyscall => s.push_str(" >/dev/null"),
             Config::TracerFile => s.push_str(" >FILE"),
             Config::PerfTrace | Config::Bpftrace => {}
         }
@@ -125,7 +155,9 @@ impl Setup {
     fn argv(&self, c: Config) -> (PathBuf, Vec<String>) {
         let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         match c {
-            Config::Tracer | Config::TracerFile | Config::TracerRaw => (self.tracer.clone(), Vec::new()),
+            Config::Tracer | Config::TracerFile => (self.tracer.clone(), Vec::new()),
+            Config::TracerRaw | Config::TracerAttachRaw => (self.tracer.clone(), owned(&["--attach", "raw"])),
+            Config::TracerAttachSyscall => (self.tracer.clone(), owned(&["--attach", "syscall"])),
             Config::TracerCgroup => {
                 let cg = self.excluded_cgroup.as_ref().map(|p| p.display().to_string());
                 (self.tracer.clone(), vec!["--cgroup".into(), cg.unwrap_or_default()])
@@ -146,6 +178,8 @@ impl Setup {
                 vec!["-o".into(), "/dev/null".into(), self.bpftrace_script.display().to_string()],
             ),
             Config::Floor => (self.floor.clone(), Vec::new()),
+            // tracefs's names of the five syscalls' events (all their own).
+            Config::FloorSyscall => (self.floor.clone(), owned(&["--per-syscall", SYSCALLS])),
         }
     }
 
@@ -165,14 +199,16 @@ impl Setup {
         let mut cmd = Command::new(program);
         cmd.args(args);
         let ready = match c {
-            Config::Tracer | Config::TracerFile | Config::TracerCgroup => {
-                Ready::StderrLine("tracer: attached")
-            }
+            Config::Tracer
+            | Config::TracerAttachRaw
+            | Config::TracerAttachSyscall
+            | Config::TracerFile
+            | Config::TracerCgroup => Ready::StderrLine("tracer: attached"),
             Config::TracerRaw => {
                 cmd.env("TRACER_RAW_TRACEPOINTS", "1");
                 Ready::StderrLine("tracer: attached")
             }
-            Config::Floor => Ready::StderrLine("tracer-floor: attached"),
+            Config::Floor | Config::FloorSyscall => Ready::StderrLine("tracer-floor: attached"),
             // bpftrace prints this on stderr once every probe is attached.
             Config::Bpftrace => {
                 cmd.env("__BPFTRACE_NOTIFY_PROBES_ATTACHED", "1");
@@ -251,7 +287,7 @@ mod tests {
             "tracer --cgroup /sys/fs/cgroup/unified/tracer-bench-excluded >/dev/null"
         );
         assert_eq!(s.shown(Config::Floor), "tracer-floor >/dev/null");
-        assert_eq!(s.shown(Config::TracerRaw), "TRACER_RAW_TRACEPOINTS=1 tracer >/dev/null");
+        assert_eq!(s.shown(Config::TracerRaw), "TRACER_RAW_TRACEPOINTS=1 tracer --attach raw >/dev/null");
         assert!(!Config::ALL.contains(&Config::TracerRaw), "opt-in only");
     }
 

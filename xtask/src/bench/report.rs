@@ -403,6 +403,8 @@ impl Results {
             );
         }
 
+        super::modes::markdown(self, &mut s);
+
         s.push('\n');
         if let Some(first) = self.storms.first() {
             let rates: Vec<f64> = self.storms.iter().map(Storm::delivered_per_s).collect();
@@ -714,7 +716,7 @@ mod tests {
         r.cells.insert((Config::Tracer, Workload::Threads), cell(1000, &[1100, 1300, 1200]));
         r.cells.insert((Config::Floor, Workload::Threads), cell(1000, &[1000, 1100]));
         let md = r.markdown();
-        assert!(md.contains("| workload | bare, per iteration | tracer → /dev/null | floor |"), "{md}");
+        assert!(md.contains("| workload | bare, per iteration | tracer → /dev/null (auto) | floor |"), "{md}");
         assert!(md.contains("| threads | 100 ns | 1.20× | 1.05× |"), "{md}");
         // Unrelated has no samples: dashes, and the bare column is not at full size.
         assert!(md.contains("| unrelated | – | – | – |"), "{md}");
@@ -741,7 +743,7 @@ mod tests {
         r.idles.push(Idle { config: Config::Floor, window: Duration::from_secs(10), cpu_ns: 250_000_000, wakeups: 1000 });
         let md = r.markdown();
         assert!(
-            md.contains("- Idle, attached with no workload running (10 s each, all threads): tracer → /dev/null 0.05 % of a core, 6 wake-ups/s; floor 2.50 % of a core, 100 wake-ups/s."),
+            md.contains("- Idle, attached with no workload running (10 s each, all threads): tracer → /dev/null (auto) 0.05 % of a core, 6 wake-ups/s; floor 2.50 % of a core, 100 wake-ups/s."),
             "{md}"
         );
         let j = r.json();
