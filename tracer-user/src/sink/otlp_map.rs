@@ -45,7 +45,8 @@ pub fn attribute_name(key: &str) -> String {
 /// `EventName`: `syscall.NAME` for a traced call, `process.EVENT` for the
 /// lifecycle and correlated records (`process.fork`, `process.exec`,
 /// `process.exit`, `process.signal`, `process.thread_create`,
-/// `process.reaped`, `process.unreaped`), `tracer.lost`, `tracer.stats`.
+/// `process.reaped`, `process.unreaped`), `tracer.lost`, `tracer.stats`,
+/// `tracer.start`.
 pub fn event_name(kind: &LineKind, rec: &Map<String, J>) -> String {
     match kind {
         LineKind::Syscall { .. } => match rec.get("syscall").and_then(J::as_str) {
@@ -55,6 +56,7 @@ pub fn event_name(kind: &LineKind, rec: &Map<String, J>) -> String {
         LineKind::Task { event, .. } => format!("process.{event}"),
         LineKind::Lost | LineKind::LostWriteError { .. } => "tracer.lost".into(),
         LineKind::Stats => "tracer.stats".into(),
+        LineKind::Start => "tracer.start".into(),
     }
 }
 

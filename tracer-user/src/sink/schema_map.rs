@@ -101,6 +101,7 @@ fn ecs_event(kind: &LineKind) -> (&'static str, Vec<&'static str>, Vec<&'static 
         ),
         LineKind::Lost | LineKind::LostWriteError { .. } => ("pipeline_error", vec![], vec![]),
         LineKind::Stats => ("metric", vec![], vec![]),
+        LineKind::Start => ("state", vec![], vec![]),
     }
 }
 
