@@ -127,6 +127,11 @@ const SEMCONV: &[(&str, &str)] = &[
     ("gid", "process.group.id"),
     ("exit_code", "process.exit.code"),
     ("cpu", "cpu.logical_number"),
+    ("host", "host.name"),
+    ("boot_id", "host.boot.id"),
+    ("cgroup", "process.linux.cgroup"),
+    ("container_id", "container.id"),
+    ("pod_uid", "k8s.pod.uid"),
 ];
 
 /// A native JSON value in protobuf JSON's `AnyValue` form.
@@ -186,6 +191,7 @@ fn event_name(native: &Value) -> String {
         "syscall" => format!("syscall.{}", native["syscall"].as_str().unwrap()),
         "lost" => "tracer.lost".into(),
         "stats" => "tracer.stats".into(),
+        "start" => "tracer.start".into(),
         e => format!("process.{e}"),
     }
 }

@@ -29,6 +29,11 @@ pub const SEMCONV: &[(&str, &str)] = &[
     ("gid", "process.group.id"),
     ("exit_code", "process.exit.code"),
     ("cpu", "cpu.logical_number"),
+    ("host", "host.name"),
+    ("boot_id", "host.boot.id"),
+    ("cgroup", "process.linux.cgroup"),
+    ("container_id", "container.id"),
+    ("pod_uid", "k8s.pod.uid"),
 ];
 
 /// Native fields that become a LogRecord field rather than an attribute.

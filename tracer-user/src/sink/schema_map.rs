@@ -84,6 +84,10 @@ pub const ECS: &[(&str, &str)] = &[
     ("exit_code", "process.exit_code"),
     ("duration_ns", "event.duration"),
     ("errno", "error.code"),
+    ("host", "host.name"),
+    ("container_id", "container.id"),
+    ("exec_id", "process.entity_id"),
+    ("parent_exec_id", "process.parent.entity_id"),
 ];
 
 /// `event.kind`, `event.category`, `event.type` of a record.
@@ -115,7 +119,10 @@ pub fn ecs(meta: &LineMeta, rec: &Map<String, J>, host: &str, out: &mut Vec<u8>)
     }
     head.push(("event.action", J::String(otlp_map::event_name(&meta.kind, rec))));
     head.push(("event.module", J::from("tracer")));
-    head.push(("host.name", J::from(host)));
+    if !rec.contains_key("host") {
+        // `--fields host` puts it in the record; else the sink's hostname.
+        head.push(("host.name", J::from(host)));
+    }
     let mut rest = Vec::with_capacity(rec.len() + 8);
     for (k, v) in rec {
         if k == "ts" || k == "event" {
