@@ -12,6 +12,7 @@
 mod config;
 mod kafka;
 mod modes;
+mod otlp;
 mod pool;
 pub(crate) mod process;
 pub(crate) mod quiet;
@@ -72,6 +73,10 @@ pub struct BenchArgs {
     /// lz4, zstd; against a local tansu broker): see `bench/kafka.rs`.
     #[arg(long, conflicts_with_all = ["configs", "workloads", "tracer_bin"])]
     pub kafka_only: bool,
+    /// Only the OTLP sink's throughput (one core; HTTP/protobuf and gRPC,
+    /// against a local rotel collector): see `bench/otlp.rs`.
+    #[arg(long, conflicts_with_all = ["configs", "workloads", "tracer_bin", "kafka_only"])]
+    pub otlp_only: bool,
 }
 
 /// A traced run may take about this many times a bare full-size run: slow
@@ -109,6 +114,9 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &BenchArgs) -> Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     if args.kafka_only {
         return kafka::run(root, toolchain, &out);
+    }
+    if args.otlp_only {
+        return otlp::run(root, toolchain, &out);
     }
 
     let mut results = Results {

@@ -25,7 +25,7 @@ use crate::cmd;
 /// Threads × calls of the storm: 1.2 M events.
 const STORM: (&str, &str) = ("4", "300000");
 
-struct Killed(Child);
+pub(super) struct Killed(pub(super) Child);
 impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -33,7 +33,7 @@ impl Drop for Killed {
     }
 }
 
-fn free_port() -> Result<u16> {
+pub(super) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -88,14 +88,14 @@ fn cpu_seconds(pid: u32) -> Result<f64> {
     Ok(ticks / hz)
 }
 
-struct Figure {
-    what: String,
-    written: u64,
-    wall: f64,
-    cpu: f64,
+pub(super) struct Figure {
+    pub(super) what: String,
+    pub(super) written: u64,
+    pub(super) wall: f64,
+    pub(super) cpu: f64,
 }
 
-fn measure(tracer: &Path, storm: &Path, what: &str, sink_args: &[String]) -> Result<Figure> {
+pub(super) fn measure(tracer: &Path, storm: &Path, what: &str, sink_args: &[String]) -> Result<Figure> {
     let mport = free_port()?;
     let metrics = format!("127.0.0.1:{mport}");
     let mut cmd = Command::new("taskset");
@@ -163,6 +163,42 @@ fn measure(tracer: &Path, storm: &Path, what: &str, sink_args: &[String]) -> Res
 
 pub fn run(root: &Path, toolchain: &Toolchain, out: &Path) -> Result<()> {
     let venv = bootstrap::ensure_kafka_venv(root)?;
+    let (tracer, storm) = build(root, toolchain, out)?;
+    let mut figures = vec![measure(&tracer, &storm, "--output /dev/null (baseline)", &["--output".into(), "/dev/null".into()])?];
+    for codec in ["none", "lz4", "zstd"] {
+        let (_broker, addr) = broker(&venv)?;
+        let args = ["--kafka", &addr, "--kafka-topic", "bench", "--kafka-compression", codec].map(String::from);
+        figures.push(measure(&tracer, &storm, &format!("--kafka, compression {codec}"), &args)?);
+    }
+    let md = table(&figures);
+    let p = out.join("kafka.md");
+    std::fs::write(&p, &md).with_context(|| format!("cannot write {}", p.display()))?;
+    eprintln!("xtask: bench: Kafka figures in {}", p.display());
+    print!("{md}");
+    Ok(())
+}
+
+/// The figures as a Markdown table.
+pub(super) fn table(figures: &[Figure]) -> String {
+    let mut md = String::from(
+        "| tracer on one core, sink | lines written | wall s | events/s (wall) | tracer CPU s | events per CPU-second |\n| --- | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for f in figures {
+        md += &format!(
+            "| {} | {} | {:.2} | {:.0} | {:.2} | {:.0} |\n",
+            f.what,
+            f.written,
+            f.wall,
+            f.written as f64 / f.wall,
+            f.cpu,
+            f.written as f64 / f.cpu.max(0.01)
+        );
+    }
+    md
+}
+
+/// tracer built in release, and the storm compiled into `out`.
+pub(super) fn build(root: &Path, toolchain: &Toolchain, out: &Path) -> Result<(PathBuf, PathBuf)> {
     eprintln!("xtask: bench: building tracer (release)");
     let mut build = crate::cargo(root, toolchain);
     build.args(["build", "--release", "--package", "tracer-user", "--bin", "tracer"]);
@@ -176,29 +212,5 @@ pub fn run(root: &Path, toolchain: &Toolchain, out: &Path) -> Result<()> {
             .arg(root.join("tracer-user/tests/programs/storm.c")),
     )
     .context("compiling the storm")?;
-    let mut figures = vec![measure(&tracer, &storm, "--output /dev/null (baseline)", &["--output".into(), "/dev/null".into()])?];
-    for codec in ["none", "lz4", "zstd"] {
-        let (_broker, addr) = broker(&venv)?;
-        let args = ["--kafka", &addr, "--kafka-topic", "bench", "--kafka-compression", codec].map(String::from);
-        figures.push(measure(&tracer, &storm, &format!("--kafka, compression {codec}"), &args)?);
-    }
-    let mut md = String::from(
-        "| tracer on one core, sink | lines written | wall s | events/s (wall) | tracer CPU s | events per CPU-second |\n| --- | ---: | ---: | ---: | ---: | ---: |\n",
-    );
-    for f in &figures {
-        md += &format!(
-            "| {} | {} | {:.2} | {:.0} | {:.2} | {:.0} |\n",
-            f.what,
-            f.written,
-            f.wall,
-            f.written as f64 / f.wall,
-            f.cpu,
-            f.written as f64 / f.cpu.max(0.01)
-        );
-    }
-    let p = out.join("kafka.md");
-    std::fs::write(&p, &md).with_context(|| format!("cannot write {}", p.display()))?;
-    eprintln!("xtask: bench: Kafka figures in {}", p.display());
-    print!("{md}");
-    Ok(())
+    Ok((tracer, storm))
 }
