@@ -162,9 +162,6 @@ impl KafkaSpec {
 
 /// One request that takes longer is abandoned (and sent again).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Once shutdown began, how long an unfinished request may still take; the
-/// drain gives sinks a second (see `daemon::Drainer::finish`).
-const CLOSE_GRACE: Duration = Duration::from_millis(700);
 use super::net::Backoff;
 
 /// Kafka's default partitioner hash (murmur2, as in the Java client's
@@ -241,25 +238,7 @@ impl KafkaSink {
     /// Runs `fut` on this thread's runtime; `None` if it took longer than
     /// `limit`, or than the grace left once the queue closed.
     fn run<T>(&self, queue: &Queue, limit: Duration, fut: impl Future<Output = T>) -> Option<T> {
-        let stop_at = &self.stop_at;
-        let watch = async {
-            loop {
-                if queue.is_closed() {
-                    let at = stop_at.get().unwrap_or_else(|| Instant::now() + CLOSE_GRACE);
-                    stop_at.set(Some(at));
-                    tokio::time::sleep_until(at.into()).await;
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        };
-        self.rt.block_on(async {
-            tokio::select! {
-                r = fut => Some(r),
-                _ = tokio::time::sleep(limit) => None,
-                _ = watch => None,
-            }
-        })
+        super::net::run_bounded(&self.rt, &self.stop_at, queue, limit, fut)
     }
 
     async fn connect_once(&self) -> Result<Conn, String> {

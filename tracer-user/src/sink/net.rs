@@ -415,3 +415,38 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// Once shutdown began (the queue closed), how long an unfinished request
+/// of an async network sink (Kafka, OTLP) may still take; the drain gives
+/// sinks a second (see `pipeline::daemon::Drainer::finish`).
+pub const CLOSE_GRACE: Duration = Duration::from_millis(700);
+
+/// Runs `fut` on an async sink's own runtime `rt`; `None` if it took longer
+/// than `limit`, or than [`CLOSE_GRACE`] once `queue` closed (`stop_at`
+/// remembers when that grace ends, across calls).
+pub fn run_bounded<T>(
+    rt: &tokio::runtime::Runtime,
+    stop_at: &std::cell::Cell<Option<Instant>>,
+    queue: &Queue,
+    limit: Duration,
+    fut: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    let watch = async {
+        loop {
+            if queue.is_closed() {
+                let at = stop_at.get().unwrap_or_else(|| Instant::now() + CLOSE_GRACE);
+                stop_at.set(Some(at));
+                tokio::time::sleep_until(at.into()).await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    rt.block_on(async {
+        tokio::select! {
+            r = fut => Some(r),
+            _ = tokio::time::sleep(limit) => None,
+            _ = watch => None,
+        }
+    })
+}

@@ -168,9 +168,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest `Retry-After` honoured as given; a longer one is cut to this
 /// (the queue would overflow long before anyway).
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
-/// Once shutdown began, how long an unfinished request may still take (the
-/// drain gives sinks a second, see `daemon::Drainer::finish`).
-const CLOSE_GRACE: Duration = Duration::from_millis(700);
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
@@ -296,25 +293,7 @@ impl OtlpSink {
     /// Runs `fut` on this thread's runtime; `None` if it took longer than
     /// `limit`, or than the grace left once the queue closed.
     fn run<T>(&self, queue: &Queue, limit: Duration, fut: impl Future<Output = T>) -> Option<T> {
-        let stop_at = &self.stop_at;
-        let watch = async {
-            loop {
-                if queue.is_closed() {
-                    let at = stop_at.get().unwrap_or_else(|| Instant::now() + CLOSE_GRACE);
-                    stop_at.set(Some(at));
-                    tokio::time::sleep_until(at.into()).await;
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        };
-        self.rt.block_on(async {
-            tokio::select! {
-                r = fut => Some(r),
-                _ = tokio::time::sleep(limit) => None,
-                _ = watch => None,
-            }
-        })
+        super::net::run_bounded(&self.rt, &self.stop_at, queue, limit, fut)
     }
 
     /// Sends one request once; `Ok(rejected)`: the collector took it,
@@ -383,7 +362,7 @@ impl OtlpSink {
                 }
                 if queue.is_closed() && self.stop_at.get().is_none() {
                     // One last attempt within the grace.
-                    self.stop_at.set(Some(Instant::now() + CLOSE_GRACE));
+                    self.stop_at.set(Some(Instant::now() + super::net::CLOSE_GRACE));
                 }
             }
             match self.run(queue, REQUEST_TIMEOUT, Self::send_once(&self.transport, &req, &body)) {
