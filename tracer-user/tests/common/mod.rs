@@ -356,6 +356,14 @@ pub fn read_jsonl(path: &Path) -> Vec<Value> {
     parse_lines(&bytes)
 }
 
+/// The Python venv `cargo xtask test` made for a test file (its path in
+/// `var`, default `.tools/<dir>`); panics with what to run if it is missing.
+pub fn test_venv(var: &str, dir: &str, what: &str) -> PathBuf {
+    let v = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools").join(dir));
+    assert!(v.join("bin/python").exists(), "no {what} test venv at {} (run the tests through `cargo xtask test`)", v.display());
+    v
+}
+
 /// A TCP port nobody listens on right now (bound and released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
