@@ -25,7 +25,11 @@ pub const SERIES: &[&str] = &["6.1", "6.12"];
 /// (`text_vs_strace`), lifecycle events on and off (`lifecycle`) — and run
 /// the walkthrough, lifecycle (with `group_dead`'s exit stress), records and
 /// strace tests, plus the loss
-/// invariant (`loss`) and the unprivileged paths (`privilege`). Measured on
+/// invariant (`loss`) and the unprivileged paths (`privilege`); and the
+/// kernel-facing parts of identity (`identity`, `lineage`: start times read
+/// from the task, pid reuse in a new pid namespace; `cgroups`: real cgroups,
+/// `--container`/`--unit` in the kernel filter) and both attach modes
+/// (`attach_modes`: per-syscall tracepoints against raw). Measured on
 /// 6.1 under TCG: about 8.5 minutes of tests, against 25 for all 57 (the
 /// left-out `faults`, `filters`, `sinks`, `kernel_state`, `hostile` and
 /// `idle` take the other 16).
@@ -39,6 +43,10 @@ pub const CI_SUBSET: &[&str] = &[
     "text_vs_strace",
     "loss",
     "privilege",
+    "identity",
+    "lineage",
+    "cgroups",
+    "attach_modes",
 ];
 
 /// How long one guest may take before it is stopped and its missing
