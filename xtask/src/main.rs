@@ -65,6 +65,10 @@ enum Task {
         /// the CI subset (see README).
         #[arg(long, value_name = "SET")]
         kernels: Option<matrix::Set>,
+        /// With --kernel: only these test binaries (or `binary::part`),
+        /// comma-separated, e.g. `identity,cgroups`.
+        #[arg(long, value_name = "LIST", value_delimiter = ',', requires = "kernel")]
+        only: Vec<String>,
         /// Extra arguments for both `cargo test` runs (passed after their `--`).
         #[arg(last = true, value_name = "TEST ARGS")]
         args: Vec<OsString>,
@@ -108,14 +112,14 @@ fn run(task: Task) -> Result<()> {
             build(&root, &toolchain)?;
             exec_tracer(&root, &args)
         }
-        Task::Test { kernel: None, kernels: None, args } => {
+        Task::Test { kernel: None, kernels: None, args, .. } => {
             let toolchain = bootstrap::ensure(&root)?;
             test(&root, &toolchain, &args)
         }
-        Task::Test { kernel, kernels, args } => {
+        Task::Test { kernel, kernels, only, args } => {
             let toolchain = bootstrap::ensure(&root)?;
             let plan = match (kernel, kernels) {
-                (Some(k), _) => matrix::Plan::one(&k),
+                (Some(k), _) => matrix::Plan::one(&k).only(only),
                 (None, Some(set)) => matrix::Plan::set(set),
                 (None, None) => unreachable!("handled above"),
             };

@@ -78,6 +78,19 @@ impl Plan {
         Plan(vec![Entry { kernel: kernel.to_owned(), filters: &[] }])
     }
 
+    /// Keeps only the test binaries (or `binary::part`s) named in `only`
+    /// (none: every test). The strings live as long as the run.
+    pub fn only(mut self, only: Vec<String>) -> Self {
+        if !only.is_empty() {
+            let names: Vec<&'static str> = only.into_iter().map(|s| &*Box::leak(s.into_boxed_str())).collect();
+            let names: &'static [&'static str] = Box::leak(names.into_boxed_slice());
+            for e in &mut self.0 {
+                e.filters = names;
+            }
+        }
+        self
+    }
+
     pub fn set(set: Set) -> Self {
         let guests: &'static [&'static str] = match set {
             Set::All => &[],
@@ -188,6 +201,9 @@ mod tests {
         assert!(ci.0[0].filters.is_empty(), "CI runs the whole suite on the host");
         assert!(ci.0[1..].iter().all(|e| e.filters == CI_SUBSET));
         assert_eq!(Plan::one("6.1").0, [Entry { kernel: "6.1".into(), filters: &[] }]);
+        assert_eq!(Plan::one("6.1").only(vec![]).0, Plan::one("6.1").0);
+        let only = Plan::one("6.12").only(vec!["identity".into(), "sinks::piped".into()]);
+        assert_eq!(only.0, [Entry { kernel: "6.12".into(), filters: &["identity", "sinks::piped"] }]);
     }
 
     fn bin(name: &str) -> TestBinary {
