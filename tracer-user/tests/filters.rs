@@ -140,7 +140,8 @@ fn cgroup_filter_traces_the_subtree_including_children_and_cgroups_made_later() 
     // Control: the same program in the root cgroup.
     let (outside, code) = run_program(&mut Command::new(&family));
     assert_eq!(code, 0);
-    let (all, stderr) = tracer.stop_with_stderr();
+    let (mut all, stderr) = tracer.stop_with_stderr();
+    all.retain(|e| e["event"] != "start"); // tracer's own first line, not a traced event
 
     let a = traced_family(&all, inside);
     let b = traced_family(&all, below);
@@ -185,7 +186,8 @@ fn comm_filter_matches_any_named_comm_by_its_current_name() {
     // Starts as cother, renames itself to crenamed.
     let (r, code) = run_program(Command::new(&other).arg("crenamed"));
     assert_eq!(code, 0);
-    let (all, stderr) = tracer.stop_with_stderr();
+    let (mut all, stderr) = tracer.stop_with_stderr();
+    all.retain(|e| e["event"] != "start"); // tracer's own first line, not a traced event
 
     let ev = events_of_pid(&all, w);
     assert!(ev.iter().all(|e| e["comm"] == "cwanted"));
@@ -232,7 +234,8 @@ fn pid_filter_follows_descendants_created_after_attach() {
     let tracer = Tracer::start(&["--pid", &p.to_string(), "--syscalls", "mmap,clone,clone3"]);
     assert_eq!(release_and_wait(tracked), 0);
     assert_eq!(release_and_wait(unrelated), 0);
-    let (all, stderr) = tracer.stop_with_stderr();
+    let (mut all, stderr) = tracer.stop_with_stderr();
+    all.retain(|e| e["event"] != "start"); // tracer's own first line, not a traced event
 
     let f = traced_family(&all, p);
     assert_ne!(f.thread, f.grandchild);
@@ -261,7 +264,8 @@ fn pid_filter_keeps_a_process_whose_leader_exited_before_its_other_threads() {
     let tracer = Tracer::start(&["--pid", &p.to_string(), "--syscalls", "mmap,clone"]);
     proc_.stdin.take().unwrap().write_all(b"x").unwrap();
     assert_eq!(proc_.wait().unwrap().code(), Some(0));
-    let (all, _) = tracer.stop_with_stderr();
+    let (mut all, _) = tracer.stop_with_stderr();
+    all.retain(|e| e["event"] != "start"); // tracer's own first line, not a traced event
 
     // The fork comes from the surviving thread, after the leader's exit.
     let forks = syscalls_named(&events_of_pid(&all, p), "clone");
@@ -394,7 +398,7 @@ fn launched_threads_shows_what_strace_f_shows_from_the_first_loader_mmap() {
         .unwrap();
     let attached = stderr.iter().find(|l| l.starts_with("tracer: attached")).unwrap();
     let pid: u32 = attached.split("process is ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
-    assert!(all.iter().all(|e| e["pid"] == pid), "only the launched program is traced");
+    assert!(all.iter().filter(|e| e["event"] != "start").all(|e| e["pid"] == pid), "only the launched program is traced");
     assert_eq!(counter(&stderr, "exits without entry"), 0);
 
     // The syscalls strace shows (not the lifecycle events and joins beside them).

@@ -318,8 +318,9 @@ fn lifecycle_events_obey_the_filters() {
     // tracer -- CMD: the command's tree only, its whole story.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
     cmd.arg("--").arg(&prog.bin);
-    let (all, _, code) = Tracer::start_command(cmd).wait_exit();
+    let (mut all, _, code) = Tracer::start_command(cmd).wait_exit();
     assert_eq!(code, 0, "tracer exits with the command's status");
+    all.retain(|e| e["event"] != "start"); // tracer's own first line
     let exec = events_named(&all.iter().collect::<Vec<_>>(), "exec")[0].clone();
     let pid = exec["pid"].as_u64().unwrap();
     let fork = all.iter().find(|e| e["event"] == "fork").expect("the fork");

@@ -91,6 +91,15 @@ fn run() -> Result<(), String> {
         return Err(format!("{path} holds no records"));
     }
     let clock = Clock::now();
+    // As the daemon runs: host, boot id, every identity field (unless
+    // TRACER_FIELDS says otherwise), TRACER_ANCESTORS ancestors (default 0)
+    // and this machine's cgroups resolved.
+    let fields = match std::env::var("TRACER_FIELDS") {
+        Ok(f) => tracer_user::model::identity::parse_fields(&f)?,
+        Err(_) => tracer_user::model::identity::Fields::ALL,
+    };
+    let ancestors: usize = std::env::var("TRACER_ANCESTORS").ok().and_then(|a| a.parse().ok()).unwrap_or(0);
+    tracer_user::model::identity::set(tracer_user::model::identity::Identity::of_this_machine(None, fields));
 
     // One checked pass first: every record must decode.
     let mut out = Vec::new();
@@ -111,7 +120,9 @@ fn run() -> Result<(), String> {
     // No sinks: each 64 KiB batch is formatted, copied for the (absent)
     // queues and dropped — the drain's own cost, none of a sink's. As the
     // daemon runs by default: JSON, with correlation.
-    let output = tracer_user::pipeline::output::Output::new(tracer_user::pipeline::output::Format::Json, clock, true, Default::default());
+    let output = tracer_user::pipeline::output::Output::new(tracer_user::pipeline::output::Format::Json, clock, true, Default::default())
+        .with_ancestors(ancestors)
+        .with_cgroups(tracer_user::model::cgroups::CgroupResolver::for_this_machine());
     let mut drainer = Drainer::new(Vec::new(), clock, 4096, Default::default(), output);
     let total_ns = time_passes(Duration::from_secs_f64(seconds), || {
         for r in &records {

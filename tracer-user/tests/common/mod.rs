@@ -104,7 +104,7 @@ impl Program {
 
 /// One program run under a tracer started just for it.
 pub struct Traced {
-    /// Every event tracer wrote.
+    /// Every event tracer wrote (not its `start` record).
     pub all: Vec<Value>,
     pub stderr: Vec<String>,
     /// The program's pid and exit code.
@@ -131,7 +131,9 @@ pub fn trace(args: &[&str], cmd: &mut Command) -> Traced {
 pub fn trace_command(tracer: Command, cmd: &mut Command) -> Traced {
     let tracer = Tracer::start_command(tracer);
     let (pid, code) = run_program(cmd);
-    let (all, stderr) = tracer.stop_with_stderr();
+    let (mut all, stderr) = tracer.stop_with_stderr();
+    // Events only: not tracer's own start record (tests/identity.rs checks it).
+    all.retain(|e| e["event"] != "start");
     Traced { all, stderr, pid, code }
 }
 
