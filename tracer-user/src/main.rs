@@ -59,14 +59,6 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let named: Vec<_> = syscalls.iter().map(|&n| (n, tracer_user::model::syscalls::table::name(n))).collect();
-    let attach = match tracer_user::kernel::attach::plan(cli.attach, &named) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("tracer: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
     let mut filters = match filter_args(&cli).map_err(|e| e.to_string()).and_then(|a| filter::resolve(&a).map_err(|e| e.to_string())) {
         Ok(f) => f,
         Err(e) => {
@@ -165,6 +157,17 @@ fn main() -> ExitCode {
         eprintln!("tracer: {e}");
         return ExitCode::from(EXIT_NOPERM);
     }
+    // After the privilege check (a missing capability is named first) and
+    // before anything is loaded: the hooks, which need tracefs readable
+    // for `--attach syscall`.
+    let named: Vec<_> = syscalls.iter().map(|&n| (n, tracer_user::model::syscalls::table::name(n))).collect();
+    let attach = match tracer_user::kernel::attach::plan(cli.attach, &named) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("tracer: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let what = filters.describe();
     let opts = LoadOptions {
         syscalls: syscalls.clone(),

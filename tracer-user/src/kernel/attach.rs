@@ -87,12 +87,24 @@ pub fn event_name(name: &str) -> &str {
     }
 }
 
-/// tracefs, where the kernel lists its events (the path aya attaches by).
-fn tracefs() -> Option<PathBuf> {
-    ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.join("events").is_dir())
+/// tracefs, where the kernel lists its events (the path aya attaches by),
+/// or why it cannot be used.
+fn tracefs() -> Result<PathBuf, String> {
+    let mut denied = None;
+    for p in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] {
+        match std::fs::read_dir(Path::new(p).join("events")) {
+            Ok(_) => return Ok(PathBuf::from(p)),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => denied = Some(p),
+            Err(_) => {}
+        }
+    }
+    Err(match denied {
+        Some(p) => format!(
+            "cannot read tracefs ({p}: permission denied), where the per-syscall events are listed; \
+             it needs root, or --attach raw"
+        ),
+        None => "tracefs is not mounted (/sys/kernel/tracing), so the per-syscall events cannot be found".into(),
+    })
 }
 
 /// A traced syscall: its number and its name in the x86-64 table (none for
@@ -102,10 +114,10 @@ pub type Named<'a> = (u32, Option<&'a str>);
 /// Decides the hooks for `syscalls` under `mode`, reading tracefs for the
 /// events; `Err` (one line) when `syscall` is asked for and cannot be had.
 pub fn plan(mode: AttachMode, syscalls: &[Named]) -> Result<Plan, String> {
-    plan_with(mode, syscalls, tracefs().as_deref())
+    plan_with(mode, syscalls, tracefs().as_deref().map_err(String::clone))
 }
 
-fn plan_with(mode: AttachMode, syscalls: &[Named], tracefs: Option<&Path>) -> Result<Plan, String> {
+fn plan_with(mode: AttachMode, syscalls: &[Named], tracefs: Result<&Path, String>) -> Result<Plan, String> {
     match mode {
         AttachMode::Raw => return Ok(Plan::Raw),
         // Every number, named or not: the raw hooks are the only ones that
@@ -128,10 +140,8 @@ fn plan_with(mode: AttachMode, syscalls: &[Named], tracefs: Option<&Path>) -> Re
     Ok(Plan::Syscall { events, auto: mode == AttachMode::Auto })
 }
 
-fn per_syscall_events(syscalls: &[Named], tracefs: Option<&Path>) -> Result<Vec<String>, String> {
-    let Some(tracefs) = tracefs else {
-        return Err("tracefs is not mounted (/sys/kernel/tracing), so the per-syscall events cannot be found".into());
-    };
+fn per_syscall_events(syscalls: &[Named], tracefs: Result<&Path, String>) -> Result<Vec<String>, String> {
+    let tracefs = tracefs?;
     let dir = tracefs.join("events/syscalls");
     let mut out = Vec::with_capacity(syscalls.len());
     for &(nr, name) in syscalls {
@@ -199,16 +209,16 @@ mod tests {
         let fs = fake_tracefs(&["clone", "clone3", "mmap", "mprotect", "wait4"]);
         let events = ["clone", "clone3", "mmap", "mprotect", "wait4"].map(String::from).to_vec();
         assert_eq!(
-            plan_with(AttachMode::Auto, &DEFAULT, Some(&fs)),
+            plan_with(AttachMode::Auto, &DEFAULT, Ok(&fs)),
             Ok(Plan::Syscall { events: events.clone(), auto: true })
         );
-        assert_eq!(plan_with(AttachMode::Syscall, &DEFAULT, Some(&fs)), Ok(Plan::Syscall { events, auto: false }));
-        assert_eq!(plan_with(AttachMode::Raw, &DEFAULT, Some(&fs)), Ok(Plan::Raw));
+        assert_eq!(plan_with(AttachMode::Syscall, &DEFAULT, Ok(&fs)), Ok(Plan::Syscall { events, auto: false }));
+        assert_eq!(plan_with(AttachMode::Raw, &DEFAULT, Ok(&fs)), Ok(Plan::Raw));
         let nine: Vec<Named> = (0..9).map(|n| (n, Some("clone"))).collect();
-        assert_eq!(plan_with(AttachMode::Auto, &nine, Some(&fs)), Ok(Plan::Raw));
+        assert_eq!(plan_with(AttachMode::Auto, &nine, Ok(&fs)), Ok(Plan::Raw));
         let all: Vec<Named> = (0..tracer_common::SYSCALL_BITMAP_BITS as u32).map(|n| (n, None)).collect();
-        assert_eq!(plan_with(AttachMode::Auto, &all, Some(&fs)), Ok(Plan::Raw));
-        assert_eq!(plan_with(AttachMode::Syscall, &all, Some(&fs)), Ok(Plan::Raw));
+        assert_eq!(plan_with(AttachMode::Auto, &all, Ok(&fs)), Ok(Plan::Raw));
+        assert_eq!(plan_with(AttachMode::Syscall, &all, Ok(&fs)), Ok(Plan::Raw));
         std::fs::remove_dir_all(fs).unwrap();
     }
 
@@ -216,13 +226,14 @@ mod tests {
     fn a_missing_event_is_raw_under_auto_and_an_error_under_syscall() {
         let fs = fake_tracefs(&["clone", "mmap"]);
         let set = [(56, Some("clone")), (10, Some("mprotect"))];
-        assert_eq!(plan_with(AttachMode::Auto, &set, Some(&fs)), Ok(Plan::Raw));
-        let e = plan_with(AttachMode::Syscall, &set, Some(&fs)).unwrap_err();
+        assert_eq!(plan_with(AttachMode::Auto, &set, Ok(&fs)), Ok(Plan::Raw));
+        let e = plan_with(AttachMode::Syscall, &set, Ok(&fs)).unwrap_err();
         assert_eq!(e, format!("--attach syscall: syscall mprotect has no syscalls:sys_enter_mprotect event in {}/events/syscalls", fs.display()));
-        let e = plan_with(AttachMode::Syscall, &[(56, Some("clone")), (999, None)], Some(&fs)).unwrap_err();
+        let e = plan_with(AttachMode::Syscall, &[(56, Some("clone")), (999, None)], Ok(&fs)).unwrap_err();
         assert!(e.contains("syscall 999 has no name"), "{e}");
-        assert_eq!(plan_with(AttachMode::Auto, &set[..1], None), Ok(Plan::Raw));
-        assert!(plan_with(AttachMode::Syscall, &set[..1], None).unwrap_err().contains("tracefs"));
+        let gone = || Err("tracefs is not mounted".to_string());
+        assert_eq!(plan_with(AttachMode::Auto, &set[..1], gone()), Ok(Plan::Raw));
+        assert_eq!(plan_with(AttachMode::Syscall, &set[..1], gone()), Err("--attach syscall: tracefs is not mounted".into()));
         std::fs::remove_dir_all(fs).unwrap();
     }
 
@@ -240,10 +251,10 @@ mod tests {
     /// this table gives has that event (where tracefs is readable).
     #[test]
     fn the_running_kernel_has_the_default_sets_events() {
-        let Some(fs) = tracefs() else { return };
+        let Ok(fs) = tracefs() else { return };
         if !fs.join("events/syscalls").is_dir() {
             return;
         }
-        assert!(matches!(plan_with(AttachMode::Syscall, &DEFAULT, Some(&fs)), Ok(Plan::Syscall { .. })));
+        assert!(matches!(plan_with(AttachMode::Syscall, &DEFAULT, Ok(&fs)), Ok(Plan::Syscall { .. })));
     }
 }
