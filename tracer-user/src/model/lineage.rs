@@ -4,17 +4,20 @@
 //!
 //! The kernel side puts the process's and its parent's start time
 //! (`start_boottime` of their thread-group leaders) in every header, so a
-//! record's own `exec_id` and its `parent_exec_id` are exact even when
+//! record's own `exec_id` and its `parent_exec_id` are right even when
 //! records were lost. The table keeps one start time per tgid; a header
 //! whose start time differs from the table's is a new process on a reused
 //! pid, and replaces it.
 //!
-//! Processes that existed before tracer are in the table from /proc, which
-//! knows their start only to the 10 ms tick (`starttime`). Such a process
-//! keeps a tick-based id (the tick's start, in ns) for the whole run: a
-//! header whose exact start falls in the same tick is the same process (a
-//! pid cannot be freed and reused by a process started in the same tick
-//! as the one tracer saw alive at start-up, before tracer started).
+//! The time in an `exec_id` is the start floored to /proc's 10 ms clock
+//! tick (`starttime` × 10 ms), whatever tracer learnt it from: a process
+//! that existed before tracer (known from /proc, to the tick) and one it
+//! saw start (known from the kernel, to the ns) get the same kind of id,
+//! so a process keeps its `exec_id` across tracer restarts and anyone can
+//! compute it from `/proc/PID/stat`. The pid allocator cannot hand a pid
+//! out twice within 10 ms (it cycles through `pid_max` first); only a
+//! forced reuse (`clone3`'s `set_tid`, `ns_last_pid`) can, and when the
+//! table sees that the newcomer's id carries its exact start instead.
 //!
 //! `exec` does not start a new incarnation: pid, start time, parent,
 //! memory of open files and cgroup all carry over, and only the program
@@ -27,29 +30,34 @@ use std::sync::Arc;
 
 use crate::model::decode::Header;
 use crate::model::identity::{Ancestor, ExecId, Ident};
-use crate::model::procs::{ProcTable, Start};
+use crate::model::procs::{NS_PER_TICK, ProcTable, Start};
 
-/// /proc's clock tick (USER_HZ, fixed at 100 on x86-64): ns per tick.
-const NS_PER_TICK: u64 = 10_000_000;
 
 impl Start {
     /// Is a process that started at `ns` (exactly) the one this is?
     fn matches(self, ns: u64) -> bool {
         match self {
             Start::Unknown => true,
-            Start::Exact(s) => s == ns,
+            Start::Exact(s) | Start::Reused(s) => s == ns,
             Start::Ticks(t) => ns / NS_PER_TICK == t,
         }
     }
 
-    /// The start time an `exec_id` carries.
+    /// The start time an `exec_id` carries: the tick's start (the exact
+    /// time only for a forced reuse within one tick).
     fn id_ns(self) -> Option<u64> {
         match self {
             Start::Unknown => None,
-            Start::Exact(s) => Some(s),
+            Start::Exact(s) => Some(tick_start(s)),
             Start::Ticks(t) => Some(t * NS_PER_TICK),
+            Start::Reused(s) => Some(s),
         }
     }
+}
+
+/// `ns` floored to its 10 ms tick.
+fn tick_start(ns: u64) -> u64 {
+    ns / NS_PER_TICK * NS_PER_TICK
 }
 
 impl ProcTable {
@@ -63,13 +71,18 @@ impl ProcTable {
             let known = self.proc(tgid).and_then(|p| p.start.id_ns());
             return ExecId { tgid, start_ns: known.unwrap_or(0) };
         }
-        if let Some(p) = self.proc_mut(tgid) {
-            if p.start.matches(start_ns) && p.start != Start::Unknown {
-                return ExecId { tgid, start_ns: p.start.id_ns().unwrap_or(start_ns) };
-            }
-            p.start = Start::Exact(start_ns);
+        let reused_in_tick = self.recent_starts.note(tgid, start_ns).is_some();
+        let Some(p) = self.proc_mut(tgid) else {
+            let id = if reused_in_tick { start_ns } else { tick_start(start_ns) };
+            return ExecId { tgid, start_ns: id };
+        };
+        if p.start.matches(start_ns) && p.start != Start::Unknown {
+            return ExecId { tgid, start_ns: p.start.id_ns().unwrap_or(tick_start(start_ns)) };
         }
-        ExecId { tgid, start_ns }
+        // Another process on this pid (or the first start learnt).
+        let same_tick = reused_in_tick || p.start.id_ns().is_some_and(|id| id / NS_PER_TICK == start_ns / NS_PER_TICK);
+        p.start = if same_tick { Start::Reused(start_ns) } else { Start::Exact(start_ns) };
+        ExecId { tgid, start_ns: p.start.id_ns().unwrap_or(start_ns) }
     }
 
     /// Fills `h.ident`'s exec ids and, with `ancestors > 0`, the nearest
@@ -223,7 +236,26 @@ mod tests {
         // A parent tracer never saw: its id from the header alone.
         let mut orphan = header(77, 66, 7, 6);
         t.identify(&mut orphan, 4);
-        assert_eq!(orphan.ident.ancestors.as_deref().unwrap().iter().map(|a| (a.pid, a.exec_id)).collect::<Vec<_>>(), [(66, id(66, 6))]);
+        assert_eq!(orphan.ident.ancestors.as_deref().unwrap().iter().map(|a| (a.pid, a.exec_id)).collect::<Vec<_>>(), [(66, id(66, 0))], "the tick's start");
+    }
+
+    /// A process's id does not depend on when tracer started: seen born
+    /// (exact start from the kernel) or found in /proc (its tick), the same.
+    #[test]
+    fn the_id_is_the_same_whether_tracer_saw_the_start_or_read_proc() {
+        let mut born = ProcTable::default();
+        let mut h = header(40, 1, 4_123_456_789, 50_000_000);
+        born.identify(&mut h, 0);
+        let mut seeded = seeded();
+        seeded.proc_mut(40).map(|p| p.start = Start::Ticks(412));
+        if seeded.proc(40).is_none() {
+            seeded.observe(&Event::Fork(ForkEvent { header: header(1, 0, 50_000_000, 0), child_pid: 40, child_tid: 40, child_ns_pid: 40, child_ns_tid: 40, thread: false }));
+            seeded.proc_mut(40).unwrap().start = Start::Ticks(412);
+        }
+        let mut later = header(40, 1, 4_123_456_789, 50_000_000);
+        seeded.identify(&mut later, 0);
+        assert_eq!(h.ident.exec_id, id(40, 4_120_000_000));
+        assert_eq!(later.ident.exec_id, h.ident.exec_id);
     }
 
     #[test]

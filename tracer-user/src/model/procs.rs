@@ -29,6 +29,32 @@ pub struct Proc {
     pub start: Start,
 }
 
+/// /proc's clock tick (USER_HZ, fixed at 100 on x86-64): ns per tick.
+pub(crate) const NS_PER_TICK: u64 = 10_000_000;
+
+/// The exact start of each pid's latest process, kept for two ticks: what
+/// tells a pid reused within one tick apart (a process that started
+/// earlier cannot share a tick with a newcomer). Pruned as it grows.
+#[derive(Default)]
+pub struct RecentStarts {
+    starts: rustc_hash::FxHashMap<u32, u64>,
+    newest: u64,
+}
+
+impl RecentStarts {
+    /// Notes that `tgid`'s process started at `ns`; returns the exact start
+    /// of the pid's previous process if it began in the same tick.
+    pub(crate) fn note(&mut self, tgid: u32, ns: u64) -> Option<u64> {
+        self.newest = self.newest.max(ns);
+        if self.starts.len() >= 4096 {
+            let horizon = self.newest.saturating_sub(2 * NS_PER_TICK);
+            self.starts.retain(|_, s| *s >= horizon);
+        }
+        let before = self.starts.insert(tgid, ns)?;
+        (before != ns && before / NS_PER_TICK == ns / NS_PER_TICK).then_some(before)
+    }
+}
+
 /// A process's start time, as tracer learnt it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Start {
@@ -38,6 +64,9 @@ pub enum Start {
     Exact(u64),
     /// From /proc's `starttime` at start-up: 10 ms clock ticks since boot.
     Ticks(u64),
+    /// Exactly, and the pid's previous process started in the same 10 ms
+    /// tick (a forced reuse): only the exact time tells the two apart.
+    Reused(u64),
 }
 
 impl Proc {
@@ -58,6 +87,9 @@ pub struct ProcTable {
     /// The processes that died, marked with the number of their death.
     dead: Graveyard,
     deaths: u64,
+    /// The exact start of each pid's latest process, for the last few
+    /// ticks only: a pid reused within one tick (see `lineage`).
+    pub(crate) recent_starts: RecentStarts,
 }
 
 impl ProcTable {
