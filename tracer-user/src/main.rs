@@ -226,12 +226,6 @@ fn main() -> ExitCode {
     };
     let hooks = if cli.no_lifecycle { "" } else { ", sched_process_fork/exec/exit, signal_generate/deliver" };
     let dropped = drop_to.as_ref().map(|u| format!(", running as {} without capabilities", u.name)).unwrap_or_default();
-    eprintln!(
-        "tracer: attached to {}{hooks}, tracing {} {what} (ring buffer {} KiB){dropped}",
-        loaded.attach.describe(),
-        names.join(","),
-        cli.ringbuf_size / 1024
-    );
     tracer_user::model::identity::set(tracer_user::model::identity::Identity::of_this_machine(
         cli.host_name.as_deref(),
         cli.fields,
@@ -246,6 +240,15 @@ fn main() -> ExitCode {
     if !syscalls.contains(&tracer_common::nr::MMAP) {
         output = output.mmap_not_traced();
     }
+    // Said once /proc is read too: what is started after this line (a
+    // test's workload, say) happens after the table's snapshot, so the
+    // snapshot never shows a state newer than an event still in the ring.
+    eprintln!(
+        "tracer: attached to {}{hooks}, tracing {} {what} (ring buffer {} KiB){dropped}",
+        loaded.attach.describe(),
+        names.join(","),
+        cli.ringbuf_size / 1024
+    );
     let mut drainer = Drainer::new(sinks, clock, cli.ringbuf_size, snapshot.clone(), output).with_cgroup_watch(watch);
     if cli.format == tracer_user::pipeline::output::Format::Json {
         drainer.emit_start(&start);
