@@ -315,7 +315,7 @@ fn on_a_full_filesystem_failures_are_counted_reported_once_and_writing_resumes()
     // Space returns: writing resumes.
     std::fs::remove_file(&filler).unwrap();
     let recovered = getcpu_on_new_thread(100);
-    wait_for("the lines after recovery", Duration::from_secs(5), || {
+    wait_for("the lines after recovery", Duration::from_secs(60), || {
         let lines = read_jsonl(&file);
         (lines.iter().filter(|e| e["tid"] == recovered).count() == 100 && lost_about(&lines, &name, "write_error") > 0).then_some(())
     });
@@ -347,16 +347,21 @@ fn on_a_full_filesystem_failures_are_counted_reported_once_and_writing_resumes()
     }
     assert_eq!(lines.iter().filter(|e| e["tid"] == before).count(), 100);
     assert_eq!(lines.iter().filter(|e| e["tid"] == recovered).count(), 100);
-    // Reported on stderr once for the streak and once on recovery — not
-    // once per failed write.
+    // Reported on stderr once per streak of failures and once on each
+    // recovery — not once per failed write. Usually one streak; a second
+    // when the space a cut-back line freed let a later write through
+    // before the disk was full again.
     let about: Vec<&String> = stderr.iter().filter(|l| l.contains(&format!("sink {name}: "))).collect();
-    assert_eq!(about.len(), 3, "{about:#?}");
-    assert_eq!(
-        about[0],
-        &format!("tracer: warn: sink {name}: No space left on device (os error 28); lines not written are counted in lost records (reason write_error)")
-    );
-    assert!(about[1].starts_with(&format!("tracer: warn: sink {name}: writing again after ")), "{}", about[1]);
-    assert!(about[1].ends_with(&format!("; {not_written} lines were not written")), "{}", about[1]);
+    let streaks = about.len() / 2;
+    assert!((1..=3).contains(&streaks) && about.len() == 2 * streaks + 1, "{about:#?}");
+    let failed = format!("tracer: warn: sink {name}: No space left on device (os error 28); lines not written are counted in lost records (reason write_error)");
+    let mut told = 0;
+    for pair in about[..2 * streaks].chunks(2) {
+        assert_eq!(pair[0], &failed);
+        assert!(pair[1].starts_with(&format!("tracer: warn: sink {name}: writing again after ")), "{}", pair[1]);
+        told += pair[1].rsplit_once("; ").and_then(|(_, t)| t.strip_suffix(" lines were not written")).and_then(|n| n.parse::<u64>().ok()).expect(pair[1]);
+    }
+    assert_eq!(told, not_written, "the streaks' counts add up: {about:#?}");
 }
 
 // ---------------------------------------------------------------------------

@@ -46,7 +46,7 @@ impl Receiver {
             .spawn()
             .expect("starting the OTLP receiver");
         let r = Receiver { _proc: KillOnDrop(child), port, out: out.to_owned() };
-        wait_for("the OTLP receiver to listen", Duration::from_secs(30), || listening(port));
+        wait_for("the OTLP receiver to listen", Duration::from_secs(180), || listening(port));
         r
     }
 
@@ -80,8 +80,13 @@ impl Rotel {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting rotel");
-        let r = Rotel { _proc: KillOnDrop(child), http, grpc };
-        wait_for("rotel to listen", Duration::from_secs(30), || listening(http).and(listening(grpc)));
+        let mut r = Rotel { _proc: KillOnDrop(child), http, grpc };
+        wait_for("rotel to listen", Duration::from_secs(180), || {
+            if let Ok(Some(status)) = r._proc.0.try_wait() {
+                panic!("rotel exited ({status}) before listening: {}", std::fs::read_to_string(log).unwrap_or_default());
+            }
+            listening(http).and(listening(grpc))
+        });
         r
     }
 }
@@ -312,7 +317,7 @@ fn walkthrough_through(proto: &str) {
     let native = read_jsonl(&file);
     assert_eq!(native.len() as u64, written);
     // rotel forwards within its batch timeout.
-    wait_for("rotel to forward every record", Duration::from_secs(30), || {
+    wait_for("rotel to forward every record", Duration::from_secs(180), || {
         (log_records(&recv.lines()).len() as u64 >= written).then_some(())
     });
     std::thread::sleep(Duration::from_millis(300));
@@ -559,7 +564,7 @@ impl TlsProxy {
             .spawn()
             .expect("starting the TLS proxy");
         let p = TlsProxy { _proc: KillOnDrop(child), port, log: log.to_owned() };
-        wait_for("the TLS proxy to listen", Duration::from_secs(30), || listening(port));
+        wait_for("the TLS proxy to listen", Duration::from_secs(180), || listening(port));
         p
     }
 
@@ -588,7 +593,7 @@ fn trace_threads_into(url: &str, extra: &[&str], recv: &Receiver, expect_all: bo
     let (_, stderr) = tracer.stop_with_stderr();
     let written = records_written(&stderr);
     if expect_all {
-        wait_for("every record through rotel", Duration::from_secs(30), || ((received(recv).len() as u64) >= written).then_some(()));
+        wait_for("every record through rotel", Duration::from_secs(180), || ((received(recv).len() as u64) >= written).then_some(()));
     } else {
         std::thread::sleep(Duration::from_secs(1));
     }

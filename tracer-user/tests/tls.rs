@@ -71,7 +71,7 @@ impl TlsProxy {
             .spawn()
             .expect("starting the TLS proxy (python3)");
         let p = TlsProxy { _proc: KillOnDrop(child), port, log: log.to_owned() };
-        wait_for("the TLS proxy to listen", Duration::from_secs(30), || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
+        wait_for("the TLS proxy to listen", Duration::from_secs(180), || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
         p
     }
 
@@ -107,7 +107,7 @@ fn socket_over_tls_delivers_the_file_sinks_lines_verified_against_the_ca() {
     let proxy = TlsProxy::start(sink.port, &c, None, &dir.path().join("proxy.log"));
     let ep = format!("tls:127.0.0.1:{}", proxy.port);
     let (lines, stderr) = trace_threads(&["--socket", &ep, "--tls-ca", c.ca.to_str().unwrap()], dir.path());
-    wait_for("every line through TLS", Duration::from_secs(30), || {
+    wait_for("every line through TLS", Duration::from_secs(180), || {
         (sink.bytes().iter().filter(|&&b| b == b'\n').count() >= lines.len()).then_some(())
     });
     let got = String::from_utf8(sink.bytes()).unwrap();
@@ -145,7 +145,7 @@ fn syslog_over_tls_with_a_client_certificate_is_octet_counted_rfc5425() {
         }
         v
     };
-    wait_for("every record through TLS", Duration::from_secs(30), || (frames(&sink.bytes()).len() >= lines.len()).then_some(()));
+    wait_for("every record through TLS", Duration::from_secs(180), || (frames(&sink.bytes()).len() >= lines.len()).then_some(()));
     let got = frames(&sink.bytes());
     assert_eq!(got.len(), lines.len(), "{stderr:?}");
     for (msg, line) in got.iter().zip(&lines) {
