@@ -431,16 +431,7 @@ impl Writer for KafkaSink {
                 start = end;
             }
         }
-        failed
-            .into_iter()
-            .map(|mut f| {
-                if f.is_empty() {
-                    return Ok(());
-                }
-                f.sort_unstable();
-                Err(WriteError::Some { failed: f, error: std::io::Error::other(last_error.clone()) })
-            })
-            .collect()
+        WriteError::per_chunk(failed, &last_error)
     }
 }
 

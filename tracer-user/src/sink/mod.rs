@@ -373,6 +373,24 @@ pub enum WriteError {
     Some { failed: Vec<u32>, error: std::io::Error },
 }
 
+impl WriteError {
+    /// A batch sink's (Kafka, OTLP) result per chunk: `failed[c]` holds the
+    /// indices of chunk `c`'s lines that were not delivered, `error` says
+    /// why (the last failure seen).
+    pub fn per_chunk(failed: Vec<Vec<u32>>, error: &str) -> Vec<Result<(), WriteError>> {
+        failed
+            .into_iter()
+            .map(|mut f| {
+                if f.is_empty() {
+                    return Ok(());
+                }
+                f.sort_unstable();
+                Err(WriteError::Some { failed: f, error: std::io::Error::other(error.to_owned()) })
+            })
+            .collect()
+    }
+}
+
 /// Runs `w` on its own thread until the queue is closed and emptied (or the
 /// writer gives up).
 pub fn spawn(name: String, mut w: Box<dyn Writer>, ctx: SinkContext) -> std::io::Result<std::thread::JoinHandle<()>> {

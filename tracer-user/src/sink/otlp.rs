@@ -457,16 +457,7 @@ impl Writer for OtlpSink {
                 failed[c].push(i as u32);
             }
         }
-        failed
-            .into_iter()
-            .map(|mut f| {
-                if f.is_empty() {
-                    return Ok(());
-                }
-                f.sort_unstable();
-                Err(WriteError::Some { failed: f, error: std::io::Error::other(last_error.clone()) })
-            })
-            .collect()
+        WriteError::per_chunk(failed, &last_error)
     }
 }
 

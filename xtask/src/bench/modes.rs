@@ -21,13 +21,7 @@ const GOAL: f64 = 1.05;
 /// seed, as `over_floor`).
 pub fn median_interval(v: &[f64]) -> Option<(f64, f64, f64)> {
     let m = median(v)?;
-    let mut x = 0x853c_49e6_748f_ea9b_u64;
-    let mut draw = |n: usize| {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as usize % n
-    };
+    let mut draw = super::report::resampler();
     let mut est = Vec::with_capacity(2000);
     let mut s = v.to_vec();
     for _ in 0..2000 {

@@ -237,6 +237,18 @@ pub struct OverFloor {
 
 const RESAMPLES: usize = 2000;
 
+/// Indices for bootstrap resampling: xorshift64* from a fixed seed (plenty
+/// for this, and the same rounds always give the same interval).
+pub fn resampler() -> impl FnMut(usize) -> usize {
+    let mut x = 0x853c_49e6_748f_ea9b_u64;
+    move |n: usize| {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as usize % n
+    }
+}
+
 /// tracer ÷ floor from the two configurations' per-round ratios to bare,
 /// with a 95 % bootstrap interval: each side's rounds drawn again with
 /// replacement, the statistic recomputed, 2,000 times, and the middle 95 %
@@ -246,14 +258,7 @@ const RESAMPLES: usize = 2000;
 /// so the same rounds always give the same interval.
 pub fn over_floor(tracer: &[f64], floor: &[f64]) -> Option<OverFloor> {
     let estimate = median(tracer)? / median(floor)?;
-    let mut x = 0x853c_49e6_748f_ea9b_u64;
-    let mut draw = |n: usize| {
-        // xorshift64*: plenty for resampling indices.
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as usize % n
-    };
+    let mut draw = resampler();
     let (mut t, mut f) = (tracer.to_vec(), floor.to_vec());
     let mut est = Vec::with_capacity(RESAMPLES);
     for _ in 0..RESAMPLES {
