@@ -281,7 +281,8 @@ fn pairing_map_returns_to_baseline_after_a_million_calls_that_never_return() {
 
 /// The calls-in-flight gauge counts a call while its thread is blocked in
 /// it and drops when the call returns — in the COUNTERS array, in `stats`
-/// records and in the exit summary. `sleep 3` makes one clock_nanosleep,
+/// records and in the exit summary. `sleep 5` (after the test opens a FIFO
+/// the program waits on) makes one clock_nanosleep,
 /// the only call traced, and the launch filter keeps every other thread of
 /// the machine out of the gauge.
 #[test]
@@ -289,12 +290,22 @@ fn calls_in_flight_counts_a_blocked_call_until_it_returns() {
     if skip_without_root() {
         return;
     }
+    // The program waits on a FIFO (read(2): not traced) before it sleeps,
+    // so the gauge is 0 until the test lets it go, however fast tracer
+    // releases it.
+    let dir = TempDir::new("inflight");
+    let fifo = dir.path().join("go");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let script = format!("read x < {}; exec sleep 5", fifo.display());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracer"));
-    cmd.args(["--syscalls", "clock_nanosleep", "--no-lifecycle", "--stats-interval", "1s", "--", "sleep", "3"]);
+    cmd.args(["--syscalls", "clock_nanosleep", "--no-lifecycle", "--stats-interval", "1s", "--", "sh", "-c", &script]);
     let tracer = Tracer::start_command(cmd);
     let tpid = tracer.pid();
-    assert_eq!(calls_in_flight(tpid), 0, "nothing entered before the program is released");
-    wait_for("the blocked clock_nanosleep to be counted", Duration::from_secs(2), || {
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(calls_in_flight(tpid), 0, "nothing entered before the program sleeps");
+    std::fs::write(&fifo, "go\n").unwrap();
+    wait_for("the blocked clock_nanosleep to be counted", Duration::from_secs(4), || {
         std::thread::sleep(Duration::from_millis(20));
         (calls_in_flight(tpid) == 1).then_some(())
     });
