@@ -71,14 +71,19 @@ impl ProcTable {
             let known = self.proc(tgid).and_then(|p| p.start.id_ns());
             return ExecId { tgid, start_ns: known.unwrap_or(0) };
         }
+        // The common case, every record of a known process: one lookup.
+        if let Some(p) = self.proc(tgid)
+            && p.start.matches(start_ns)
+            && p.start != Start::Unknown
+        {
+            return ExecId { tgid, start_ns: p.start.id_ns().unwrap_or(tick_start(start_ns)) };
+        }
+        // First sight of this start: only now is it noted.
         let reused_in_tick = self.recent_starts.note(tgid, start_ns).is_some();
         let Some(p) = self.proc_mut(tgid) else {
             let id = if reused_in_tick { start_ns } else { tick_start(start_ns) };
             return ExecId { tgid, start_ns: id };
         };
-        if p.start.matches(start_ns) && p.start != Start::Unknown {
-            return ExecId { tgid, start_ns: p.start.id_ns().unwrap_or(tick_start(start_ns)) };
-        }
         // Another process on this pid (or the first start learnt).
         let same_tick = reused_in_tick || p.start.id_ns().is_some_and(|id| id / NS_PER_TICK == start_ns / NS_PER_TICK);
         p.start = if same_tick { Start::Reused(start_ns) } else { Start::Exact(start_ns) };
