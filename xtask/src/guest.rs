@@ -185,10 +185,19 @@ const TEST_TIMEOUT_SECS: u64 = 900;
 /// hang costs one test, not the run), output to the console and to
 /// `<share>/<binary>.out`, `<test> <exit code>` lines to `<share>/<binary>.rc`
 /// (written last: a missing file means the guest never got there).
-fn run_script(tests: &[TestBinary], tracer: &Path, path: &std::ffi::OsStr, args: &[OsString]) -> String {
+fn run_script(
+    tests: &[TestBinary],
+    tracer: &Path,
+    path: &std::ffi::OsStr,
+    env: &[(&str, PathBuf)],
+    args: &[OsString],
+) -> String {
     use cmd::quote as q;
     let mut s = String::from("# Written by cargo xtask test --kernel; run by the guest's /init.\n");
     let _ = writeln!(s, "export PATH={} HOME=/root TMPDIR=/tmp RUST_BACKTRACE=1 TRACER_TEST_GUEST=1", q(path));
+    for (k, v) in env {
+        let _ = writeln!(s, "export {k}={}", q(v.as_os_str()));
+    }
     // The attach mode the suite runs in (`TRACER_ATTACH=syscall cargo xtask
     // test --kernel 6.1`), passed on as the host's test launcher does.
     if let Some(v) = std::env::var_os("TRACER_ATTACH") {
@@ -231,7 +240,14 @@ pub fn run(
         fs::remove_dir_all(&share).with_context(|| format!("cannot clear {}", share.display()))?;
     }
     fs::create_dir_all(&share).with_context(|| format!("cannot create {}", share.display()))?;
-    fs::write(share.join("run.sh"), run_script(tests, tracer, &toolchain.path, args))?;
+    // The Python venvs the Kafka and OTLP tests use, where the host's test
+    // launcher has them (the tools dir may be `$TRACER_TOOLS_DIR`, not the
+    // project's `.tools`, which is all the tests would find on their own).
+    let venvs = [
+        (crate::bootstrap::KAFKA_VENV_ENV, crate::bootstrap::ensure_kafka_venv(root)?),
+        (crate::bootstrap::OTLP_VENV_ENV, crate::bootstrap::ensure_otlp_venv(root)?),
+    ];
+    fs::write(share.join("run.sh"), run_script(tests, tracer, &toolchain.path, &venvs, args))?;
     let initrd = share.join("initrd.img");
     crate::kernel::pack_initrd(kernel, &initrd)?;
 
@@ -373,7 +389,15 @@ not json
     #[test]
     fn script_runs_every_test_alone_with_the_args() {
         let t = vec![TestBinary { name: "loss".into(), exe: "/w/t/loss-1".into(), cwd: "/w/tracer-user".into(), filters: vec![] }];
-        let s = run_script(&t, Path::new("/w/target/debug/tracer"), std::ffi::OsStr::new("/w/.tools/bin:/usr/bin"), &["trickle".into(), "a b".into()]);
+        let venv = [("TRACER_KAFKA_VENV", PathBuf::from("/t/kafka-venv"))];
+        let s = run_script(
+            &t,
+            Path::new("/w/target/debug/tracer"),
+            std::ffi::OsStr::new("/w/.tools/bin:/usr/bin"),
+            &venv,
+            &["trickle".into(), "a b".into()],
+        );
+        assert!(s.contains("export TRACER_KAFKA_VENV=/t/kafka-venv\n"), "{s}");
         assert!(s.contains("RUST_LOG=info timeout -k 10 300 /w/target/debug/tracer --syscalls all -- /bin/true > /dev/null 2> /tmp/share/smoke.err; echo $? > /tmp/share/smoke.rc"), "{s}");
         assert!(s.contains("export PATH=/w/.tools/bin:/usr/bin "), "{s}");
         assert!(s.contains("cd /w/tracer-user || exit 1"), "{s}");
