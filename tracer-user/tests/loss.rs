@@ -53,6 +53,54 @@ fn every_call_of_a_storm_is_written_or_counted_lost() {
     }
 }
 
+/// The same storm under `--format text`: the `lost` and `stats` records
+/// are text lines too (`*** lost … ***`, `*** stats: … ***`), and they
+/// still account for every call exactly.
+#[test]
+fn text_lost_and_stats_lines_account_for_every_call_of_a_storm() {
+    if skip_without_root() {
+        return;
+    }
+    let dir = TempDir::new("storm-text");
+    let bin = compile(dir.path(), "storm", "storm", &[]);
+    let (threads, calls) = (4u64, 50_000u64);
+    let o = Command::new(env!("CARGO_BIN_EXE_tracer"))
+        .args(["--ringbuf-size", "4096", "--syscalls", "getppid", "--no-lifecycle", "--format", "text", "--stats-interval", "1h", "--"])
+        .arg(&bin)
+        .args([threads.to_string(), calls.to_string()])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let stderr: Vec<String> = String::from_utf8_lossy(&o.stderr).lines().map(str::to_string).collect();
+    let text = String::from_utf8(o.stdout).unwrap();
+    let lost = counter(&stderr, "lost (ring buffer full)");
+    assert!(lost > 0, "a one-page ring must overflow under this storm");
+    let written = text.lines().filter(|l| l.starts_with("[pid ") && l.contains("] getppid(")).count() as u64;
+    assert_eq!(written + lost, threads * calls, "{written} written + {lost} lost");
+    // Nothing is JSON: calls, and tracer's own lines.
+    for l in text.lines() {
+        assert!(l.starts_with("[pid ") || (l.starts_with("*** ") && l.ends_with(" ***")), "{l}");
+    }
+    // `*** lost N records in the kernel (ringbuf_full; cpu C: n, …), T in all ***`
+    let mut reported = 0;
+    for l in text.lines().filter_map(|l| l.strip_prefix("*** lost ")) {
+        let (n, rest) = l.split_once(' ').unwrap();
+        let rest = rest.strip_prefix("records in the kernel (ringbuf_full").or_else(|| rest.strip_prefix("record in the kernel (ringbuf_full")).unwrap_or_else(|| panic!("{l}"));
+        let n: u64 = n.parse().unwrap();
+        let per_cpu: u64 = rest.split_once(')').unwrap().0.split([';', ',']).filter_map(|p| p.trim().split_once(": ")).map(|(_, c)| c.parse::<u64>().unwrap()).sum();
+        assert_eq!(per_cpu, n, "{l}");
+        reported += n;
+        let total: u64 = rest.rsplit_once(", ").unwrap().1.strip_suffix(" in all ***").unwrap().parse().unwrap();
+        assert_eq!(total, reported, "{l}");
+    }
+    assert_eq!(reported, lost, "lost lines sum to the kernel's count");
+    // The stats line at exit: every call of the storm is in its counters.
+    let stats: Vec<&str> = text.lines().filter(|l| l.starts_with("*** stats: ")).collect();
+    assert_eq!(stats.len(), 1, "{stats:?}");
+    assert!(stats[0].contains(&format!(" ringbuf_full={lost} ")), "{}", stats[0]);
+    assert!(stats[0].contains(&format!("; events getppid={written};")), "{}", stats[0]);
+}
+
 /// A trickle the one-page ring holds loses nothing: every eighth of the
 /// ring wakes the daemon, and it must go on doing so whichever of its
 /// drain tick and the wake-up gets to the records first. (When the tick

@@ -51,7 +51,7 @@ use crate::launch::HeldCommand;
 use crate::kernel::load::{Loaded, PerCpuCounters, ReaderState};
 use crate::pipeline::report::SharedSnapshot;
 use crate::pipeline::output::Output;
-use crate::pipeline::report::{LossPlace, Lost, SinkLoss, SinkSnapshot, Snapshot, write_lost_line, write_stats_line};
+use crate::pipeline::report::{LossPlace, Lost, SinkLoss, SinkSnapshot, Snapshot};
 use crate::sink::{Batch, LineKind, LineMeta, Queue, SinkCounters, SinkEvent};
 
 /// Hand a batch to the sinks once this much is formatted within one drain.
@@ -442,7 +442,7 @@ impl Drainer {
     fn emit_lost(&mut self, lost: &Lost) {
         self.dispatch();
         let now = now_unix_ns();
-        write_lost_line(&mut self.batch.buf, lost, self.seq, now);
+        self.output.write_lost(&mut self.batch.buf, lost, self.seq, now);
         let about = match &lost.place {
             LossPlace::Sink { name, reason, .. } => self.sinks.iter().position(|s| &s.name == name).map(|i| (i, *reason)),
             _ => None,
@@ -640,7 +640,7 @@ impl Drainer {
         let snap = self.take_snapshot();
         *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = snap.clone();
         let now = now_unix_ns();
-        write_stats_line(&mut self.batch.buf, &snap, self.seq, now);
+        self.output.write_stats(&mut self.batch.buf, &snap, self.seq, now);
         self.batch.push_line(self.seq, now, LineKind::Stats);
         self.seq += 1;
         self.dispatch();

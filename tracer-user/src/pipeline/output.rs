@@ -11,6 +11,8 @@ use crate::render::clock::Clock;
 use crate::render::json_line::write_json_line;
 use crate::render::json_lifecycle::{write_reaped, write_thread_create, write_unreaped};
 use crate::model::procs::ProcTable;
+use crate::pipeline::report::{Lost, Snapshot, write_lost_line, write_stats_line};
+use crate::pipeline::report_text::{write_lost_text, write_stats_text};
 use crate::render::text;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +110,22 @@ impl Output {
             self.correlator = Some(Correlator::without_mmap());
         }
         self
+    }
+
+    /// Appends a `lost` line in the output's format.
+    pub fn write_lost(&self, out: &mut Vec<u8>, l: &Lost, seq: u64, now_unix_ns: i128) {
+        match self.lines.format {
+            Format::Json => write_lost_line(out, l, seq, now_unix_ns),
+            Format::Text => write_lost_text(out, l),
+        }
+    }
+
+    /// Appends a `stats` line in the output's format.
+    pub fn write_stats(&self, out: &mut Vec<u8>, s: &Snapshot, seq: u64, now_unix_ns: i128) {
+        match self.lines.format {
+            Format::Json => write_stats_line(out, s, seq, now_unix_ns),
+            Format::Text => write_stats_text(out, s),
+        }
     }
 
     /// Appends the lines for `ev` to `out`, numbering them from `*seq`
