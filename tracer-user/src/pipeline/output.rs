@@ -8,8 +8,7 @@ use crate::model::cgroups::{CgroupResolver, SWEEP_EVERY};
 use crate::model::correlate::{Correlator, Record, Records};
 use crate::model::decode::Event;
 use crate::render::clock::Clock;
-use crate::render::json_line::write_json_line;
-use crate::render::json_lifecycle::{write_reaped, write_thread_create, write_unreaped};
+use crate::render::json_line::JsonRenderer;
 use crate::model::procs::ProcTable;
 use crate::pipeline::report::{Lost, Snapshot, write_lost_line, write_stats_line};
 use crate::pipeline::report_text::{write_lost_text, write_stats_text};
@@ -40,7 +39,8 @@ pub struct Output {
 /// records it holds can be written without being moved out first.
 struct Lines {
     format: Format,
-    clock: Clock,
+    /// The JSON renderer and what it remembers of the lines before.
+    json: JsonRenderer,
     text: String,
 }
 
@@ -65,7 +65,7 @@ impl Output {
     /// ([`ProcTable::from_proc`]).
     pub fn new(format: Format, clock: Clock, correlate: bool, procs: ProcTable) -> Self {
         Output {
-            lines: Lines { format, clock, text: String::new() },
+            lines: Lines { format, json: JsonRenderer::new(clock), text: String::new() },
             procs,
             correlator: correlate.then(Correlator::new),
             records: Records::default(),
@@ -176,15 +176,8 @@ impl Lines {
         let (ts_boot_ns, pid, tid) = (h.ts_boot_ns, h.pid, h.tid);
         match self.format {
             Format::Json => match line {
-                Line::Event(ev) => write_json_line(out, ev, seq, &self.clock),
-                Line::Record(r) => {
-                    match r {
-                        Record::ThreadCreate(t) => write_thread_create(out, t, seq, &self.clock),
-                        Record::Reaped(x) => write_reaped(out, x, seq, &self.clock),
-                        Record::Unreaped(x) => write_unreaped(out, x, seq, &self.clock),
-                    }
-                    out.push(b'\n');
-                }
+                Line::Event(ev) => self.json.write_event(out, ev, seq),
+                Line::Record(r) => self.json.write_record(out, r, seq),
             },
             Format::Text => {
                 self.text.clear();

@@ -8,7 +8,7 @@
 //! `docs/schema.json`.
 
 use crate::model::decode::{CloneArgs, ExecArgs, Extra, KSigaction, Rlimit, Rusage, SyscallEvent, UserStr};
-use crate::model::names;
+use crate::model::names::{self, MemoSink, Sink as _};
 use crate::model::wait::WaitStatus;
 use tracer_common::{nr, syscall_flags};
 
@@ -29,23 +29,126 @@ pub enum Value {
 
 pub type Args = Vec<(&'static str, Value)>;
 
-/// Receives decoded arguments, in order. The JSON formatter implements it
-/// by writing each straight into the line (no tree, no allocation);
-/// [`ValueTree`] builds [`Value`]s of them.
+/// Receives decoded arguments, in order: the one argument model, rendered
+/// by each implementation its own way. The JSON formatter writes each
+/// straight into the line (no tree, no allocation); [`ValueTree`] builds
+/// [`Value`]s of them; `text_args::TextArgs` writes strace's positional
+/// form. The methods after the first nine are the kinds of value strace
+/// writes in a way of its own; their defaults are what JSON writes.
 pub trait ArgOut {
     fn int(&mut self, key: &'static str, v: i64);
     fn ptr(&mut self, key: &'static str, v: u64);
     fn bool(&mut self, key: &'static str, v: bool);
     /// Symbolic text that `write` renders with `names` (names, flags,
     /// numbers): ASCII, never in need of escaping.
-    fn sym(&mut self, key: &'static str, write: impl FnOnce(&mut Vec<u8>));
-    /// Bytes read from user memory, as UTF-8 (U+FFFD for bytes that are
-    /// not); `key` None for an element of the open array.
-    fn user_str(&mut self, key: Option<&'static str>, bytes: &[u8]);
+    fn sym(&mut self, key: &'static str, write: impl FnOnce(&mut MemoSink<'_>));
+    /// A string read from user memory (JSON: as UTF-8, U+FFFD for bytes
+    /// that are not); `key` None for an element of the open array.
+    fn user_str(&mut self, key: Option<&'static str>, s: &UserStr);
     fn begin_obj(&mut self, key: &'static str);
     fn end_obj(&mut self);
     fn begin_arr(&mut self, key: &'static str);
     fn end_arr(&mut self);
+
+    /// An integer strace writes in hex (`0` for zero): mmap's offset, a
+    /// stack size, rseq's length.
+    #[inline]
+    fn int_hex(&mut self, key: &'static str, v: i64) {
+        self.int(key, v);
+    }
+    /// An address strace writes as a number (`0`, never `NULL`).
+    #[inline]
+    fn ptr_hex(&mut self, key: &'static str, v: u64) {
+        self.ptr(key, v);
+    }
+    /// An int the call read or wrote through a pointer: strace's `[N]`.
+    #[inline]
+    fn int_at(&mut self, key: &'static str, v: i64) {
+        self.int(key, v);
+    }
+    /// A directory fd: strace's `AT_FDCWD` for -100.
+    #[inline]
+    fn dirfd(&mut self, key: &'static str, v: i64) {
+        self.int(key, v);
+    }
+    /// An element of the open array that could not be read (strace's `?`).
+    #[inline]
+    fn unread_str(&mut self) {
+        self.user_str(None, &UserStr::default());
+    }
+    /// The open array goes on past what was read (strace's `...`).
+    #[inline]
+    fn elided(&mut self) {}
+    /// A wait status ([`WaitStatus`], decoded there), as object `key`.
+    fn wait_status(&mut self, key: &'static str, st: WaitStatus) {
+        self.begin_obj(key);
+        match st {
+            WaitStatus::Exited(code) => self.int("exited", code.into()),
+            WaitStatus::Stopped(sig) => self.sym("stopped", |b| names::write_signal(b, sig.into())),
+            WaitStatus::Continued => self.bool("continued", true),
+            WaitStatus::Signaled { sig, core } => {
+                self.sym("signaled", |b| names::write_signal(b, sig.into()));
+                self.bool("core_dumped", core);
+            }
+        }
+        self.end_obj();
+    }
+    /// `struct rusage`, as object `key`.
+    fn rusage(&mut self, key: &'static str, r: &Rusage) {
+        self.begin_obj(key);
+        self.int("utime_us", r.utime_us as i64);
+        self.int("stime_us", r.stime_us as i64);
+        for (n, v) in RUSAGE_LONGS.iter().zip(r.longs) {
+            self.int(n, v);
+        }
+        self.end_obj();
+    }
+    /// An environment pointer and its count (`capped`: at least that
+    /// many): strace's `0x… /* N vars */`.
+    fn envp(&mut self, key: &'static str, v: u64, count_key: &'static str, count: u32, capped: bool) {
+        let _ = capped;
+        self.ptr(key, v);
+        self.int(count_key, count.into());
+    }
+    /// What strace shows but the JSON contract leaves out (a pointer whose
+    /// string could not be read, a NULL array).
+    #[inline]
+    fn text_only(&mut self, f: impl FnOnce(&mut Self))
+    where
+        Self: Sized,
+    {
+        let _ = f;
+    }
+    /// How strace lays out the members of the open object (or the
+    /// argument list, outside any): made only for the text renderer.
+    #[inline]
+    fn text_layout(&mut self, layout: impl FnOnce() -> Vec<Slot>) {
+        let _ = layout;
+    }
+}
+
+/// One place in strace's layout of an argument list or struct.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// The members that can fill it, best first (a pointer's pointee,
+    /// then the pointer); none present: the slot is left out.
+    pub from: &'static [&'static str],
+    /// strace's `name=` before the value, where it names the argument.
+    pub name: Option<&'static str>,
+    /// A member the call wrote back, shown after ` => ` when present.
+    pub out: Option<&'static str>,
+}
+
+impl Slot {
+    pub const fn of(from: &'static [&'static str]) -> Slot {
+        Slot { from, name: None, out: None }
+    }
+    pub const fn named(name: &'static str, from: &'static [&'static str]) -> Slot {
+        Slot { from, name: Some(name), out: None }
+    }
+    pub const fn then_out(self, out: &'static str) -> Slot {
+        Slot { out: Some(out), ..self }
+    }
 }
 
 /// An [`ArgOut`] that builds the [`Value`] tree.
@@ -79,13 +182,13 @@ impl ArgOut for ValueTree {
     fn bool(&mut self, key: &'static str, v: bool) {
         self.push(key, Value::Bool(v));
     }
-    fn sym(&mut self, key: &'static str, write: impl FnOnce(&mut Vec<u8>)) {
+    fn sym(&mut self, key: &'static str, write: impl FnOnce(&mut MemoSink<'_>)) {
         let mut b = Vec::new();
-        write(&mut b);
+        write(&mut MemoSink { out: &mut b, memo: None });
         self.push(key, Value::Str(String::from_utf8_lossy(&b).into_owned()));
     }
-    fn user_str(&mut self, key: Option<&'static str>, bytes: &[u8]) {
-        self.push(key.unwrap_or(""), Value::Str(String::from_utf8_lossy(bytes).into_owned()));
+    fn user_str(&mut self, key: Option<&'static str>, s: &UserStr) {
+        self.push(key.unwrap_or(""), Value::Str(String::from_utf8_lossy(&s.bytes).into_owned()));
     }
     fn begin_obj(&mut self, key: &'static str) {
         self.open.push((key, Vec::new()));
@@ -129,9 +232,29 @@ pub fn write_args_out(ev: &SyscallEvent, o: &mut impl ArgOut) {
     {
         // strace's `=> {parent_tid=[N]}`: what the call wrote back.
         o.begin_obj("cl_args_out");
-        o.int("parent_tid", t as i64);
+        o.int_at("parent_tid", t as i64);
         o.end_obj();
     }
+}
+
+/// strace's layouts: a pointer's pointee in the pointer's place.
+const SIGPROCMASK_LAYOUT: [Slot; 4] = [Slot::of(&["how"]), Slot::of(&["set", "nset"]), Slot::of(&["oldset", "oset"]), Slot::of(&["sigsetsize"])];
+const SIGACTION_LAYOUT: [Slot; 4] = [Slot::of(&["sig"]), Slot::of(&["action", "act"]), Slot::of(&["old_action", "oact"]), Slot::of(&["sigsetsize"])];
+const PRLIMIT_LAYOUT: [Slot; 4] = [Slot::of(&["pid"]), Slot::of(&["resource"]), Slot::of(&["new_limit", "new_rlim"]), Slot::of(&["old_limit", "old_rlim"])];
+const WAIT4_LAYOUT: [Slot; 4] = [Slot::of(&["upid"]), Slot::of(&["status", "stat_addr"]), Slot::of(&["options"]), Slot::of(&["rusage", "ru"])];
+const CLONE3_LAYOUT: [Slot; 2] = [Slot::of(&["cl_args", "uargs"]).then_out("cl_args_out"), Slot::of(&["size"])];
+/// execve/execveat: the counts are shown inside argv (`...`) and envp.
+const EXEC_LAYOUT: [Slot; 5] = [Slot::of(&["dfd"]), Slot::of(&["filename"]), Slot::of(&["argv"]), Slot::of(&["envp"]), Slot::of(&["flags"])];
+
+/// A layout whose `out_slot` shows the written-back struct only when the
+/// call succeeded (strace shows the pointer of a failed call).
+fn unless_failed(layout: &[Slot], ok: bool, out_slot: usize) -> Vec<Slot> {
+    let mut l = layout.to_vec();
+    if !ok {
+        let from = l[out_slot].from;
+        l[out_slot].from = &from[1..];
+    }
+    l
 }
 
 /// All of [`write_args`] but [`write_args_out`]: for a syscall with no
@@ -139,6 +262,8 @@ pub fn write_args_out(ev: &SyscallEvent, o: &mut impl ArgOut) {
 /// the captured `clone_args` (bar `parent_tid_value`) say.
 pub fn write_args_in(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'static str>) {
     let a = ev.args;
+    // What a call wrote back strace shows only when it succeeded.
+    let ok = ev.ret >= 0 && !ev.no_return();
     match ev.nr {
         nr::MMAP => {
             o.ptr("addr", a[0]);
@@ -146,7 +271,7 @@ pub fn write_args_in(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'
             o.sym("prot", |s| names::write_prot(s, a[2]));
             o.sym("flags", |s| names::write_mmap_flags(s, a[3]));
             o.int("fd", a[4] as i32 as i64);
-            o.int("off", a[5] as i64);
+            o.int_hex("off", a[5] as i64);
         }
         nr::MPROTECT => {
             o.ptr("start", a[0]);
@@ -160,6 +285,21 @@ pub fn write_args_in(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'
             o.ptr("parent_tidptr", a[2]);
             o.ptr("child_tidptr", a[3]);
             o.ptr("tls", a[4]);
+            // strace names clone's arguments, and only those the flags use.
+            o.text_layout(|| {
+                let f = a[0];
+                let mut l = vec![Slot::named("child_stack", &["newsp"]), Slot::named("flags", &["clone_flags"])];
+                if f & (names::CLONE_PARENT_SETTID | names::CLONE_PIDFD) != 0 {
+                    l.push(Slot::named("parent_tid", &["parent_tidptr"]));
+                }
+                if f & names::CLONE_SETTLS != 0 {
+                    l.push(Slot::named("tls", &["tls"]));
+                }
+                if f & (names::CLONE_CHILD_SETTID | names::CLONE_CHILD_CLEARTID) != 0 {
+                    l.push(Slot::named("child_tidptr", &["child_tidptr"]));
+                }
+                l
+            });
         }
         nr::CLONE3 => {
             o.ptr("uargs", a[0]);
@@ -173,6 +313,7 @@ pub fn write_args_in(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'
                 _ if ev.enter_read_failed() => failed.push("cl_args"),
                 _ => {}
             }
+            o.text_layout(|| CLONE3_LAYOUT.to_vec());
         }
         nr::WAIT4 => {
             o.int("upid", a[0] as i32 as i64);
@@ -181,12 +322,10 @@ pub fn write_args_in(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'
             o.ptr("ru", a[3]);
             if let Extra::Wait4 { status, rusage } = &ev.extra {
                 if let Some(st) = status {
-                    o.begin_obj("status");
-                    wait_status(o, *st);
-                    o.end_obj();
+                    o.wait_status("status", WaitStatus::decode(*st as u32));
                 }
                 if let Some(r) = rusage {
-                    rusage_value(o, r);
+                    o.rusage("rusage", r);
                 }
             }
             if ev.flags & syscall_flags::STATUS_READ_FAILED != 0 {
@@ -195,6 +334,7 @@ pub fn write_args_in(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'
             if ev.flags & syscall_flags::RUSAGE_READ_FAILED != 0 {
                 failed.push("rusage");
             }
+            o.text_layout(|| WAIT4_LAYOUT.to_vec());
         }
         nr::MUNMAP => {
             o.ptr("addr", a[0]);
@@ -207,20 +347,25 @@ pub fn write_args_in(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'
             o.ptr("head", a[0]);
             o.int("len", a[1] as i64);
         }
-        // rseq(struct rseq *rseq, u32 rseq_len, int flags, u32 sig)
+        // rseq(struct rseq *rseq, u32 rseq_len, int flags, u32 sig): strace
+        // 6.1 has no decoder for it and shows each in hex.
         nr::RSEQ => {
-            o.ptr("rseq", a[0]);
-            o.int("rseq_len", a[1] as u32 as i64);
+            o.ptr_hex("rseq", a[0]);
+            o.int_hex("rseq_len", a[1] as u32 as i64);
             // `0` or `0x…`, as strace prints rseq's flags.
             o.sym("flags", |s| match a[2] as u32 {
-                0 => s.push(b'0'),
+                0 => s.put("0"),
                 f => names::write_hex(s, f.into()),
             });
-            o.ptr("sig", a[3] as u32 as u64);
+            o.ptr_hex("sig", a[3] as u32 as u64);
         }
         nr::ARCH_PRCTL => {
             o.sym("option", |s| names::write_arch_prctl_option(s, a[0]));
-            o.ptr("arg2", a[1]);
+            o.ptr_hex("arg2", a[1]);
+            // ARCH_GET_CPUID takes no second argument.
+            if a[0] as u32 as u64 == names::ARCH_GET_CPUID {
+                o.text_layout(|| vec![Slot::of(&["option"])]);
+            }
         }
         nr::RT_SIGPROCMASK => {
             o.sym("how", |s| names::write_sigprocmask_how(s, a[0]));
@@ -236,6 +381,7 @@ pub fn write_args_in(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'
                 }
             }
             in_out_failed(ev, failed, "set", "oldset");
+            o.text_layout(|| unless_failed(&SIGPROCMASK_LAYOUT, ok, 2));
         }
         nr::RT_SIGACTION => {
             o.sym("sig", |s| names::write_signal(s, a[0]));
@@ -251,6 +397,7 @@ pub fn write_args_in(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'
                 }
             }
             in_out_failed(ev, failed, "action", "old_action");
+            o.text_layout(|| unless_failed(&SIGACTION_LAYOUT, ok, 2));
         }
         nr::PRLIMIT64 => {
             o.int("pid", a[0] as i32 as i64);
@@ -266,26 +413,32 @@ pub fn write_args_in(ev: &SyscallEvent, o: &mut impl ArgOut, failed: &mut Vec<&'
                 }
             }
             in_out_failed(ev, failed, "new_limit", "old_limit");
+            o.text_layout(|| unless_failed(&PRLIMIT_LAYOUT, ok, 3));
         }
         nr::EXECVE | nr::EXECVEAT => {
             let at = ev.nr == nr::EXECVEAT;
             // execveat(dfd, filename, argv, envp, flags)
-            let (argv, envp) = if at { (a[2], a[3]) } else { (a[1], a[2]) };
+            let (filename, argv, envp) = if at { (a[1], a[2], a[3]) } else { (a[0], a[1], a[2]) };
             if at {
-                o.int("dfd", a[0] as i32 as i64);
+                o.dirfd("dfd", a[0] as i32 as i64);
             }
             match &ev.extra {
-                Extra::Exec(x) => exec_args(o, x, argv, envp, failed),
+                Extra::Exec(x) => exec_args(o, x, filename, argv, envp, failed),
                 _ => {
                     if ev.enter_read_failed() {
                         failed.push("filename");
                     }
+                    o.text_only(|o| {
+                        o.ptr("filename", filename);
+                        o.ptr("argv", argv);
+                    });
                     o.ptr("envp", envp);
                 }
             }
             if at {
                 o.sym("flags", |s| names::write_execveat_flags(s, a[4]));
             }
+            o.text_layout(|| EXEC_LAYOUT.to_vec());
         }
         _ => {}
     }
@@ -312,10 +465,13 @@ pub fn truncated(ev: &SyscallEvent) -> Vec<String> {
     out
 }
 
-fn exec_args(o: &mut impl ArgOut, x: &ExecArgs, argv: u64, envp: u64, failed: &mut Vec<&'static str>) {
+fn exec_args(o: &mut impl ArgOut, x: &ExecArgs, filename: u64, argv: u64, envp: u64, failed: &mut Vec<&'static str>) {
     match &x.filename {
-        Some(f) => o.user_str(Some("filename"), &f.bytes),
-        None => failed.push("filename"),
+        Some(f) => o.user_str(Some("filename"), f),
+        None => {
+            failed.push("filename");
+            o.text_only(|o| o.ptr("filename", filename));
+        }
     }
     if argv != 0 {
         if x.argv.iter().any(Option::is_none) || x.argv_fault {
@@ -323,16 +479,23 @@ fn exec_args(o: &mut impl ArgOut, x: &ExecArgs, argv: u64, envp: u64, failed: &m
         }
         o.begin_arr("argv");
         for s in &x.argv {
-            o.user_str(None, s.as_ref().map_or(&[][..], |s: &UserStr| &s.bytes));
+            match s {
+                Some(s) => o.user_str(None, s),
+                None => o.unread_str(),
+            }
+        }
+        if (x.argc as usize) > x.argv.len() {
+            o.elided();
         }
         o.end_arr();
+    } else {
+        o.text_only(|o| o.ptr("argv", 0));
     }
     o.int("argc", x.argc.into());
-    o.ptr("envp", envp);
+    o.envp("envp", envp, "envc", x.envc, x.envc_capped);
     if x.envp_fault {
         failed.push("envp");
     }
-    o.int("envc", x.envc.into());
 }
 
 /// The input/output struct of a capturing call that could not be read.
@@ -380,7 +543,7 @@ fn clone_args(o: &mut impl ArgOut, ca: &CloneArgs) {
             3 => o.ptr("parent_tid", ca.parent_tid),
             4 => o.sym("exit_signal", |s| names::write_signal(s, ca.exit_signal)),
             5 => o.ptr("stack", ca.stack),
-            6 => o.int("stack_size", ca.stack_size as i64),
+            6 => o.int_hex("stack_size", ca.stack_size as i64),
             _ => o.ptr("tls", ca.tls),
         }
     }
@@ -391,20 +554,26 @@ fn clone_args(o: &mut impl ArgOut, ca: &CloneArgs) {
     if ca.len >= 88 {
         o.int("cgroup", ca.cgroup as i64);
     }
-    o.end_obj();
-}
-
-/// wait4's status word ([`WaitStatus`]) as the members of the open object.
-pub fn wait_status(o: &mut impl ArgOut, s: i32) {
-    match WaitStatus::decode(s as u32) {
-        WaitStatus::Exited(code) => o.int("exited", code.into()),
-        WaitStatus::Stopped(sig) => o.sym("stopped", |b| names::write_signal(b, sig.into())),
-        WaitStatus::Continued => o.bool("continued", true),
-        WaitStatus::Signaled { sig, core } => {
-            o.sym("signaled", |b| names::write_signal(b, sig.into()));
-            o.bool("core_dumped", core);
+    // strace shows the members the flags use.
+    o.text_layout(|| {
+        let f = ca.flags;
+        let mut l = vec![Slot::of(&["flags"])];
+        if f & names::CLONE_PIDFD != 0 {
+            l.push(Slot::of(&["pidfd"]));
         }
-    }
+        if f & (names::CLONE_CHILD_SETTID | names::CLONE_CHILD_CLEARTID) != 0 {
+            l.push(Slot::of(&["child_tid"]));
+        }
+        if f & names::CLONE_PARENT_SETTID != 0 {
+            l.push(Slot::of(&["parent_tid"]));
+        }
+        l.extend([Slot::of(&["exit_signal"]), Slot::of(&["stack"]), Slot::of(&["stack_size"])]);
+        if f & names::CLONE_SETTLS != 0 {
+            l.push(Slot::of(&["tls"]));
+        }
+        l
+    });
+    o.end_obj();
 }
 
 const RUSAGE_LONGS: [&str; 14] = [
@@ -412,294 +581,6 @@ const RUSAGE_LONGS: [&str; 14] = [
     "msgsnd", "msgrcv", "nsignals", "nvcsw", "nivcsw",
 ];
 
-fn rusage_value(o: &mut impl ArgOut, r: &Rusage) {
-    o.begin_obj("rusage");
-    o.int("utime_us", r.utime_us as i64);
-    o.int("stime_us", r.stime_us as i64);
-    for (n, v) in RUSAGE_LONGS.iter().zip(r.longs) {
-        o.int(n, v);
-    }
-    o.end_obj();
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::decode::{Comm, Header};
-
-    fn ev(nr: u32, args: [u64; 6], ret: i64, extra: Extra) -> SyscallEvent {
-        SyscallEvent {
-            header: Header { cpu: 0, ts_boot_ns: 0, pid: 1, tid: 1, ppid: 0, uid: 0, gid: 0, cgroup_id: 1, comm: Comm::from_bytes(b"t"), ns_level: 0, ns_pid: 1, ns_tid: 1, ns_ppid: 0, start_ns: 0, parent_start_ns: 0, ident: Default::default() },
-            nr,
-            flags: 0,
-            args,
-            ret,
-            duration_ns: 0,
-            extra,
-        }
-    }
-
-    fn get<'a>(a: &'a Args, k: &str) -> &'a Value {
-        &a.iter().find(|(n, _)| *n == k).unwrap_or_else(|| panic!("no {k}")).1
-    }
-
-    // strace: mmap(NULL, 8392704, PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK, -1, 0) = 0x7f8978e00000
-    #[test]
-    fn mmap_of_a_thread_stack() {
-        let (a, f) = decode_args(&ev(nr::MMAP, [0, 8392704, 0, 0x20022, u64::MAX, 0], 0x7f89_78e0_0000, Extra::None));
-        assert!(f.is_empty());
-        assert_eq!(get(&a, "addr"), &Value::Ptr(0));
-        assert_eq!(get(&a, "len"), &Value::Int(8392704));
-        assert_eq!(get(&a, "prot"), &Value::Str("PROT_NONE".into()));
-        assert_eq!(get(&a, "flags"), &Value::Str("MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK".into()));
-        assert_eq!(get(&a, "fd"), &Value::Int(-1));
-        assert_eq!(get(&a, "off"), &Value::Int(0));
-    }
-
-    // strace: mprotect(0x7f8978e01000, 8388608, PROT_READ|PROT_WRITE) = 0
-    #[test]
-    fn mprotect_opening_the_stack_above_its_guard_page() {
-        let (a, _) = decode_args(&ev(nr::MPROTECT, [0x7f89_78e0_1000, 8388608, 3, 0, 0, 0], 0, Extra::None));
-        assert_eq!(a, vec![
-            ("start", Value::Ptr(0x7f89_78e0_1000)),
-            ("len", Value::Int(8388608)),
-            ("prot", Value::Str("PROT_READ|PROT_WRITE".into())),
-        ]);
-    }
-
-    // strace: clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7e349f3f4a10) = 76678
-    #[test]
-    fn clone_of_fork() {
-        let (a, _) = decode_args(&ev(nr::CLONE, [0x0120_0011, 0, 0, 0x7e34_9f3f_4a10, 0, 0], 76678, Extra::None));
-        assert_eq!(get(&a, "clone_flags"), &Value::Str("CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD".into()));
-        assert_eq!(get(&a, "newsp"), &Value::Ptr(0));
-        assert_eq!(get(&a, "child_tidptr"), &Value::Ptr(0x7e34_9f3f_4a10));
-    }
-
-    // strace: clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID,
-    //   child_tid=0x7f8979600910, parent_tid=0x7f8979600910, exit_signal=0, stack=0x7f8978e00000, stack_size=0x7fff00, tls=0x7f8979600640} => {parent_tid=[74200]}, 88) = 74200
-    #[test]
-    fn clone3_of_pthread_create() {
-        let ca = CloneArgs {
-            len: 88,
-            flags: 0x3d0f00,
-            child_tid: 0x7f89_7960_0910,
-            parent_tid: 0x7f89_7960_0910,
-            stack: 0x7f89_78e0_0000,
-            stack_size: 0x7fff00,
-            tls: 0x7f89_7960_0640,
-            parent_tid_value: Some(74200),
-            ..Default::default()
-        };
-        let (a, f) = decode_args(&ev(nr::CLONE3, [0x7ffd_43db_1000, 88, 0, 0, 0, 0], 74200, Extra::Clone3(ca)));
-        assert!(f.is_empty());
-        assert_eq!(get(&a, "size"), &Value::Int(88));
-        let Value::Obj(o) = get(&a, "cl_args") else { panic!() };
-        assert_eq!(get(o, "flags"), &Value::Str("CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID".into()));
-        assert_eq!(get(o, "exit_signal"), &Value::Str("0".into()));
-        assert_eq!(get(o, "stack"), &Value::Ptr(0x7f89_78e0_0000));
-        assert_eq!(get(o, "stack_size"), &Value::Int(0x7fff00));
-        assert_eq!(get(o, "tls"), &Value::Ptr(0x7f89_7960_0640));
-        assert_eq!(get(o, "cgroup"), &Value::Int(0));
-        assert_eq!(get(&a, "cl_args_out"), &Value::Obj(vec![("parent_tid", Value::Int(74200))]));
-    }
-
-    #[test]
-    fn clone3_with_unreadable_args_reports_the_failure() {
-        let mut e = ev(nr::CLONE3, [0x1000, 88, 0, 0, 0, 0], -14, Extra::None);
-        e.flags = tracer_common::syscall_flags::ENTER_READ_FAILED;
-        let (a, f) = decode_args(&e);
-        assert_eq!(f, vec!["cl_args"]);
-        assert!(a.iter().all(|(n, _)| *n != "cl_args"));
-    }
-
-    // strace: wait4(76678, [{WIFEXITED(s) && WEXITSTATUS(s) == 1}], 0, NULL) = 76678
-    #[test]
-    fn wait4_status_of_a_child_that_returned_1() {
-        let (a, _) = decode_args(&ev(nr::WAIT4, [76678, 0x7ffc_0000, 0, 0, 0, 0], 76678, Extra::Wait4 { status: Some(0x100), rusage: None }));
-        assert_eq!(get(&a, "upid"), &Value::Int(76678));
-        assert_eq!(get(&a, "options"), &Value::Str("0".into()));
-        assert_eq!(get(&a, "status"), &Value::Obj(vec![("exited", Value::Int(1))]));
-    }
-
-    /// wait4's status alone, as a value.
-    fn wait_status(s: i32) -> Value {
-        let mut t = ValueTree::default();
-        t.begin_obj("status");
-        super::wait_status(&mut t, s);
-        t.end_obj();
-        t.args.pop().expect("the status object").1
-    }
-
-    // strace: wait4(-1, [{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}], WNOHANG|__WALL, NULL) = 5
-    #[test]
-    fn wait_status_signals_stops_and_continues() {
-        assert_eq!(wait_status(9), Value::Obj(vec![("signaled", Value::Str("SIGKILL".into())), ("core_dumped", Value::Bool(false))]));
-        assert_eq!(wait_status(0x8b), Value::Obj(vec![("signaled", Value::Str("SIGSEGV".into())), ("core_dumped", Value::Bool(true))]));
-        assert_eq!(wait_status(0x137f), Value::Obj(vec![("stopped", Value::Str("SIGSTOP".into()))]));
-        assert_eq!(wait_status(0xffff), Value::Obj(vec![("continued", Value::Bool(true))]));
-        let (a, _) = decode_args(&ev(nr::WAIT4, [u64::MAX, 0, 0x4000_0001, 0, 0, 0], 5, Extra::None));
-        assert_eq!(get(&a, "upid"), &Value::Int(-1));
-        assert_eq!(get(&a, "options"), &Value::Str("WNOHANG|__WALL".into()));
-    }
-
-    fn with(nr: u32, args: [u64; 6], ret: i64, extra: Extra, flags: u32) -> SyscallEvent {
-        let mut e = ev(nr, args, ret, extra);
-        e.flags = flags;
-        e
-    }
-
-    fn s(v: &str) -> Value {
-        Value::Str(v.into())
-    }
-
-    // strace: munmap(0x7f8979a32000, 90175)           = 0
-    // strace: brk(0x62f72cc1a000)                     = 0x62f72cc1a000
-    // strace: exit_group(0)                           = ?
-    // strace: set_tid_address(0x7f8979a2fa10)         = 74199
-    // strace: set_robust_list(0x7f8979a2fa20, 24)     = 0
-    #[test]
-    fn simple_calls_of_the_walkthrough() {
-        assert_eq!(decode_args(&ev(nr::MUNMAP, [0x7f89_79a3_2000, 90175, 0, 0, 0, 0], 0, Extra::None)).0, vec![("addr", Value::Ptr(0x7f89_79a3_2000)), ("len", Value::Int(90175))]);
-        assert_eq!(decode_args(&ev(nr::BRK, [0x62f7_2cc1_a000, 0, 0, 0, 0, 0], 0x62f7_2cc1_a000, Extra::None)).0, vec![("brk", Value::Ptr(0x62f7_2cc1_a000))]);
-        assert_eq!(decode_args(&ev(nr::EXIT_GROUP, [0, 0, 0, 0, 0, 0], 0, Extra::None)).0, vec![("error_code", Value::Int(0))]);
-        // exit(3) = ?  ; the code is an int
-        assert_eq!(decode_args(&ev(nr::EXIT, [0xffff_ffff, 0, 0, 0, 0, 0], 0, Extra::None)).0, vec![("error_code", Value::Int(-1))]);
-        assert_eq!(decode_args(&ev(nr::SET_TID_ADDRESS, [0x7f89_79a2_fa10, 0, 0, 0, 0, 0], 74199, Extra::None)).0, vec![("tidptr", Value::Ptr(0x7f89_79a2_fa10))]);
-        assert_eq!(decode_args(&ev(nr::SET_ROBUST_LIST, [0x7f89_79a2_fa20, 24, 0, 0, 0, 0], 0, Extra::None)).0, vec![("head", Value::Ptr(0x7f89_79a2_fa20)), ("len", Value::Int(24))]);
-    }
-
-    // strace: rseq(0x7f8979a300e0, 0x20, 0, 0x53053053) = 0
-    // strace: rseq(0x7f0000e0, 0x20, 0x1, 0x53053053) = -1 ENOSYS (INJECTED)
-    // strace: arch_prctl(ARCH_SET_FS, 0x7f8979a2f740) = 0
-    // strace: arch_prctl(0x3001 /* ARCH_??? */, 0x7ffd43db1be0) = -1 EINVAL (Invalid argument)
-    #[test]
-    fn rseq_and_arch_prctl() {
-        let (a, _) = decode_args(&ev(nr::RSEQ, [0x7f89_79a3_00e0, 0x20, 0, 0x5305_3053, 0, 0], 0, Extra::None));
-        assert_eq!(a, vec![("rseq", Value::Ptr(0x7f89_79a3_00e0)), ("rseq_len", Value::Int(32)), ("flags", s("0")), ("sig", Value::Ptr(0x5305_3053))]);
-        assert_eq!(get(&decode_args(&ev(nr::RSEQ, [0, 0x20, 1, 0, 0, 0], -38, Extra::None)).0, "flags"), &s("0x1"));
-        let (a, _) = decode_args(&ev(nr::ARCH_PRCTL, [0x1002, 0x7f89_79a2_f740, 0, 0, 0, 0], 0, Extra::None));
-        assert_eq!(a, vec![("option", s("ARCH_SET_FS")), ("arg2", Value::Ptr(0x7f89_79a2_f740))]);
-        let (a, _) = decode_args(&ev(nr::ARCH_PRCTL, [0x3001, 0x7ffd_43db_1be0, 0, 0, 0, 0], -22, Extra::None));
-        assert_eq!(get(&a, "option"), &s("0x3001 /* ARCH_??? */"));
-    }
-
-    // strace: rt_sigprocmask(SIG_BLOCK, ~[], [], 8)   = 0
-    // strace: rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0
-    // strace: rt_sigprocmask(SIG_UNBLOCK, [RTMIN RT_1], NULL, 8) = 0
-    #[test]
-    fn rt_sigprocmask_sets() {
-        let e = with(nr::RT_SIGPROCMASK, [0, 0x7ffd_0000, 0x7ffd_0100, 8, 0, 0], 0, Extra::Sigset { set: Some(u64::MAX), oldset: Some(0) }, 0);
-        let (a, f) = decode_args(&e);
-        assert!(f.is_empty());
-        assert_eq!(get(&a, "how"), &s("SIG_BLOCK"));
-        assert_eq!(get(&a, "set"), &s("~[]"));
-        assert_eq!(get(&a, "oldset"), &s("[]"));
-        assert_eq!(get(&a, "sigsetsize"), &Value::Int(8));
-        let e = with(nr::RT_SIGPROCMASK, [2, 0x7ffd_0000, 0, 8, 0, 0], 0, Extra::Sigset { set: Some(0), oldset: None }, 0);
-        let (a, _) = decode_args(&e);
-        assert_eq!((get(&a, "how"), get(&a, "set"), get(&a, "oset")), (&s("SIG_SETMASK"), &s("[]"), &Value::Ptr(0)));
-        assert!(a.iter().all(|(n, _)| *n != "oldset"));
-        let e = with(nr::RT_SIGPROCMASK, [1, 0x7ffd_0000, 0, 8, 0, 0], 0, Extra::Sigset { set: Some((1 << 31) | (1 << 32)), oldset: None }, 0);
-        assert_eq!(get(&decode_args(&e).0, "set"), &s("[RTMIN RT_1]"));
-        // The set pointer was bad: rt_sigprocmask(SIG_BLOCK, 0x8, NULL, 8) = -1 EFAULT
-        let e = with(nr::RT_SIGPROCMASK, [0, 8, 0, 8, 0, 0], -14, Extra::Sigset { set: None, oldset: None }, tracer_common::syscall_flags::ENTER_READ_FAILED);
-        assert_eq!(decode_args(&e).1, vec!["set"]);
-    }
-
-    // strace: rt_sigaction(SIGRT_1, {sa_handler=0x7f8979891870, sa_mask=[], sa_flags=SA_RESTORER|SA_ONSTACK|SA_RESTART|SA_SIGINFO, sa_restorer=0x7f8979842520}, NULL, 8) = 0
-    // strace: rt_sigaction(SIGUSR1, {sa_handler=SIG_DFL, sa_mask=[CHLD], sa_flags=0}, …, 8)
-    #[test]
-    fn rt_sigaction_of_glibc_sigcancel() {
-        let act = KSigaction { handler: 0x7f89_7989_1870, flags: 0x1c00_0004, restorer: 0x7f89_7984_2520, mask: 0 };
-        let e = with(nr::RT_SIGACTION, [33, 0x7ffd_0000, 0, 8, 0, 0], 0, Extra::Sigaction { act: Some(act), oldact: None }, 0);
-        let (a, f) = decode_args(&e);
-        assert!(f.is_empty());
-        assert_eq!(get(&a, "sig"), &s("SIGRT_1"));
-        assert_eq!(get(&a, "oact"), &Value::Ptr(0));
-        assert_eq!(get(&a, "action"), &Value::Obj(vec![
-            ("sa_handler", s("0x7f8979891870")),
-            ("sa_mask", s("[]")),
-            ("sa_flags", s("SA_RESTORER|SA_ONSTACK|SA_RESTART|SA_SIGINFO")),
-            ("sa_restorer", Value::Ptr(0x7f89_7984_2520)),
-        ]));
-        let old = KSigaction { handler: 0, flags: 0, restorer: 0, mask: 1 << 16 };
-        let e = with(nr::RT_SIGACTION, [10, 0, 0x7ffd_0000, 8, 0, 0], 0, Extra::Sigaction { act: None, oldact: Some(old) }, 0);
-        let (a, _) = decode_args(&e);
-        assert_eq!(get(&a, "old_action"), &Value::Obj(vec![("sa_handler", s("SIG_DFL")), ("sa_mask", s("[CHLD]")), ("sa_flags", s("0"))]));
-    }
-
-    // strace: prlimit64(0, RLIMIT_STACK, NULL, {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}) = 0
-    #[test]
-    fn prlimit64_of_the_stack_limit() {
-        let old = Rlimit { cur: 8192 * 1024, max: u64::MAX };
-        let e = with(nr::PRLIMIT64, [0, 3, 0, 0x7ffd_0000, 0, 0], 0, Extra::Rlimit { new: None, old: Some(old) }, 0);
-        let (a, f) = decode_args(&e);
-        assert!(f.is_empty());
-        assert_eq!(a, vec![
-            ("pid", Value::Int(0)),
-            ("resource", s("RLIMIT_STACK")),
-            ("new_rlim", Value::Ptr(0)),
-            ("old_rlim", Value::Ptr(0x7ffd_0000)),
-            ("old_limit", Value::Obj(vec![("rlim_cur", s("8192*1024")), ("rlim_max", s("RLIM64_INFINITY"))])),
-        ]);
-    }
-
-    fn ustr(b: &[u8], truncated: bool) -> Option<UserStr> {
-        Some(UserStr { bytes: b.to_vec(), truncated })
-    }
-
-    // strace: execve("./th", ["./th"], 0x7ffe22c1ed10 /* 75 vars */) = 0
-    // strace: execve("/nonexistent/prog", ["./th", "a-long-argument-that-is-longer-t"..., "exactly-32-bytes-long-argument!!", "x", "\1\177\377\"\\\n", "6", "7", "8", "9", "10"], 0x7ffdeeafe050 /* 2 vars */) = -1 ENOENT
-    #[test]
-    fn execve_filename_argv_and_counts() {
-        let x = ExecArgs { filename: ustr(b"./th", false), argv: vec![ustr(b"./th", false)], argc: 1, envc: 75, ..Default::default() };
-        let e = with(nr::EXECVE, [0x5555_0000, 0x7ffe_0000, 0x7ffe_22c1_ed10, 0, 0, 0], 0, Extra::Exec(Box::new(x)), 0);
-        let (a, f) = decode_args(&e);
-        assert!(f.is_empty());
-        assert_eq!(a, vec![
-            ("filename", s("./th")),
-            ("argv", Value::Arr(vec![s("./th")])),
-            ("argc", Value::Int(1)),
-            ("envp", Value::Ptr(0x7ffe_22c1_ed10)),
-            ("envc", Value::Int(75)),
-        ]);
-        assert!(truncated(&e).is_empty());
-        let argv = vec![
-            ustr(b"./th", false),
-            ustr(b"a-long-argument-that-is-longer-t", true),
-            ustr(b"exactly-32-bytes-long-argument!!", false),
-            ustr(b"x", false),
-            ustr(b"\x01\x7f\xff\"\\\n", false),
-            ustr(b"6", false),
-            ustr(b"7", false),
-            ustr(b"8", false),
-        ];
-        let x = ExecArgs { filename: ustr(b"/nonexistent/prog", false), argv, argc: 10, envc: 2, ..Default::default() };
-        let e = with(nr::EXECVE, [0x5555_0000, 0x7ffe_0000, 0x7ffd_eeaf_e050, 0, 0, 0], -2, Extra::Exec(Box::new(x)), 0);
-        let (a, _) = decode_args(&e);
-        let Value::Arr(v) = get(&a, "argv") else { panic!() };
-        assert_eq!(v.len(), 8);
-        assert_eq!(v[4], s("\u{1}\u{7f}\u{fffd}\"\\\n"));
-        assert_eq!(get(&a, "argc"), &Value::Int(10));
-        assert_eq!(truncated(&e), vec!["argv[1]", "argv"]);
-    }
-
-    // strace: execveat(AT_FDCWD, "rel/prog", ["only"], 0x7ffdeeafe050 /* 2 vars */, AT_EMPTY_PATH) = -1 ENOSYS (INJECTED)
-    // strace: execve("/nonexistent/prog", NULL, NULL) = -1 ENOENT (No such file or directory)
-    #[test]
-    fn execveat_and_null_arrays() {
-        let x = ExecArgs { filename: ustr(b"rel/prog", false), argv: vec![ustr(b"only", false)], argc: 1, envc: 2, ..Default::default() };
-        let e = with(nr::EXECVEAT, [-100i64 as u64, 0x5555_0000, 0x7ffe_0000, 0x7ffd_eeaf_e050, 0x1000, 0], -38, Extra::Exec(Box::new(x)), 0);
-        let (a, _) = decode_args(&e);
-        assert_eq!(get(&a, "dfd"), &Value::Int(-100));
-        assert_eq!(get(&a, "filename"), &s("rel/prog"));
-        assert_eq!(get(&a, "flags"), &s("AT_EMPTY_PATH"));
-        let x = ExecArgs { filename: ustr(b"/nonexistent/prog", false), ..Default::default() };
-        let e = with(nr::EXECVE, [0x5555_0000, 0, 0, 0, 0, 0], -2, Extra::Exec(Box::new(x)), 0);
-        let (a, f) = decode_args(&e);
-        assert!(f.is_empty());
-        assert!(a.iter().all(|(n, _)| *n != "argv"));
-        assert_eq!((get(&a, "argc"), get(&a, "envc"), get(&a, "envp")), (&Value::Int(0), &Value::Int(0), &Value::Ptr(0)));
-    }
-}
+#[path = "args_tests.rs"]
+mod tests;

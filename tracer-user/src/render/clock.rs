@@ -41,39 +41,19 @@ impl Clock {
 }
 
 /// Appends RFC 3339 UTC time with nanoseconds: `2026-11-27T06:45:46.123456789Z`.
+/// For a line now and then; a renderer keeps a [`Stamp`].
 pub fn push_rfc3339(out: &mut Vec<u8>, unix_ns: i128) {
-    // i64 nanoseconds reach 2262: there, stay clear of 128-bit division,
-    // which is a libcall.
-    let (secs, nanos) = match i64::try_from(unix_ns) {
-        Ok(ns) => (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000) as u32),
-        Err(_) => (unix_ns.div_euclid(1_000_000_000) as i64, unix_ns.rem_euclid(1_000_000_000) as u32),
-    };
-    // Events come in time order, many to a second: the date and time of
-    // day are worked out once per second, only the fraction per event —
-    // and not even that for the records an event completes, which carry
-    // its very time. (Updated in place: a copy of the text in and out of
-    // a `Cell` was split into thirty byte moves each way.)
-    LAST_STAMP.with_borrow_mut(|s| {
-        if s.secs != Some(secs) {
-            if !fill_second(&mut s.text, secs) {
-                // A year past 9999: wider than the fixed layout (never, for
-                // a real clock).
-                push_rfc3339_wide(out, secs, nanos);
-                return;
-            }
-            s.secs = Some(secs);
-            s.nanos = None;
-        }
-        if s.nanos != Some(nanos) {
-            fill_digits(&mut s.text[20..29], nanos);
-            s.nanos = Some(nanos);
-        }
-        out.extend_from_slice(&s.text);
-    });
+    Stamp::default().push(out, unix_ns);
 }
 
-/// The last time [`push_rfc3339`] wrote.
-struct Stamp {
+/// The last time written, as text: events come in time order, many to a
+/// second, so the date and time of day are worked out once per second,
+/// only the fraction per event — and not even that for the records an
+/// event completes, which carry its very time. (Updated in place: a copy
+/// of the text in and out of a `Cell` was split into thirty byte moves
+/// each way.)
+#[derive(Default)]
+pub struct Stamp {
     /// None: nothing written yet.
     secs: Option<i64>,
     /// None: `text` has the second but not yet a fraction.
@@ -82,8 +62,32 @@ struct Stamp {
     text: [u8; 30],
 }
 
-thread_local! {
-    static LAST_STAMP: std::cell::RefCell<Stamp> = const { std::cell::RefCell::new(Stamp { secs: None, nanos: None, text: [0; 30] }) };
+impl Stamp {
+    /// Appends RFC 3339 UTC time with nanoseconds, as [`push_rfc3339`].
+    #[inline]
+    pub fn push(&mut self, out: &mut Vec<u8>, unix_ns: i128) {
+        // i64 nanoseconds reach 2262: there, stay clear of 128-bit
+        // division, which is a libcall.
+        let (secs, nanos) = match i64::try_from(unix_ns) {
+            Ok(ns) => (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000) as u32),
+            Err(_) => (unix_ns.div_euclid(1_000_000_000) as i64, unix_ns.rem_euclid(1_000_000_000) as u32),
+        };
+        if self.secs != Some(secs) {
+            if !fill_second(&mut self.text, secs) {
+                // A year past 9999: wider than the fixed layout (never, for
+                // a real clock).
+                push_rfc3339_wide(out, secs, nanos);
+                return;
+            }
+            self.secs = Some(secs);
+            self.nanos = None;
+        }
+        if self.nanos != Some(nanos) {
+            fill_digits(&mut self.text[20..29], nanos);
+            self.nanos = Some(nanos);
+        }
+        out.extend_from_slice(&self.text);
+    }
 }
 
 /// Unix second `secs` as `YYYY-MM-DDThh:mm:ss.?????????Z` into `b`; false

@@ -7,17 +7,53 @@ use std::sync::OnceLock;
 
 use crate::model::decode::{Comm, Header};
 use crate::model::identity::{self, Fields, Ident};
-use crate::render::clock::{Clock, push_rfc3339};
+use crate::render::clock::{Clock, Stamp};
 use crate::render::json::{JsonWriter, push_u64};
 
 /// Bumped whenever a field changes meaning or type.
 pub const SCHEMA_VERSION: u64 = 3;
 
 
-/// Opens an event's object with the fields every event starts with:
-/// `schema`, `seq`, `ts`, `cpu`, `event`.
-pub(crate) fn begin_event(w: &mut JsonWriter<'_>, h: &Header, seq: u64, clock: &Clock, event: &'static str) {
-    begin_record(w, seq, clock.unix_ns(h.ts_boot_ns), Some(h.cpu), event);
+/// What every event line starts with, and what it remembers of the
+/// lines before: the time of the last (its second worked out once), the
+/// task of the last.
+pub struct Head {
+    clock: Clock,
+    stamp: Stamp,
+    task: TaskMemo,
+}
+
+impl Head {
+    pub fn new(clock: Clock) -> Self {
+        Head { clock, stamp: Stamp::default(), task: TaskMemo::default() }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Opens an event's object with the fields every event starts with:
+    /// `schema`, `seq`, `ts`, `cpu`, `event`.
+    pub(crate) fn begin_event(&mut self, w: &mut JsonWriter<'_>, h: &Header, seq: u64, event: &'static str) {
+        begin_record_stamped(w, &mut self.stamp, seq, self.clock.unix_ns(h.ts_boot_ns), Some(h.cpu), event);
+    }
+
+    /// The task the event belongs to ([`write_task`]).
+    pub(crate) fn task(&mut self, w: &mut JsonWriter<'_>, h: &Header) {
+        write_task(w, &mut self.task, h);
+    }
+
+    /// [`Head::begin_event`], then [`Head::task`]: how a lifecycle line
+    /// starts.
+    pub(crate) fn begin(&mut self, w: &mut JsonWriter<'_>, h: &Header, seq: u64, event: &'static str) {
+        self.begin_event(w, h, seq, event);
+        self.task(w, h);
+    }
+}
+
+/// [`begin_record_stamped`] for a record now and then (tracer's own).
+pub(crate) fn begin_record(w: &mut JsonWriter<'_>, seq: u64, unix_ns: i128, cpu: Option<u32>, event: &'static str) {
+    begin_record_stamped(w, &mut Stamp::default(), seq, unix_ns, cpu, event);
 }
 
 /// Opens any record's object (an event's, or one of tracer's own reports):
@@ -25,14 +61,14 @@ pub(crate) fn begin_event(w: &mut JsonWriter<'_>, h: &Header, seq: u64, clock: &
 /// (unless `--fields` leaves it out or it is empty).
 /// Written as one run of text: every line starts so, and the writer's
 /// comma bookkeeping for five members cost more than the members.
-pub(crate) fn begin_record(w: &mut JsonWriter<'_>, seq: u64, unix_ns: i128, cpu: Option<u32>, event: &'static str) {
+fn begin_record_stamped(w: &mut JsonWriter<'_>, stamp: &mut Stamp, seq: u64, unix_ns: i128, cpu: Option<u32>, event: &'static str) {
     debug_assert!(!event.bytes().any(|b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b)), "{event:?} needs escaping");
     w.begin_object_with(|out| {
         out.extend_from_slice(SCHEMA_AND_SEQ_KEY);
         push_u64(out, seq);
         // RFC 3339 text is plain ASCII: written in place, no escaping needed.
         out.extend_from_slice(b",\"ts\":\"");
-        push_rfc3339(out, unix_ns);
+        stamp.push(out, unix_ns);
         out.push(b'"');
         if let Some(cpu) = cpu {
             out.extend_from_slice(b",\"cpu\":");
@@ -67,23 +103,23 @@ const _: () = assert!(SCHEMA_VERSION == 3, "SCHEMA_AND_SEQ_KEY spells the schema
 
 /// The task the event belongs to: host ids, namespace ids when the task
 /// is not in the initial pid namespace, credentials, comm, cgroup.
-///
-/// The same task writes line after line (a thread's calls, an event and
-/// the records it completes): the text for the last one is kept, keyed by
-/// its whole header but for the CPU and time, which it does not show.
-pub(crate) fn write_task(w: &mut JsonWriter<'_>, h: &Header) {
-    LAST_TASK.with_borrow_mut(|(last, text)| {
-        if last.as_ref().is_none_or(|l| !same_task(l, h)) {
-            text.clear();
-            render_task(&mut JsonWriter::continuing_object(text), h);
-            *last = Some(h.clone());
-        }
-        w.members(text);
-    });
+fn write_task(w: &mut JsonWriter<'_>, memo: &mut TaskMemo, h: &Header) {
+    if memo.last.as_ref().is_none_or(|l| !same_task(l, h)) {
+        memo.text.clear();
+        render_task(&mut JsonWriter::continuing_object(&mut memo.text), h);
+        memo.last = Some(h.clone());
+    }
+    w.members(&memo.text);
 }
 
-thread_local! {
-    static LAST_TASK: std::cell::RefCell<(Option<Header>, Vec<u8>)> = const { std::cell::RefCell::new((None, Vec::new())) };
+/// The same task writes line after line (a thread's calls, an event and
+/// the records it completes): the text of [`write_task`] for the last one
+/// is kept, keyed by its whole header but for the CPU and time, which it
+/// does not show.
+#[derive(Default)]
+struct TaskMemo {
+    last: Option<Header>,
+    text: Vec<u8>,
 }
 
 /// Same header, but for what [`render_task`] does not write.

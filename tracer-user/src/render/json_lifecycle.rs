@@ -1,21 +1,19 @@
 //! JSON lines for the lifecycle events (`fork`, `exec`, `exit`, `signal`)
 //! and the correlated records (`thread_create`, `reaped`, `unreaped`).
 //! Same contract as `format`: every line starts with the common fields
-//! ([`begin_event`], [`write_task`]) and every field keeps one JSON type
+//! ([`Head::begin`]) and every field keeps one JSON type
 //! (`docs/schema.json`).
 
 use crate::model::correlate::{Reaped, ThreadCreate, Unreaped};
 use crate::model::decode::{ExecEvent, ExitEvent, ForkEvent, SignalEvent, SignalPhase};
-use crate::render::clock::Clock;
-use crate::render::json_head::{begin_event, write_comm_as, write_task};
+use crate::render::json_head::{Head, write_comm_as};
 use crate::render::json::JsonWriter;
-use crate::model::names;
+use crate::model::names::{self, FlagsMemo, MemoSink};
 use crate::model::wait::WaitStatus;
 
-pub fn write_fork(out: &mut Vec<u8>, e: &ForkEvent, seq: u64, clock: &Clock) {
+pub fn write_fork(head: &mut Head, out: &mut Vec<u8>, e: &ForkEvent, seq: u64) {
     let mut w = JsonWriter::new(out);
-    begin_event(&mut w, &e.header, seq, clock, "fork");
-    write_task(&mut w, &e.header);
+    head.begin(&mut w, &e.header, seq, "fork");
     w.key("child_pid");
     w.u64(e.child_pid.into());
     w.key("child_tid");
@@ -31,10 +29,9 @@ pub fn write_fork(out: &mut Vec<u8>, e: &ForkEvent, seq: u64, clock: &Clock) {
     w.end_object();
 }
 
-pub fn write_exec(out: &mut Vec<u8>, e: &ExecEvent, seq: u64, clock: &Clock) {
+pub fn write_exec(head: &mut Head, out: &mut Vec<u8>, e: &ExecEvent, seq: u64) {
     let mut w = JsonWriter::new(out);
-    begin_event(&mut w, &e.header, seq, clock, "exec");
-    write_task(&mut w, &e.header);
+    head.begin(&mut w, &e.header, seq, "exec");
     match &e.filename {
         Some(f) => {
             w.key("filename");
@@ -74,10 +71,9 @@ fn write_status(w: &mut JsonWriter<'_>, status: Option<u32>) {
     }
 }
 
-pub fn write_exit(out: &mut Vec<u8>, e: &ExitEvent, seq: u64, clock: &Clock) {
+pub fn write_exit(head: &mut Head, out: &mut Vec<u8>, e: &ExitEvent, seq: u64) {
     let mut w = JsonWriter::new(out);
-    begin_event(&mut w, &e.header, seq, clock, "exit");
-    write_task(&mut w, &e.header);
+    head.begin(&mut w, &e.header, seq, "exit");
     write_status(&mut w, Some(e.exit_code));
     w.key("group_dead");
     w.bool(e.group_dead);
@@ -92,10 +88,9 @@ pub fn write_exit(out: &mut Vec<u8>, e: &ExitEvent, seq: u64, clock: &Clock) {
     w.end_object();
 }
 
-pub fn write_signal(out: &mut Vec<u8>, e: &SignalEvent, seq: u64, clock: &Clock) {
+pub fn write_signal(head: &mut Head, out: &mut Vec<u8>, e: &SignalEvent, seq: u64) {
     let mut w = JsonWriter::new(out);
-    begin_event(&mut w, &e.header, seq, clock, "signal");
-    write_task(&mut w, &e.header);
+    head.begin(&mut w, &e.header, seq, "signal");
     w.key("signal");
     w.ascii_str_with(|out| names::write_signal(out, e.sig.into()));
     w.key("phase");
@@ -125,7 +120,7 @@ pub fn write_signal(out: &mut Vec<u8>, e: &SignalEvent, seq: u64, clock: &Clock)
         w.u64(i.pid.into());
         w.key("si_uid");
         w.u64(i.uid.into());
-        if e.sig == 17 && i.code > 0 {
+        if e.sig == names::SIGCHLD && i.code > 0 {
             w.key("si_status");
             w.i64(i.status.into());
             w.key("si_utime");
@@ -143,25 +138,23 @@ pub fn write_signal(out: &mut Vec<u8>, e: &SignalEvent, seq: u64, clock: &Clock)
     w.end_object();
 }
 
-pub fn write_thread_create(out: &mut Vec<u8>, r: &ThreadCreate, seq: u64, clock: &Clock) {
+pub fn write_thread_create(head: &mut Head, stack: &mut StackMemo, flags: &mut FlagsMemo, out: &mut Vec<u8>, r: &ThreadCreate, seq: u64) {
     let mut w = JsonWriter::new(out);
-    begin_event(&mut w, &r.header, seq, clock, "thread_create");
-    write_task(&mut w, &r.header);
+    head.begin(&mut w, &r.header, seq, "thread_create");
     w.key("syscall");
     w.name(r.syscall);
     w.key("parent_tid");
     w.u64(r.header.tid.into());
     w.key("child_tid");
     w.u64(r.child_tid.into());
-    LAST_THREAD_STACK.with_borrow_mut(|(last, text)| {
-        let key = StackKey::of(r);
-        if last.as_ref() != Some(&key) {
-            text.clear();
-            write_thread_stack(&mut JsonWriter::continuing_object(text), r);
-            *last = Some(key);
-        }
-        w.members(text);
-    });
+    let key = StackKey::of(r);
+    let memo = stack;
+    if memo.last.as_ref() != Some(&key) {
+        memo.text.clear();
+        write_thread_stack(&mut JsonWriter::continuing_object(&mut memo.text), r, flags);
+        memo.last = Some(key);
+    }
+    w.members(&memo.text);
     if let Some(reused) = r.stack_reused {
         w.key("stack_reused");
         w.bool(reused);
@@ -175,9 +168,9 @@ pub fn write_thread_create(out: &mut Vec<u8>, r: &ThreadCreate, seq: u64, clock:
 
 /// `flags` to `tls` of a `thread_create`: how the thread was started and
 /// on what stack.
-fn write_thread_stack(w: &mut JsonWriter<'_>, r: &ThreadCreate) {
+fn write_thread_stack(w: &mut JsonWriter<'_>, r: &ThreadCreate, flags: &mut FlagsMemo) {
     w.key("flags");
-    w.ascii_str_with(|out| r.write_flags(out));
+    w.ascii_str_with(|out| r.write_flags(&mut MemoSink { out, memo: Some(flags) }));
     if let Some(base) = r.stack_base {
         w.key("stack_base");
         w.hex(base);
@@ -224,19 +217,20 @@ impl StackKey {
     }
 }
 
-thread_local! {
-    /// The text of the last [`write_thread_stack`], each member after a
-    /// comma: a process whose threads come from glibc's stack cache starts
-    /// every one with the same flags on the same stack and TLS, and a
-    /// repeat is then one copy instead of flags, two hex values and three
-    /// numbers formatted again.
-    static LAST_THREAD_STACK: std::cell::RefCell<(Option<StackKey>, Vec<u8>)> = const { std::cell::RefCell::new((None, Vec::new())) };
+/// The text of the last [`write_thread_stack`], each member after a
+/// comma: a process whose threads come from glibc's stack cache starts
+/// every one with the same flags on the same stack and TLS, and a repeat
+/// is then one copy instead of flags, two hex values and three numbers
+/// formatted again.
+#[derive(Default)]
+pub struct StackMemo {
+    last: Option<StackKey>,
+    text: Vec<u8>,
 }
 
-pub fn write_reaped(out: &mut Vec<u8>, r: &Reaped, seq: u64, clock: &Clock) {
+pub fn write_reaped(head: &mut Head, out: &mut Vec<u8>, r: &Reaped, seq: u64) {
     let mut w = JsonWriter::new(out);
-    begin_event(&mut w, &r.header, seq, clock, "reaped");
-    write_task(&mut w, &r.header);
+    head.begin(&mut w, &r.header, seq, "reaped");
     w.key("child_pid");
     w.u64(r.child_pid.into());
     write_comm_as(&mut w, &r.child_comm, "child_comm", "child_comm_hex");
@@ -260,10 +254,9 @@ pub fn write_reaped(out: &mut Vec<u8>, r: &Reaped, seq: u64, clock: &Clock) {
     end_with_sources(&mut w, &r.sources);
 }
 
-pub fn write_unreaped(out: &mut Vec<u8>, r: &Unreaped, seq: u64, clock: &Clock) {
+pub fn write_unreaped(head: &mut Head, out: &mut Vec<u8>, r: &Unreaped, seq: u64) {
     let mut w = JsonWriter::new(out);
-    begin_event(&mut w, &r.header, seq, clock, "unreaped");
-    write_task(&mut w, &r.header);
+    head.begin(&mut w, &r.header, seq, "unreaped");
     w.key("child_pid");
     w.u64(r.child_pid.into());
     write_comm_as(&mut w, &r.child_comm, "child_comm", "child_comm_hex");
@@ -309,14 +302,16 @@ mod tests {
         t.clone()
     }
 
-    fn line(t: &ThreadCreate) -> serde_json::Value {
-        let mut out = Vec::new();
-        write_thread_create(&mut out, t, 9, &Clock::with_offset(0));
-        serde_json::from_slice(&out).unwrap()
-    }
-
     #[test]
     fn remembered_stack_text_follows_every_field_it_shows() {
+        // One renderer for all the lines, as an output stream has.
+        let jr = std::cell::RefCell::new((Head::new(crate::render::clock::Clock::with_offset(0)), StackMemo::default(), FlagsMemo::default()));
+        let line = |t: &ThreadCreate| -> serde_json::Value {
+            let mut out = Vec::new();
+            let (head, stack, flags) = &mut *jr.borrow_mut();
+            write_thread_create(head, stack, flags, &mut out, t, 9);
+            serde_json::from_slice(&out).unwrap()
+        };
         let first = thread_create();
         // Each change right after the unchanged record: what was kept is
         // the unchanged record's text.

@@ -1,97 +1,150 @@
-//! Typed events → JSON lines, the product's contract: the dispatch per
-//! event kind, and the syscall line (lifecycle events are in
+//! Typed events → JSON lines, the product's contract: the renderer
+//! ([`JsonRenderer`], with the memos that keep the hot path fast), the
+//! dispatch per event kind, and the syscall line (lifecycle events are in
 //! [`super::json_lifecycle`]).
 
-use crate::model::decode::{CloneArgs, Event, Extra, SyscallEvent};
-use crate::model::names;
+use crate::model::correlate::Record;
+use crate::model::decode::{CloneArgs, Event, Extra, SyscallEvent, UserStr};
+use crate::model::names::{self, FlagsMemo, MemoSink};
 use crate::model::syscalls::table as syscall_table;
 use crate::render::args::{ArgOut, truncated, write_args_in, write_args_out};
 use crate::render::clock::Clock;
 use crate::render::json::{JsonWriter, push_hex, push_i64, push_u64};
-use crate::render::json_head::{begin_event, write_task};
+use crate::render::json_head::Head;
+use crate::render::json_lifecycle::{self as lifecycle, StackMemo};
 
-/// Appends one JSON line (with its trailing newline) for `ev`.
-pub fn write_json_line(out: &mut Vec<u8>, ev: &Event, seq: u64, clock: &Clock) {
-    match ev {
-        Event::Syscall(s) => write_syscall(out, s, seq, clock),
-        Event::Fork(e) => crate::render::json_lifecycle::write_fork(out, e, seq, clock),
-        Event::Exec(e) => crate::render::json_lifecycle::write_exec(out, e, seq, clock),
-        Event::Exit(e) => crate::render::json_lifecycle::write_exit(out, e, seq, clock),
-        Event::Signal(e) => crate::render::json_lifecycle::write_signal(out, e, seq, clock),
-    }
-    out.push(b'\n');
+/// Writes JSON lines, remembering what it wrote last: a run of lines
+/// repeats itself (a thread's calls, its task, the second they happen in,
+/// the same flags), and a repeat is a copy instead of the formatting. One
+/// per output stream: the pipeline's output stage holds one.
+pub struct JsonRenderer {
+    /// The clock, the last time and the last task written.
+    head: Head,
+    /// One slot per syscall number (but for collisions); empty until the
+    /// first syscall line.
+    args: Vec<ArgsMemo>,
+    /// The last `thread_create`'s stack members.
+    stack: StackMemo,
+    /// The last flag values written.
+    flags: FlagsMemo,
 }
-/// Arguments go straight into the line: `"key":value` in the open object.
-impl ArgOut for JsonWriter<'_> {
+
+impl JsonRenderer {
+    pub fn new(clock: Clock) -> Self {
+        JsonRenderer { head: Head::new(clock), args: Vec::new(), stack: StackMemo::default(), flags: FlagsMemo::default() }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        self.head.clock()
+    }
+
+    /// Appends one JSON line (with its trailing newline) for `ev`.
+    pub fn write_event(&mut self, out: &mut Vec<u8>, ev: &Event, seq: u64) {
+        match ev {
+            Event::Syscall(s) => self.write_syscall(out, s, seq),
+            Event::Fork(e) => lifecycle::write_fork(&mut self.head, out, e, seq),
+            Event::Exec(e) => lifecycle::write_exec(&mut self.head, out, e, seq),
+            Event::Exit(e) => lifecycle::write_exit(&mut self.head, out, e, seq),
+            Event::Signal(e) => lifecycle::write_signal(&mut self.head, out, e, seq),
+        }
+        out.push(b'\n');
+    }
+
+    /// Appends one JSON line (with its trailing newline) for a correlated
+    /// record.
+    pub fn write_record(&mut self, out: &mut Vec<u8>, r: &Record, seq: u64) {
+        match r {
+            Record::ThreadCreate(t) => lifecycle::write_thread_create(&mut self.head, &mut self.stack, &mut self.flags, out, t, seq),
+            Record::Reaped(x) => lifecycle::write_reaped(&mut self.head, out, x, seq),
+            Record::Unreaped(x) => lifecycle::write_unreaped(&mut self.head, out, x, seq),
+        }
+        out.push(b'\n');
+    }
+
+    fn write_syscall(&mut self, out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64) {
+        let h = &ev.header;
+        let cut = truncated(ev);
+
+        let mut w = JsonWriter::new(out);
+        self.head.begin_event(&mut w, h, seq, "syscall");
+        w.key("syscall");
+        match syscall_table::name(ev.nr) {
+            Some(name) => w.name(name),
+            // Same text as syscall_name(), without allocating it.
+            None => w.ascii_str_with(|out| {
+                out.extend_from_slice(b"syscall_");
+                push_u64(out, ev.nr.into());
+            }),
+        }
+        w.key("nr");
+        w.u64(ev.nr.into());
+        self.head.task(&mut w, h);
+        if self.args.is_empty() {
+            self.args.resize_with(ARGS_MEMO_SLOTS, Default::default);
+        }
+        let memo = &mut self.args[ev.nr as usize % ARGS_MEMO_SLOTS];
+        write_syscall_rest(&mut w, ev, &cut, memo, &mut self.flags);
+    }
+}
+
+/// One JSON line for `ev` (with its newline), from a renderer of its own:
+/// for a line now and then (tests, dumps); a stream of them wants one
+/// [`JsonRenderer`].
+pub fn write_json_line(out: &mut Vec<u8>, ev: &Event, seq: u64, clock: &Clock) {
+    JsonRenderer::new(*clock).write_event(out, ev, seq);
+}
+
+/// Arguments go straight into the line: `"key":value` in the open object,
+/// flags through the renderer's memo.
+pub struct JsonArgs<'a, 'w> {
+    pub w: &'a mut JsonWriter<'w>,
+    pub flags: &'a mut FlagsMemo,
+}
+
+impl ArgOut for JsonArgs<'_, '_> {
     #[inline]
     fn int(&mut self, key: &'static str, v: i64) {
-        self.key(key);
-        self.i64(v);
+        self.w.key(key);
+        self.w.i64(v);
     }
     #[inline]
     fn ptr(&mut self, key: &'static str, v: u64) {
-        self.key(key);
-        self.hex(v);
+        self.w.key(key);
+        self.w.hex(v);
     }
     #[inline]
     fn bool(&mut self, key: &'static str, v: bool) {
-        self.key(key);
-        JsonWriter::bool(self, v);
+        self.w.key(key);
+        self.w.bool(v);
     }
     #[inline]
-    fn sym(&mut self, key: &'static str, write: impl FnOnce(&mut Vec<u8>)) {
-        self.key(key);
-        self.ascii_str_with(write);
+    fn sym(&mut self, key: &'static str, write: impl FnOnce(&mut MemoSink<'_>)) {
+        self.w.key(key);
+        let memo = &mut *self.flags;
+        self.w.ascii_str_with(|out| write(&mut MemoSink { out, memo: Some(memo) }));
     }
-    fn user_str(&mut self, key: Option<&'static str>, bytes: &[u8]) {
+    fn user_str(&mut self, key: Option<&'static str>, s: &UserStr) {
         if let Some(k) = key {
-            self.key(k);
+            self.w.key(k);
         }
-        self.bytes_lossy(bytes);
+        self.w.bytes_lossy(&s.bytes);
     }
     #[inline]
     fn begin_obj(&mut self, key: &'static str) {
-        self.key_object(key);
+        self.w.key_object(key);
     }
     #[inline]
     fn end_obj(&mut self) {
-        self.end_object();
+        self.w.end_object();
     }
     #[inline]
     fn begin_arr(&mut self, key: &'static str) {
-        self.key_array(key);
+        self.w.key_array(key);
     }
     #[inline]
     fn end_arr(&mut self) {
-        self.end_array();
+        self.w.end_array();
     }
-}
-
-fn write_syscall(out: &mut Vec<u8>, ev: &SyscallEvent, seq: u64, clock: &Clock) {
-    let h = &ev.header;
-    let cut = truncated(ev);
-
-    let mut w = JsonWriter::new(out);
-    begin_event(&mut w, h, seq, clock, "syscall");
-    w.key("syscall");
-    match syscall_table::name(ev.nr) {
-        Some(name) => w.name(name),
-        // Same text as syscall_name(), without allocating it.
-        None => w.ascii_str_with(|out| {
-            out.extend_from_slice(b"syscall_");
-            push_u64(out, ev.nr.into());
-        }),
-    }
-    w.key("nr");
-    w.u64(ev.nr.into());
-    write_task(&mut w, h);
-    ARGS_MEMO.with_borrow_mut(|slots| {
-        if slots.is_empty() {
-            slots.resize_with(ARGS_MEMO_SLOTS, Default::default);
-        }
-        let memo = &mut slots[ev.nr as usize % ARGS_MEMO_SLOTS];
-        write_syscall_rest(&mut w, ev, &cut, memo);
-    });
 }
 
 /// The text of the last `args` and `raw` written for a syscall number (one
@@ -164,27 +217,23 @@ fn clone_words(ca: &CloneArgs) -> [u64; 12] {
 
 const ARGS_MEMO_SLOTS: usize = 64;
 
-thread_local! {
-    static ARGS_MEMO: std::cell::RefCell<Vec<ArgsMemo>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
 /// A syscall line from `args` on, with `memo` the slot of its number.
-fn write_syscall_rest(w: &mut JsonWriter<'_>, ev: &SyscallEvent, cut: &[String], memo: &mut ArgsMemo) {
+fn write_syscall_rest(w: &mut JsonWriter<'_>, ev: &SyscallEvent, cut: &[String], memo: &mut ArgsMemo, flags: &mut FlagsMemo) {
     w.key_object("args");
     let mut failed = Vec::new();
     if memo.key.as_ref().is_some_and(|k| k.matches(ev)) {
         w.members(&memo.args);
     } else if let Some(key) = ArgsKey::of(ev) {
         memo.args.clear();
-        write_args_in(ev, &mut JsonWriter::continuing_object(&mut memo.args), &mut failed);
+        write_args_in(ev, &mut JsonArgs { w: &mut JsonWriter::continuing_object(&mut memo.args), flags: &mut *flags }, &mut failed);
         // What could not be read is not in the key's terms: such text is
         // written, not kept.
         memo.key = failed.is_empty().then_some(key);
         w.members(&memo.args);
     } else {
-        write_args_in(ev, w, &mut failed);
+        write_args_in(ev, &mut JsonArgs { w: &mut *w, flags: &mut *flags }, &mut failed);
     }
-    write_args_out(ev, w);
+    write_args_out(ev, &mut JsonArgs { w: &mut *w, flags });
     w.end_object();
     if !failed.is_empty() {
         w.key_array("read_failed");
@@ -260,8 +309,17 @@ mod tests {
     }
 
     fn line(ev: &Event) -> serde_json::Value {
+        line_in(&renderer(), ev)
+    }
+
+    fn renderer() -> std::cell::RefCell<JsonRenderer> {
+        std::cell::RefCell::new(JsonRenderer::new(Clock::with_offset(1_764_225_946_000_000_000)))
+    }
+
+    /// A line from `jr`, which remembers what it wrote before.
+    fn line_in(jr: &std::cell::RefCell<JsonRenderer>, ev: &Event) -> serde_json::Value {
         let mut out = Vec::new();
-        write_json_line(&mut out, ev, 7, &Clock::with_offset(1_764_225_946_000_000_000));
+        jr.borrow_mut().write_event(&mut out, ev, 7);
         assert_eq!(out.last(), Some(&b'\n'));
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
         serde_json::from_slice(&out).unwrap()
@@ -343,10 +401,11 @@ mod tests {
     #[test]
     fn remembered_task_text_follows_every_header_field_but_cpu_and_time() {
         let Event::Syscall(first) = mmap_event(b"threads", 0) else { panic!() };
+        let jr = renderer();
         let with = |f: &dyn Fn(&mut Header)| {
             let mut e = first.clone();
             f(&mut e.header);
-            line(&Event::Syscall(e))
+            line_in(&jr, &Event::Syscall(e))
         };
         let v = with(&|_| {});
         assert_eq!((v["pid"].as_u64(), v["cpu"].as_u64(), v["comm"].as_str()), (Some(74199), Some(1), Some("threads")));
@@ -372,9 +431,10 @@ mod tests {
 
     #[test]
     fn rfc3339_remembered_second_follows_the_clock_both_ways() {
+        let stamp = std::cell::RefCell::new(crate::render::clock::Stamp::default());
         let f = |ns: i128| {
             let mut o = b"x".to_vec();
-            push_rfc3339(&mut o, ns);
+            stamp.borrow_mut().push(&mut o, ns);
             String::from_utf8(o).unwrap()
         };
         let t = 1_798_761_599_000_000_000; // 2026-12-31T23:59:59Z
@@ -400,11 +460,12 @@ mod tests {
         first.extra = Extra::Clone3(ca.clone());
         // Each change right after the unchanged call: what was kept is the
         // unchanged call's text.
+        let jr = renderer();
         let with = |f: &dyn Fn(&mut SyscallEvent)| {
-            line(&Event::Syscall(first.clone()));
+            line_in(&jr, &Event::Syscall(first.clone()));
             let mut e = first.clone();
             f(&mut e);
-            let v = line(&Event::Syscall(e.clone()));
+            let v = line_in(&jr, &Event::Syscall(e.clone()));
             // What the memo must agree with: the arguments written afresh.
             let (args, failed) = crate::render::args::decode_args(&e);
             assert_eq!(v["args"].as_object().unwrap().len(), args.len(), "{v}");

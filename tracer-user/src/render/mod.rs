@@ -2,7 +2,9 @@
 //! ([`json_line`] for the dispatch and syscalls, [`json_lifecycle`] for
 //! fork/exec/exit/signal and the correlated records, [`json_head`] for what
 //! every record starts with, [`json`] the writer); [`text`] is strace's
-//! line. [`args`] decodes syscall arguments for both; [`clock`] stamps time.
+//! line. [`args`] decodes syscall arguments once, into an [`args::ArgOut`]
+//! each format implements (the JSON writer; [`text_args`] for strace's
+//! form); [`clock`] stamps time.
 
 pub mod args;
 pub mod clock;
@@ -11,3 +13,4 @@ pub mod json_head;
 pub mod json_lifecycle;
 pub mod json_line;
 pub mod text;
+pub mod text_args;
