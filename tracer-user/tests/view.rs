@@ -392,12 +392,12 @@ fn bad_input_is_one_line_or_a_marked_gap() {
     assert!(stderr_lines(&o)[0].starts_with(&format!("tracer view: warning: 1 unreadable line(s) skipped (first: line {n}: EOF while parsing")), "{:?}", stderr_lines(&o));
     assert!(std::fs::read_to_string(&out).unwrap().contains("1 unreadable line(s) skipped"));
     // Only lines of a newer schema: nothing usable, one line, exit 1, no page.
-    let newer = write("newer.jsonl", &text.replace("{\"schema\":3,", "{\"schema\":4,"));
+    let newer = write("newer.jsonl", &text.replace("{\"schema\":4,", "{\"schema\":5,"));
     let out2 = d.join("never.html");
     let o = view(&[newer.as_os_str(), "--html".as_ref(), out2.as_os_str(), "--perfetto".as_ref(), d.join("never.pftrace").as_os_str()]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr_lines(&o).len(), 1);
-    assert!(stderr_lines(&o)[0].contains(&format!("no tracer records ({n} line(s) of schema 4 skipped: this tracer reads schema 3 and older")), "{:?}", stderr_lines(&o));
+    assert!(stderr_lines(&o)[0].contains(&format!("no tracer records ({n} line(s) of schema 5 skipped: this tracer reads schema 4 and older")), "{:?}", stderr_lines(&o));
     assert!(!out2.exists() && !d.join("never.pftrace").exists());
     // A lost gap: marked on the page and in the summary, and a warning.
     let mut lines: Vec<&str> = text.lines().collect();

@@ -77,7 +77,7 @@ fn pthread_create_maps_a_guarded_stack_and_clone3s_onto_it() {
         assert_eq!(e["uid"], 0);
         assert!(e["ppid"].as_u64().unwrap() > 0, "ppid filled in");
         assert!(e["cgroup_id"].as_u64().unwrap() > 0);
-        assert_eq!(e["schema"], 3);
+        assert_eq!(e["schema"], 4);
     }
     assert_eq!(ev[0]["ppid"], std::process::id(), "the test started the program");
 }

@@ -12,17 +12,17 @@
 //! sum, `since` the start of the window in which the loss happened):
 //!
 //! ```json
-//! {"schema":3,"seq":8,"ts":"…","event":"lost","where":"kernel","reason":"ringbuf_full","count":12,"total":12,"since":"…","per_cpu":{"0":10,"1":2}}
-//! {"schema":3,"seq":9,"ts":"…","event":"lost","where":"sink","reason":"queue_full","sink":"socket:tcp:127.0.0.1:5170","count":40,"total":40,"since":"…","first_seq":3,"last_seq":42}
-//! {"schema":3,"seq":10,"ts":"…","event":"lost","where":"sink","reason":"write_error","sink":"file:/var/log/t.jsonl","count":7,"total":7,"since":"…","first_seq":5,"last_seq":11}
-//! {"schema":3,"seq":11,"ts":"…","event":"lost","where":"decode","reason":"undecodable","count":1,"total":1,"since":"…"}
+//! {"schema":4,"seq":8,"ts":"…","event":"lost","where":"kernel","reason":"ringbuf_full","count":12,"total":12,"since":"…","per_cpu":{"0":10,"1":2}}
+//! {"schema":4,"seq":9,"ts":"…","event":"lost","where":"sink","reason":"queue_full","sink":"socket:tcp:127.0.0.1:5170","count":40,"total":40,"since":"…","first_seq":3,"last_seq":42}
+//! {"schema":4,"seq":10,"ts":"…","event":"lost","where":"sink","reason":"write_error","sink":"file:/var/log/t.jsonl","count":7,"total":7,"since":"…","first_seq":5,"last_seq":11}
+//! {"schema":4,"seq":11,"ts":"…","event":"lost","where":"decode","reason":"undecodable","count":1,"total":1,"since":"…"}
 //! ```
 //!
 //! `stats` (cumulative counters since start; the `--metrics` endpoint serves
 //! the same [`Snapshot`]):
 //!
 //! ```json
-//! {"schema":3,"seq":11,"ts":"…","event":"stats","uptime_ns":…,"records":11,
+//! {"schema":4,"seq":11,"ts":"…","event":"stats","uptime_ns":…,"records":11,
 //!  "events":{"mmap":120,"clone3":2},
 //!  "kernel":{"emitted":122,"ringbuf_full":0,"exit_without_enter":3,"stash_failed":0,"filtered":0,"child_return":2},
 //!  "decode_errors":0,"ringbuf":{"size_bytes":8388608,"used_bytes":0},
@@ -245,7 +245,7 @@ mod tests {
         write_lost_line(&mut out, &l, 8, NOW);
         assert_eq!(
             parse(&out),
-            json!({"schema": 3, "seq": 8, "ts": "2025-11-27T06:45:47.000000001Z", "event": "lost", "where": "kernel",
+            json!({"schema": 4, "seq": 8, "ts": "2025-11-27T06:45:47.000000001Z", "event": "lost", "where": "kernel",
                    "reason": "ringbuf_full", "count": 12, "total": 30, "since": "2025-11-27T06:45:46.500000001Z",
                    "per_cpu": {"0": 10, "2": 2}})
         );

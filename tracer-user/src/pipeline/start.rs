@@ -2,7 +2,7 @@
 //! on which kernel and host, with which settings, made the lines after it.
 //!
 //! ```json
-//! {"schema":3,"seq":0,"ts":"…","event":"start","host":"node-7","boot_id":"…","version":"0.1.0","kernel_release":"6.1.0-26-amd64",
+//! {"schema":4,"seq":0,"ts":"…","event":"start","host":"node-7","boot_id":"…","version":"0.1.0","kernel_release":"6.1.0-26-amd64",
 //!  "config":{"syscalls":"clone,clone3,mmap,mprotect,wait4","format":"json","ringbuf_size":8388608,…}}
 //! ```
 
@@ -90,7 +90,7 @@ mod tests {
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["event"], "start");
         assert_eq!(v["seq"], 0);
-        assert_eq!(v["schema"], 3);
+        assert_eq!(v["schema"], 4);
         assert_eq!(v["version"], "0.1.0");
         assert_eq!(v["kernel_release"], "6.1.0-26-amd64");
         assert_eq!(v["config"], json!({"syscalls": "clone,wait4", "ringbuf_size": 4096, "correlate": true, "comm": ["a\"b"]}));

@@ -276,3 +276,72 @@ fn execveat_and_null_arrays() {
     assert!(a.iter().all(|(n, _)| *n != "argv"));
     assert_eq!((get(&a, "argc"), get(&a, "envc"), get(&a, "envp")), (&Value::Int(0), &Value::Int(0), &Value::Ptr(0)));
 }
+
+fn number(name: &str) -> u32 {
+    crate::model::syscalls::table::number(name).unwrap()
+}
+
+// strace: close(3)                                = 0
+// strace: openat(AT_FDCWD, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3
+// strace: kill(1234, SIGTERM)                     = 0
+// strace: getrlimit(RLIMIT_NOFILE, {rlim_cur=1024, rlim_max=512*1024}) = 0
+#[test]
+fn syscalls_without_a_decoder_show_the_kernel_parameters() {
+    assert_eq!(decode_args(&ev(number("close"), [3, 9, 9, 9, 9, 9], 0, Extra::None)).0, vec![("fd", Value::Int(3))]);
+    let (a, _) = decode_args(&ev(number("openat"), [-100i64 as u64, 0x7f89_79a5_b0b1, 0x80000, 0, 0, 0], 3, Extra::None));
+    assert_eq!(a, vec![("dfd", Value::Int(-100)), ("filename", Value::Ptr(0x7f89_79a5_b0b1)), ("flags", s("0x80000")), ("mode", s("0"))]);
+    assert_eq!(decode_args(&ev(number("kill"), [1234, 15, 0, 0, 0, 0], 0, Extra::None)).0, vec![("pid", Value::Int(1234)), ("sig", s("SIGTERM"))]);
+    assert_eq!(decode_args(&ev(number("getrlimit"), [7, 0x7ffd_0000, 0, 0, 0, 0], 0, Extra::None)).0, vec![("resource", s("RLIMIT_NOFILE")), ("rlim", Value::Ptr(0x7ffd_0000))]);
+    // An int is the register's low 32 bits, signed as its C type (an fd always).
+    assert_eq!(decode_args(&ev(number("close"), [0x1_ffff_ffff, 0, 0, 0, 0, 0], -9, Extra::None)).0, vec![("fd", Value::Int(-1))]);
+    assert_eq!(decode_args(&ev(number("dup2"), [0x1_ffff_ffff, 3, 0, 0, 0, 0], -9, Extra::None)).0, vec![("oldfd", Value::Int(-1)), ("newfd", Value::Int(3))]);
+    assert_eq!(decode_args(&ev(number("getpid"), [1, 2, 3, 4, 5, 6], 1, Extra::None)).0, vec![]);
+    assert_eq!(decode_args(&ev(number("dup"), [0xffff_ffff, 0, 0, 0, 0, 0], -9, Extra::None)).0, vec![("fildes", Value::Int(4294967295))]);
+    // Unknown to the kernel's metadata: nothing but `raw`.
+    assert_eq!(decode_args(&ev(999, [1, 2, 3, 4, 5, 6], -38, Extra::None)).0, vec![]);
+}
+
+/// A value's JSON type.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Int(_) => "integer",
+        Value::Ptr(_) | Value::Str(_) => "string",
+        Value::Bool(_) => "boolean",
+        Value::Obj(_) => "object",
+        Value::Arr(_) => "array",
+    }
+}
+
+/// `docs/schema.json`'s promise for `args`: a member's name says its type.
+/// Every syscall the kernel declares, with each kind of user memory a
+/// decoder shows.
+#[test]
+fn every_argument_name_keeps_one_json_type() {
+    let ca = CloneArgs { len: 88, parent_tid_value: Some(5), ..Default::default() };
+    let sa = KSigaction { handler: 1, flags: names::SA_RESTORER, restorer: 2, mask: 0 };
+    let rl = Rlimit { cur: 1, max: 2 };
+    let x = ExecArgs { filename: ustr(b"x", false), argv: vec![ustr(b"x", false), None], argc: 3, envc: 1, ..Default::default() };
+    let extras = [
+        Extra::None,
+        Extra::Clone3(ca),
+        Extra::Wait4 { status: Some(0x100), rusage: Some(Rusage { utime_us: 1, stime_us: 2, longs: [0; 14] }) },
+        Extra::Sigset { set: Some(0), oldset: Some(1) },
+        Extra::Sigaction { act: Some(sa), oldact: Some(sa) },
+        Extra::Rlimit { new: Some(rl), old: Some(rl) },
+        Extra::Exec(Box::new(x)),
+    ];
+    let mut seen: std::collections::HashMap<&str, (&str, &str)> = Default::default();
+    let mut keys = 0;
+    for &(name, _) in crate::model::syscalls::args::ARGS {
+        for extra in &extras {
+            let (a, _) = decode_args(&ev(number(name), [1, 2, 3, 4, 5, 6], 0, extra.clone()));
+            for (k, v) in &a {
+                let t = json_type(v);
+                let &mut (t0, first) = seen.entry(k).or_insert((t, name));
+                assert_eq!(t0, t, "args.{k}: {t} in {name}, {t0} in {first}");
+                keys += 1;
+            }
+        }
+    }
+    assert!(seen.len() > 300 && keys > 5000, "{} names, {keys} members", seen.len());
+}

@@ -11,7 +11,7 @@ use crate::render::clock::{Clock, Stamp};
 use crate::render::json::{JsonWriter, push_u64};
 
 /// Bumped whenever a field changes meaning or type.
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 
 /// What every event line starts with, and what it remembers of the
@@ -98,8 +98,8 @@ fn host_member() -> &'static [u8] {
 }
 
 /// `"schema":<SCHEMA_VERSION>,"seq":`
-const SCHEMA_AND_SEQ_KEY: &[u8] = b"\"schema\":3,\"seq\":";
-const _: () = assert!(SCHEMA_VERSION == 3, "SCHEMA_AND_SEQ_KEY spells the schema version");
+const SCHEMA_AND_SEQ_KEY: &[u8] = b"\"schema\":4,\"seq\":";
+const _: () = assert!(SCHEMA_VERSION == 4, "SCHEMA_AND_SEQ_KEY spells the schema version");
 
 /// The task the event belongs to: host ids, namespace ids when the task
 /// is not in the initial pid namespace, credentials, comm, cgroup.

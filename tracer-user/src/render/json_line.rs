@@ -108,6 +108,11 @@ impl ArgOut for JsonArgs<'_, '_> {
         self.w.i64(v);
     }
     #[inline]
+    fn uint(&mut self, key: &'static str, v: u64) {
+        self.w.key(key);
+        self.w.u64(v);
+    }
+    #[inline]
     fn ptr(&mut self, key: &'static str, v: u64) {
         self.w.key(key);
         self.w.hex(v);
@@ -328,7 +333,7 @@ mod tests {
     #[test]
     fn syscall_line_has_every_documented_field() {
         let v = line(&mmap_event(b"threads", 0x7f89_78e0_0000));
-        assert_eq!(v["schema"], 3);
+        assert_eq!(v["schema"], 4);
         assert_eq!(v["seq"], 7);
         assert_eq!(v["ts"], "2025-11-27T06:45:47.000000007Z");
         assert_eq!(v["event"], "syscall");

@@ -7,7 +7,8 @@
 //! `--- SIGCHLD {si_signo=…} ---`, exits `+++ exited with 1 +++`. What
 //! strace has no line for (fork, exec, correlated records) keeps the
 //! markers: `+++ … +++` for lifecycle, `*** … ***` for tracer's joins.
-//! Syscalls without a decoder show their six registers in hex.
+//! Syscalls without a decoder show the kernel's parameters (unknown to the
+//! kernel's metadata: the six registers in hex).
 
 use std::fmt::Write as _;
 
@@ -189,19 +190,13 @@ fn quote(out: &mut String, s: &UserStr) {
     quote_bytes(out, &s.bytes, s.truncated);
 }
 
-fn ptr(v: u64) -> String {
-    if v == 0 { "NULL".into() } else { format!("{v:#x}") }
-}
-
 fn syscall(out: &mut String, line_start: usize, s: &SyscallEvent) {
     let name = syscall_name(s.nr);
     out.push_str(&name);
     out.push('(');
     let mut args = TextArgs::default();
     write_args(s, &mut args, &mut Vec::new());
-    if !args.finish(out) {
-        out.push_str(&generic_args(s));
-    }
+    args.finish(out);
     out.push(')');
     let col = out.len() - line_start;
     if col < RESULT_COLUMN {
@@ -232,39 +227,6 @@ fn syscall(out: &mut String, line_start: usize, s: &SyscallEvent) {
         let _ = write!(out, "{:#x}", s.ret as u64);
     } else {
         let _ = write!(out, "{}", s.ret);
-    }
-}
-
-/// A syscall tracer has no decoder for: as many arguments as the kernel's
-/// prototype has (`syscall_args`), pointers as `NULL`/hex, dirfds as
-/// `AT_FDCWD`, flag-like parameters in hex, other integers in decimal at
-/// their C width. Unknown to the kernel's metadata: all six registers, hex.
-fn generic_args(s: &SyscallEvent) -> String {
-    let Some(params) = crate::model::syscalls::args::params(&syscall_name(s.nr)) else {
-        return s.args.iter().map(|v| format!("{v:#x}")).collect::<Vec<_>>().join(", ");
-    };
-    params.iter().zip(s.args).map(|(&(name, ctype), v)| generic_arg(name, ctype, v)).collect::<Vec<_>>().join(", ")
-}
-
-fn generic_arg(name: &str, ctype: &str, v: u64) -> String {
-    // Pointers, and addresses passed as unsigned long (madvise's start,
-    // mremap's addresses, brk): NULL or hex.
-    if ctype.contains('*') || name.ends_with("addr") || name.ends_with("address") || name == "start" {
-        return ptr(v);
-    }
-    if name.ends_with("dfd") {
-        return names::dirfd(v);
-    }
-    if ["flags", "mode", "prot", "options", "mask", "how"].iter().any(|f| name.ends_with(f)) {
-        return if v == 0 { "0".into() } else { format!("{v:#x}") };
-    }
-    let wide = ctype.contains("long") || ctype.contains("64") || ctype.ends_with("size_t") || ctype.contains("off_t");
-    let unsigned = ctype.starts_with("unsigned") || ctype.starts_with('u') || ctype.starts_with("__u") || ctype == "size_t";
-    match (wide, unsigned && name != "fd") {
-        (true, true) => v.to_string(),
-        (true, false) => (v as i64).to_string(),
-        (false, true) => (v as u32).to_string(),
-        (false, false) => (v as u32 as i32).to_string(),
     }
 }
 

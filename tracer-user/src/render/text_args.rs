@@ -114,16 +114,10 @@ impl TextArgs {
         self.push(f.key, f.render());
     }
 
-    /// Appends the argument list to `out`; false (nothing appended) if the
-    /// decoder wrote no argument at all.
-    pub fn finish(self, out: &mut String) -> bool {
+    /// Appends the argument list to `out`.
+    pub fn finish(self, out: &mut String) {
         debug_assert_eq!(self.frames.len(), 1, "an open struct or array");
-        let list = &self.frames[0];
-        if list.items.is_empty() {
-            return false;
-        }
-        out.push_str(&list.render());
-        true
+        out.push_str(&self.frames[0].render());
     }
 }
 
@@ -165,6 +159,9 @@ impl ArgOut for TextArgs {
         self.close();
     }
 
+    fn uint(&mut self, key: &'static str, v: u64) {
+        self.push(key, v.to_string());
+    }
     fn int_hex(&mut self, key: &'static str, v: i64) {
         self.push(key, hex(v as u64));
     }

@@ -9,7 +9,7 @@ use std::io::BufRead;
 use super::line::{self, J};
 
 /// The newest record schema this reader knows.
-pub const SCHEMA: i64 = 3;
+pub const SCHEMA: i64 = 4;
 
 #[derive(Debug, Default, Clone)]
 pub struct Proc {
@@ -465,14 +465,14 @@ mod tests {
     #[test]
     fn bad_lines_newer_schema_and_losses_are_counted() {
         let mut s = FORK_EXIT_REAP.to_owned();
-        s.push_str("{\"schema\":4,\"seq\":6,\"ts\":\"2026-11-27T08:13:20.7Z\",\"event\":\"exit\",\"pid\":10,\"tid\":10}\n");
+        s.push_str("{\"schema\":5,\"seq\":6,\"ts\":\"2026-11-27T08:13:20.7Z\",\"event\":\"exit\",\"pid\":10,\"tid\":10}\n");
         s.push_str("{\"schema\":2,\"seq\":7,\"ts\":\"2026-11-27T08:13:20.7Z\",\"event\":\"lost\",\"where\":\"kernel\",\"reason\":\"ringbuf_full\",\"count\":5,\"total\":5,\"since\":\"x\"}\n");
         s.push_str("[1,2]\n{\"schema\":2,\"seq\":8,\"ts\":\"2026-11-27T08:1");
         let t = read(s.as_bytes(), "t").unwrap();
         assert_eq!((t.records, t.bad_lines, t.newer_schema, t.lost.len()), (7, 2, 1, 1));
         assert_eq!(t.warnings.len(), 3, "{:?}", t.warnings);
         assert!(t.warnings[0].starts_with("2 unreadable line(s) skipped (first: line 9: not a JSON object)"), "{}", t.warnings[0]);
-        assert!(t.warnings[1].contains("schema 4"));
+        assert!(t.warnings[1].contains("schema 5"));
         assert!(t.warnings[2].starts_with("5 record(s) lost"));
     }
 
