@@ -1,7 +1,7 @@
 //! Unit tests of [`super`], quoting the strace lines they match.
 
 use super::*;
-use crate::model::decode::{Comm, Header};
+use crate::model::decode::{Comm, Header, Rusage, UserStr};
 
 fn ev(nr: u32, args: [u64; 6], ret: i64, extra: Extra) -> SyscallEvent {
     SyscallEvent {

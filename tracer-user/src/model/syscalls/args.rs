@@ -2,9 +2,9 @@
 //
 // Parameters of each syscall as kernel 6.18.44-fc-v669 declares them
 // (tracefs events/syscalls/sys_enter_<name>/format, i.e. the
-// SYSCALL_DEFINE prototypes). Used by the text format to print the
-// right number of arguments, in the right notation, for syscalls tracer
-// has no decoder for.
+// SYSCALL_DEFINE prototypes). Used by render/params.rs to show the
+// arguments of syscalls tracer has no decoder for (JSON and text): the
+// right number, named and typed as the kernel declares them.
 
 /// (syscall name, [(parameter name, C type)]), sorted by name.
 pub const ARGS: &[(&str, &[(&str, &str)])] = &[

@@ -19,9 +19,9 @@ cat <<EOF
 //
 // Parameters of each syscall as kernel $KERNEL declares them
 // (tracefs events/syscalls/sys_enter_<name>/format, i.e. the
-// SYSCALL_DEFINE prototypes). Used by the text format to print the
-// right number of arguments, in the right notation, for syscalls tracer
-// has no decoder for.
+// SYSCALL_DEFINE prototypes). Used by render/params.rs to show the
+// arguments of syscalls tracer has no decoder for (JSON and text): the
+// right number, named and typed as the kernel declares them.
 
 /// (syscall name, [(parameter name, C type)]), sorted by name.
 pub const ARGS: &[(&str, &[(&str, &str)])] = &[
