@@ -88,7 +88,7 @@ pub fn write_exit(head: &mut Head, out: &mut Vec<u8>, e: &ExitEvent, seq: u64) {
     w.end_object();
 }
 
-pub fn write_signal(head: &mut Head, out: &mut Vec<u8>, e: &SignalEvent, seq: u64) {
+pub fn write_signal(head: &mut Head, memo: &mut FlagsMemo, out: &mut Vec<u8>, e: &SignalEvent, seq: u64) {
     let mut w = JsonWriter::new(out);
     head.begin(&mut w, &e.header, seq, "signal");
     w.key("signal");
@@ -133,7 +133,7 @@ pub fn write_signal(head: &mut Head, out: &mut Vec<u8>, e: &SignalEvent, seq: u6
         w.key("sa_handler");
         w.ascii_str_with(|out| names::write_sa_handler(out, handler));
         w.key("sa_flags");
-        w.ascii_str_with(|out| names::write_sa_flags(out, flags));
+        w.ascii_str_with(|out| names::write_sa_flags(&mut MemoSink { out, memo: Some(memo) }, flags));
     }
     w.end_object();
 }

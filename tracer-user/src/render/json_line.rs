@@ -45,7 +45,7 @@ impl JsonRenderer {
             Event::Fork(e) => lifecycle::write_fork(&mut self.head, out, e, seq),
             Event::Exec(e) => lifecycle::write_exec(&mut self.head, out, e, seq),
             Event::Exit(e) => lifecycle::write_exit(&mut self.head, out, e, seq),
-            Event::Signal(e) => lifecycle::write_signal(&mut self.head, out, e, seq),
+            Event::Signal(e) => lifecycle::write_signal(&mut self.head, &mut self.flags, out, e, seq),
         }
         out.push(b'\n');
     }
