@@ -58,6 +58,12 @@ struct TlsProxy {
 
 impl TlsProxy {
     fn start(target: u16, c: &certs::Certs, client_ca: Option<&Path>, log: &Path) -> TlsProxy {
+        Self::start_slow(target, c, client_ca, log, 0.0)
+    }
+
+    /// As [`start`](Self::start), each connection reading nothing for
+    /// `read_delay` seconds after its handshake.
+    fn start_slow(target: u16, c: &certs::Certs, client_ca: Option<&Path>, log: &Path, read_delay: f64) -> TlsProxy {
         let port = free_port();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls_proxy.py");
         let child = Command::new("python3")
@@ -67,6 +73,7 @@ impl TlsProxy {
             .arg(client_ca.map_or_else(|| PathBuf::from("-"), Path::to_owned))
             .arg("-")
             .arg(log)
+            .arg(read_delay.to_string())
             .stdout(Stdio::null())
             .spawn()
             .expect("starting the TLS proxy (python3)");
@@ -104,7 +111,11 @@ fn socket_over_tls_delivers_the_file_sinks_lines_verified_against_the_ca() {
     let dir = TempDir::new("tls-socket");
     let c = certs::Certs::make(dir.path());
     let sink = Sink::start();
-    let proxy = TlsProxy::start(sink.port, &c, None, &dir.path().join("proxy.log"));
+    // A receiver that reads nothing for a second after the handshake, so
+    // tracer is done writing (and exits) before it reads: tracer must close
+    // so that it still reads every line (a reset would make its kernel
+    // discard what it had not read; it did so in a slow VM).
+    let proxy = TlsProxy::start_slow(sink.port, &c, None, &dir.path().join("proxy.log"), 1.0);
     let ep = format!("tls:127.0.0.1:{}", proxy.port);
     let (lines, stderr) = trace_threads(&["--socket", &ep, "--tls-ca", c.ca.to_str().unwrap()], dir.path());
     wait_for("every line through TLS", Duration::from_secs(180), || {

@@ -326,7 +326,9 @@ impl Link {
             Endpoint::Tls(_, args) => Some(args.client_config()?),
             _ => None,
         };
-        Ok(Link { tls, ..Link::new(name, ep, dgram_first) })
+        let mut link = Link::new(name, ep, dgram_first);
+        link.tls = tls;
+        Ok(link)
     }
 
     fn attempt(&mut self) -> bool {
@@ -368,6 +370,69 @@ impl Link {
     pub fn broken(&mut self, why: &dyn std::fmt::Display) {
         let had = self.conn.take().is_some();
         self.backoff.broken(had, why);
+    }
+}
+
+/// How long a sink that is done waits for its peer to close after it
+/// closed its own side ([`Conn::close`]).
+pub const LINGER: Duration = Duration::from_secs(2);
+
+impl Conn {
+    /// Closes a stream so that the peer reads every byte sent: TLS's
+    /// close_notify, then our half of TCP (FIN), then reads (and discards)
+    /// until the peer closes too, for at most [`LINGER`]. Dropping the
+    /// socket instead, with anything unread in its receive buffer — a TLS
+    /// 1.3 server's session tickets always are — makes the kernel send a
+    /// reset, and a reset makes the peer's kernel discard what the peer had
+    /// not read yet: the last lines of a run, lost without a trace when the
+    /// receiver is slower than tracer's exit.
+    fn close(self) {
+        fn drain(s: &mut impl std::io::Read) {
+            let until = Instant::now() + LINGER;
+            let mut buf = [0u8; 4096];
+            while Instant::now() < until {
+                match s.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(_) => return,
+                }
+            }
+        }
+        match self {
+            Conn::Tcp(mut s) => {
+                let _ = s.set_read_timeout(Some(LINGER));
+                if s.shutdown(std::net::Shutdown::Write).is_ok() {
+                    drain(&mut s);
+                }
+            }
+            Conn::Unix(mut s) => {
+                let _ = s.set_read_timeout(Some(LINGER));
+                if s.shutdown(std::net::Shutdown::Write).is_ok() {
+                    drain(&mut s);
+                }
+            }
+            Conn::Tls(mut t) => {
+                t.conn.send_close_notify();
+                let _ = t.flush();
+                let _ = t.sock.set_read_timeout(Some(LINGER));
+                if t.sock.shutdown(std::net::Shutdown::Write).is_ok() {
+                    // Raw bytes: after close_notify there is nothing to decrypt.
+                    drain(&mut t.sock);
+                }
+            }
+            Conn::UnixDgram(_) | Conn::Udp(_) => {}
+        }
+    }
+}
+
+impl Drop for Link {
+    /// The sink is done (shutdown, or it gave up): close so the peer reads
+    /// everything it was sent.
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            c.close();
+        }
     }
 }
 
