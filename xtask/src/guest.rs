@@ -240,12 +240,14 @@ pub fn run(
         fs::remove_dir_all(&share).with_context(|| format!("cannot clear {}", share.display()))?;
     }
     fs::create_dir_all(&share).with_context(|| format!("cannot create {}", share.display()))?;
-    // The Python venvs the Kafka and OTLP tests use, where the host's test
+    // The Python venvs the Kafka, OTLP and view tests use, where the host's test
     // launcher has them (the tools dir may be `$TRACER_TOOLS_DIR`, not the
     // project's `.tools`, which is all the tests would find on their own).
+    // tests/view.rs finds its venv under $TRACER_TOOLS_DIR.
     let venvs = [
         (crate::bootstrap::KAFKA_VENV_ENV, crate::bootstrap::ensure_kafka_venv(root)?),
         (crate::bootstrap::OTLP_VENV_ENV, crate::bootstrap::ensure_otlp_venv(root)?),
+        (crate::bootstrap::TOOLS_DIR_ENV, crate::bootstrap::tools_dir(root)?),
     ];
     fs::write(share.join("run.sh"), run_script(tests, tracer, &toolchain.path, &venvs, args))?;
     let initrd = share.join("initrd.img");
