@@ -162,7 +162,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &BenchArgs) -> Result<()> {
 
     eprintln!("xtask: bench: building tracer and its benchmark tools (release)");
     let mut build = crate::cargo(root, toolchain);
-    build.args(["build", "--release", "--package", "tracer-user", "--bins"]);
+    build.args(["build", "--release", "--package", "tracer-user", "--package", "tracer-bench", "--bins"]);
     cmd::run(&mut build).context("building tracer failed")?;
     let release = target_dir(root)?.join("release");
     let bins = Binaries::compile(root, &out)?;

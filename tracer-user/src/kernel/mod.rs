@@ -4,7 +4,7 @@
 //! ([`btf`]), and the process filters they apply ([`filter`]).
 
 pub mod attach;
-pub mod btf;
+pub(crate) mod btf;
 pub mod filter;
 pub mod load;
-pub mod verifier;
+pub(crate) mod verifier;

@@ -109,7 +109,8 @@ impl PerPidDir {
         }
     }
 
-    /// Paths of the files currently open (for tests and the fd budget).
+    /// Paths of the files currently open.
+    #[cfg(test)]
     pub fn open_count(&self) -> usize {
         self.open.len()
     }

@@ -13,19 +13,19 @@
 //! take the drain's runtime with it. Every blocking call has a timeout or
 //! is interruptible by closing the queue, so shutdown stays bounded.
 
-pub mod dir;
-pub mod file;
+pub(crate) mod dir;
+pub(crate) mod file;
 pub mod kafka;
-pub mod net;
-pub mod otlp;
-pub mod otlp_map;
-pub mod queue;
+pub(crate) mod net;
+pub(crate) mod otlp;
+pub(crate) mod otlp_map;
+pub(crate) mod queue;
 pub mod schema;
 pub mod schema_map;
-pub mod socket;
-pub mod stdout;
-pub mod syslog;
-pub mod tls;
+pub(crate) mod socket;
+pub(crate) mod stdout;
+pub(crate) mod syslog;
+pub(crate) mod tls;
 
 use std::ops::Range;
 use std::sync::Arc;
