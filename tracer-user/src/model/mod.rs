@@ -5,7 +5,7 @@
 
 pub mod cgroups;
 pub(crate) mod comm;
-pub mod correlate;
+pub(crate) mod correlate;
 pub mod decode;
 pub mod identity;
 pub(crate) mod lineage;
