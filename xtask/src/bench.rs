@@ -93,7 +93,7 @@ const BARE_REPEATS: usize = 5;
 /// tracer (auto) and both floors, since auto's goal is set on the better
 /// of the two (issue 20).
 const HEADLINE: [Config; 3] = [Config::Tracer, Config::Floor, Config::FloorSyscall];
-/// tracer's default ring buffer (tracer-user/src/cli.rs).
+/// tracer's default ring buffer (tracer-user/src/cli/mod.rs).
 const RINGBUF_MIB: u64 = 8;
 
 /// `--pool`: earlier runs' tracer ÷ floor, without measuring (or needing
