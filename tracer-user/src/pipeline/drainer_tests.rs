@@ -188,3 +188,23 @@ fn a_sinks_write_error_counts_add_up_to_its_gaps_and_an_idle_full_disk_is_not_re
     assert_eq!(got.1, vec![9, 1]);
     assert_eq!((0..d.seq).filter(|s| !got.0.contains(s)).count(), 10);
 }
+
+// The metrics endpoint runs on the drain's current-thread runtime: waiting
+// for the sinks at shutdown must yield to it, not sleep the thread. A
+// blocking wait would come back from its first poll only once done.
+#[test]
+fn settling_waits_on_the_runtimes_timer_without_blocking_it() {
+    use std::future::Future as _;
+    let (mut d, q) = drainer_with_one_sink(1 << 20);
+    line(&mut d);
+    assert!(q.charged() > 0, "a line its sink never takes");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    rt.block_on(async {
+        let mut settle = std::pin::pin!(d.settle(Instant::now() + Duration::from_secs(600)));
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(settle.as_mut().poll(cx))).await;
+        assert!(first.is_pending(), "settle blocked the runtime's thread until it was done");
+        // The stalled sink is given up on after SETTLE_STALL.
+        settle.await;
+    });
+    assert!(q.charged() > 0);
+}
