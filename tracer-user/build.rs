@@ -22,7 +22,11 @@ fn main() -> anyhow::Result<()> {
             .as_str(),
         ..Default::default()
     };
-    aya_build::build_ebpf([ebpf_package], Toolchain::default())
+    aya_build::build_ebpf([ebpf_package], Toolchain::default())?;
+    // Every tracer-ebpf binary lands in OUT_DIR; tracer-bench's `tracer-floor`
+    // takes the `floor` object from there.
+    println!("cargo::metadata=ebpf_dir={}", std::env::var("OUT_DIR")?);
+    Ok(())
 }
 
 /// `tracer view --perfetto`: Rust types for the subset of Perfetto's trace

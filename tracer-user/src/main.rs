@@ -284,7 +284,7 @@ fn main() -> ExitCode {
                 c.get(Counter::RingbufFull),
                 c.get(Counter::ExitWithoutEnter),
                 c.get(Counter::StashFailed),
-                drainer.decode_errors,
+                drainer.decode_errors(),
                 c.get(Counter::Filtered),
                 loaded.calls_in_flight(),
             );

@@ -93,7 +93,7 @@ const BARE_REPEATS: usize = 5;
 /// tracer (auto) and both floors, since auto's goal is set on the better
 /// of the two (issue 20).
 const HEADLINE: [Config; 3] = [Config::Tracer, Config::Floor, Config::FloorSyscall];
-/// tracer's default ring buffer (tracer-user/src/cli.rs).
+/// tracer's default ring buffer (tracer-user/src/cli/mod.rs).
 const RINGBUF_MIB: u64 = 8;
 
 /// `--pool`: earlier runs' tracer ÷ floor, without measuring (or needing
@@ -162,7 +162,7 @@ pub fn run(root: &Path, toolchain: &Toolchain, args: &BenchArgs) -> Result<()> {
 
     eprintln!("xtask: bench: building tracer and its benchmark tools (release)");
     let mut build = crate::cargo(root, toolchain);
-    build.args(["build", "--release", "--package", "tracer-user", "--bins"]);
+    build.args(["build", "--release", "--package", "tracer-user", "--package", "tracer-bench", "--bins"]);
     cmd::run(&mut build).context("building tracer failed")?;
     let release = target_dir(root)?.join("release");
     let bins = Binaries::compile(root, &out)?;

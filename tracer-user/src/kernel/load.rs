@@ -7,15 +7,15 @@ use aya::{
     maps::{CgroupArray, HashMap, Map, MapData, RingBuf},
     programs::{BtfTracePoint, FEntry, RawTracePoint},
 };
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-
-use tracer_common::{
-    COMM_LEN, COUNTER_COUNT, COUNTER_STRIDE, Config, Counter, IN_FLIGHT_SLOT, MAX_CGROUPS, MAX_TRACKED, SYSCALL_BITMAP_BITS,
-};
+use tracer_common::{COMM_LEN, COUNTER_STRIDE, Config, MAX_CGROUPS, MAX_TRACKED, SYSCALL_BITMAP_BITS};
 
 use crate::kernel::attach::Plan;
 use crate::kernel::btf;
+use crate::kernel::counters::{CounterMap, possible_cpus};
 use crate::kernel::filter::Filters;
+// Where callers have always found them.
+pub use crate::kernel::counters::{Counters, PerCpuCounters};
+pub use crate::kernel::mmap::ReaderState;
 
 /// The object built by `build.rs` from `tracer-ebpf`.
 static BPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer"));
@@ -350,106 +350,6 @@ fn attach_typed(ebpf: &mut Ebpf, prog: &str, tp: &str, kernel_btf: Option<&aya::
     attach_raw(ebpf, &format!("{prog}_raw"), tp)
 }
 
-/// One past the highest possible CPU id: the kernel's CPU ids (what
-/// `bpf_get_smp_processor_id` returns) are below it.
-fn possible_cpus() -> anyhow::Result<u32> {
-    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible")?;
-    parse_cpu_list_end(text.trim()).ok_or_else(|| anyhow!("cannot parse {text:?}"))
-}
-
-/// `"0-3,8"` → 9.
-fn parse_cpu_list_end(list: &str) -> Option<u32> {
-    let mut end = None;
-    for part in list.split(',') {
-        let last = part.rsplit('-').next()?.trim().parse::<u32>().ok()?;
-        end = end.max(Some(last + 1));
-    }
-    end
-}
-
-/// An mmap-able BPF array's memory, mapped shared at load time: reading or
-/// writing it is a plain memory access, no `bpf()` call, so it keeps
-/// working after the privileges are dropped.
-struct ArrayMapping {
-    ptr: *mut u8,
-    len: usize,
-    /// Keeps the map's fd (the mapping alone would keep the map alive too).
-    _map: MapData,
-}
-
-// SAFETY: the mapping is owned by ArrayMapping, and its users touch it only
-// with atomic loads and stores.
-unsafe impl Send for ArrayMapping {}
-unsafe impl Sync for ArrayMapping {}
-
-impl ArrayMapping {
-    /// Maps the first `bytes` of `map` (rounded up to pages; an mmap-able
-    /// array's memory is at least that long), writable if `write`.
-    fn new(map: MapData, bytes: usize, write: bool) -> std::io::Result<ArrayMapping> {
-        use std::os::fd::{AsFd as _, AsRawFd as _};
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-        let len = bytes.div_ceil(page) * page;
-        let prot = if write { libc::PROT_READ | libc::PROT_WRITE } else { libc::PROT_READ };
-        // SAFETY: a fresh shared mapping of the map's fd, no longer than
-        // the array's memory.
-        let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, map.fd().as_fd().as_raw_fd(), 0) };
-        if p == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(ArrayMapping { ptr: p as *mut u8, len, _map: map })
-    }
-}
-
-impl Drop for ArrayMapping {
-    fn drop(&mut self) {
-        // SAFETY: unmapping our own mapping.
-        unsafe { libc::munmap(self.ptr as *mut _, self.len) };
-    }
-}
-
-/// The `COUNTERS` array (see `tracer-ebpf/src/main.rs`), mapped read-only.
-struct CounterMap {
-    mapping: ArrayMapping,
-    cpus: usize,
-}
-
-impl CounterMap {
-    fn new(map: MapData, cpus: usize) -> std::io::Result<CounterMap> {
-        Ok(CounterMap { mapping: ArrayMapping::new(map, cpus * COUNTER_STRIDE as usize * 8, false)?, cpus })
-    }
-
-    fn get(&self, cpu: usize, c: usize) -> u64 {
-        debug_assert!(cpu < self.cpus && c < COUNTER_STRIDE as usize);
-        let slots = self.mapping.ptr as *const AtomicU64;
-        // SAFETY: in bounds of the mapping (cpu < cpus, c < stride); the
-        // kernel writes these u64s with plain aligned stores.
-        unsafe { (*slots.add(cpu * COUNTER_STRIDE as usize + c)).load(Ordering::Relaxed) }
-    }
-}
-
-/// The `READER` state (see `tracer-ebpf/src/main.rs`), mapped writable:
-/// the daemon says through it what it is doing
-/// ([`tracer_common::reader`]), and so when a record should wake it.
-pub struct ReaderState {
-    mapping: ArrayMapping,
-}
-
-impl ReaderState {
-    fn new(map: MapData) -> std::io::Result<ReaderState> {
-        Ok(ReaderState { mapping: ArrayMapping::new(map, 4, true)? })
-    }
-
-    /// Sets the state. Sequentially consistent, a full barrier on x86-64
-    /// (`xchg`): the daemon's next look at the ring cannot be ordered before
-    /// it, which is its half of the handshake `syscalls::submit` describes.
-    pub fn set(&self, state: u32) {
-        // SAFETY: the mapping is at least a page; the kernel side reads
-        // this u32 with plain aligned loads.
-        unsafe { (*(self.mapping.ptr as *const AtomicU32)).store(state, Ordering::SeqCst) };
-    }
-}
-
 fn attach_btf(ebpf: &mut Ebpf, prog: &str, tp: &str, btf: &aya::Btf) -> Result<(), LoadError> {
     let p: &mut BtfTracePoint = ebpf
         .program_mut(prog)
@@ -519,58 +419,16 @@ impl Loaded {
         Ok(self.counters_per_cpu()?.sum())
     }
 
-    /// Traced calls in flight now (entered, not yet returned): the sum over
-    /// CPUs of the gauge in [`tracer_common::IN_FLIGHT_SLOT`]. Read while
-    /// calls come and go, it can be off by the calls that entered on one
-    /// CPU and left on another during the read (even −1 for an instant).
+    /// Traced calls in flight now (entered, not yet returned): see
+    /// [`CounterMap::calls_in_flight`].
     pub fn calls_in_flight(&self) -> i64 {
-        let m = &self.counters;
-        (0..m.cpus).fold(0u64, |sum, cpu| sum.wrapping_add(m.get(cpu, IN_FLIGHT_SLOT as usize))) as i64
+        self.counters.calls_in_flight()
     }
 
     /// Kernel-side counters, one value per possible CPU (index = CPU id).
     /// Memory reads only: works without any privilege.
     pub fn counters_per_cpu(&self) -> anyhow::Result<PerCpuCounters> {
-        let m = &self.counters;
-        let values = (0..COUNTER_COUNT as usize).map(|c| (0..m.cpus).map(|cpu| m.get(cpu, c)).collect()).collect();
-        Ok(PerCpuCounters { values, calls_in_flight: self.calls_in_flight() })
-    }
-}
-
-/// Kernel-side counters per CPU: `values[counter][cpu]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PerCpuCounters {
-    pub values: Vec<Vec<u64>>,
-    /// The calls-in-flight gauge, already summed (one CPU's share means
-    /// nothing on its own).
-    pub calls_in_flight: i64,
-}
-
-impl PerCpuCounters {
-    pub fn get(&self, c: Counter) -> &[u64] {
-        self.values.get(c as usize).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    pub fn sum(&self) -> Counters {
-        let mut c = Counters { calls_in_flight: self.calls_in_flight, ..Counters::default() };
-        for (slot, per_cpu) in c.values.iter_mut().zip(&self.values) {
-            *slot = per_cpu.iter().sum();
-        }
-        c
-    }
-}
-
-/// Kernel-side counters summed over CPUs, and the calls-in-flight gauge.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub values: [u64; COUNTER_COUNT as usize],
-    /// Traced calls entered and not yet returned ([`Loaded::calls_in_flight`]).
-    pub calls_in_flight: i64,
-}
-
-impl Counters {
-    pub fn get(&self, c: Counter) -> u64 {
-        self.values[c as usize]
+        Ok(self.counters.per_cpu())
     }
 }
 
@@ -606,13 +464,4 @@ mod tests {
         assert!(matches!(load_error("signal_generate", e), LoadError::Permission(_)));
     }
 
-    #[test]
-    fn cpu_list_end_is_one_past_the_highest_id() {
-        assert_eq!(parse_cpu_list_end("0"), Some(1));
-        assert_eq!(parse_cpu_list_end("0-1"), Some(2));
-        assert_eq!(parse_cpu_list_end("0-3,8"), Some(9));
-        assert_eq!(parse_cpu_list_end("0,2-5"), Some(6));
-        assert_eq!(parse_cpu_list_end(""), None);
-        assert_eq!(parse_cpu_list_end("x"), None);
-    }
 }

@@ -4,13 +4,13 @@
 //! and the names of syscalls and kernel constants.
 
 pub mod cgroups;
-pub mod comm;
-pub mod correlate;
+pub(crate) mod comm;
+pub(crate) mod correlate;
 pub mod decode;
 pub mod identity;
-pub mod lineage;
+pub(crate) mod lineage;
 pub mod names;
 pub mod procs;
 pub mod syscalls;
-pub mod tree;
+pub(crate) mod tree;
 pub mod wait;

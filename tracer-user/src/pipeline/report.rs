@@ -8,7 +8,7 @@
 //!
 //! `lost` (one per place and reason that lost something since the last one;
 //! `count` is that delta — for a sink, the lines it lost since the last
-//! `lost` record it accepted itself (see `daemon`) —, `total` the running
+//! `lost` record it accepted itself (see `loss`) —, `total` the running
 //! sum, `since` the start of the window in which the loss happened):
 //!
 //! ```json

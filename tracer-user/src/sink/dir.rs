@@ -6,8 +6,9 @@
 //! and a failed write leaves no partial line behind (`file::append_lines`).
 //!
 //! Closing policy, so a months-long run does not exhaust fds: a sink sees
-//! lines and their pids, not events (and exit events are off with
-//! `--no-lifecycle`), so a process's file is closed once it has had no line
+//! each line's pid and event name, but an `exit` line does not say whether
+//! it was the process's last thread, and `--no-lifecycle` has no exit lines
+//! at all; so a process's file is closed once it has had no line
 //! for [`CLOSE_IDLE`] *and* `/proc/<pid>` is gone (checked at most once per
 //! [`SCAN_EVERY`]). A zombie keeps its file until it
 //! is reaped. Independently, at most [`MAX_OPEN`] files are open; past that
@@ -109,7 +110,8 @@ impl PerPidDir {
         }
     }
 
-    /// Paths of the files currently open (for tests and the fd budget).
+    /// Paths of the files currently open.
+    #[cfg(test)]
     pub fn open_count(&self) -> usize {
         self.open.len()
     }

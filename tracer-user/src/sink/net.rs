@@ -483,7 +483,7 @@ mod tests {
 
 /// Once shutdown began (the queue closed), how long an unfinished request
 /// of an async network sink (Kafka, OTLP) may still take; the drain gives
-/// sinks a second (see `pipeline::daemon::Drainer::finish`).
+/// sinks a second (see `pipeline::drainer::Drainer::finish`).
 pub const CLOSE_GRACE: Duration = Duration::from_millis(700);
 
 /// Runs `fut` on an async sink's own runtime `rt`; `None` if it took longer

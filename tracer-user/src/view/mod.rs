@@ -3,10 +3,10 @@
 //! one lane per thread, arrows for fork and reap) and a native Perfetto
 //! TrackEvent trace.
 
-pub mod html;
+pub(crate) mod html;
 pub mod line;
-pub mod model;
-pub mod perfetto;
+pub(crate) mod model;
+pub(crate) mod perfetto;
 
 use std::ffi::OsString;
 use std::io::{BufReader, Write as _};

@@ -312,6 +312,8 @@ pub enum ReadError {
 /// Reads JSON lines: a line that is not a JSON object with a valid `ts`
 /// (a truncated last line, garbage) or whose `schema` is newer than
 /// [`SCHEMA`] is skipped and counted, with a warning naming the first one.
+/// (`tracer view` calls [`read_with`]; tests call this.)
+#[cfg(test)]
 pub fn read(input: impl BufRead, name: &str) -> Result<Trace, ReadError> {
     read_with(input, name, false)
 }

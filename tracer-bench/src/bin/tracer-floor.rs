@@ -15,7 +15,7 @@ use aya::{
     programs::{RawTracePoint, TracePoint},
 };
 
-static FLOOR_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/floor"));
+static FLOOR_OBJECT: &[u8] = aya::include_bytes_aligned!(env!("TRACER_FLOOR_OBJECT"));
 
 fn main() -> ExitCode {
     // Block the stop signals before attaching, so one that arrives early is
